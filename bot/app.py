@@ -1,0 +1,124 @@
+"""Builds everything once, hands it down, and starts/stops it in order.
+
+Order at start: migrations → staff from settings → outbox recovery → channels → outbox senders →
+scheduler → HTTP server. At stop, the reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from bot.channels.telegram import CHANNEL as TELEGRAM
+from bot.channels.telegram import TelegramChannel
+from bot.clock import Clock, SystemClock
+from bot.dialogue import Engine, Router, Services
+from bot.http import HttpServer, telegram_webhook
+from bot.i18n import Catalogs, Translator
+from bot.outbox import Outbox, Pacer
+from bot.scheduler import Scheduler
+from bot.settings import Settings
+from bot.timezones import tzdata_is_current, tzdata_version
+from handlers import build_router
+from storage import staff as staff_repo
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class Hirfa:
+    """The application. Tests build it with a fake clock and a fake Bot API request."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        router: Router | None = None,
+        catalogs: Catalogs | None = None,
+        telegram_request: Any = None,
+        telegram_updates_request: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_url)
+        self.translator = Translator(catalogs or Catalogs(), settings.default_locale)
+        self.outbox = Outbox(self.db, self.clock, self.translator, settings)
+        self.router = router or build_router()
+        self.services = Services(
+            db=self.db, clock=self.clock, settings=settings, translator=self.translator,
+            outbox=self.outbox, router=self.router, bot_username=settings.telegram.bot_username,
+        )
+        self.engine = Engine(self.services)
+        self.telegram: TelegramChannel | None = None
+        if settings.telegram.enabled:
+            pacer = Pacer(settings.outbox.telegram_rate, self.clock)
+            self.telegram = TelegramChannel(
+                settings.telegram, self.engine, pacer, self.translator,
+                request=telegram_request, updates_request=telegram_updates_request,
+            )
+            self.outbox.add_transport(self.telegram.transport, pacer)
+        self.scheduler: Scheduler | None = None
+        self.http: HttpServer | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def prepare(self) -> None:
+        """Everything that must hold before the first update: schema, staff, outbox."""
+        if not tzdata_is_current():
+            log.warning("tzdata %s predates Morocco's 2026 change; upgrade tzdata", tzdata_version())
+        await self.db.upgrade()
+        async with self.db.transaction() as conn:
+            for admin in self.settings.telegram.admin_ids:
+                await staff_repo.grant(conn, TELEGRAM, str(admin), "admin", self.clock.now(), "settings")
+        await self.outbox.recover()
+
+    async def start(self, *, scheduler: bool = True, senders: bool = True) -> None:
+        await self.prepare()
+        if self.telegram is not None:
+            await self.telegram.start()
+            path = self.telegram.webhook_path
+            if path is not None:
+                self.http = self.http or HttpServer(self.settings.http)
+                self.http.add(path, telegram_webhook(self.telegram), ["POST"])
+        if senders:
+            for sender in self.outbox.senders.values():
+                self._tasks.append(asyncio.create_task(sender.run(self._stop)))
+        if scheduler:
+            self.scheduler = Scheduler(self.services)
+            await self.scheduler.tick()
+            self.scheduler.start()
+        if self.http is not None:
+            await self.http.start()
+        log.info("hirfa started (channels: %s)", ", ".join(self.outbox.senders) or "none")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self.outbox.wake()
+        if self.http is not None:
+            await self.http.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.telegram is not None:
+            await self.telegram.stop()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        await self.db.dispose()
+
+    async def run_forever(self) -> None:
+        """``hirfa run``: start, wait for SIGINT/SIGTERM, stop cleanly."""
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, done.set)
+        await self.start()
+        try:
+            await done.wait()
+        finally:
+            log.info("stopping")
+            await self.stop()

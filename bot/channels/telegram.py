@@ -1,0 +1,357 @@
+"""Telegram through python-telegram-bot: updates in, rendered replies out. Nothing else.
+
+- Incoming: every update goes to one handler that turns it into an :class:`Incoming` (text,
+  command, button press, shared contact, location, unsupported media) and hands it to the engine.
+- Outgoing: an :class:`OutMessage` becomes ``sendMessage`` with HTML, an inline keyboard for
+  choices, or a reply keyboard with "share my number"; documents and photos are sent as files.
+- Long polling by default; a webhook (served by :mod:`bot.http`) when ``webhook_url`` is set,
+  checking ``X-Telegram-Bot-Api-Secret-Token`` in constant time.
+- :class:`TelegramTransport` is the outbox's way to send, mapping PTB errors to ours.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from bot.dialogue import Engine
+from bot.errors import Permanent, RetryLater, Transient, Unreachable
+from bot.i18n import Msg, Translator
+from bot.messages import Button, Contact, Incoming, OutMessage
+from bot.outbox import Pacer
+from bot.settings import TelegramSettings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+SHORT_LABEL = 18
+
+
+def retry_seconds(value: int | float | timedelta) -> float:
+    """PTB 22.2+ may give ``retry_after`` as a timedelta; older versions as seconds."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split long text at line breaks (or hard, as a last resort) into sendable pieces."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+def inline_keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup:
+    """Short labels two per row, long ones alone, navigation buttons together at the bottom."""
+    rows: list[list[InlineKeyboardButton]] = []
+    pair: list[InlineKeyboardButton] = []
+    nav = [b for b in buttons if b.id.startswith("nav:")]
+    for b in (b for b in buttons if not b.id.startswith("nav:")):
+        button = InlineKeyboardButton(b.label[:64], callback_data=b.id)
+        if len(b.label) > SHORT_LABEL:
+            if pair:
+                rows.append(pair)
+                pair = []
+            rows.append([button])
+            continue
+        pair.append(button)
+        if len(pair) == 2:
+            rows.append(pair)
+            pair = []
+    if pair:
+        rows.append(pair)
+    if nav:
+        rows.append([InlineKeyboardButton(b.label[:64], callback_data=b.id) for b in nav])
+    return InlineKeyboardMarkup(rows)
+
+
+def contact_keyboard(message: OutMessage) -> ReplyKeyboardMarkup:
+    rows = [[KeyboardButton(message.contact_label, request_contact=True)]]
+    if message.buttons:
+        rows.append([KeyboardButton(b.label) for b in message.buttons])
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+
+
+def reply_markup(message: OutMessage) -> Any:
+    if message.ask_contact:
+        return contact_keyboard(message)
+    if message.buttons:
+        return inline_keyboard(message.buttons)
+    if message.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+async def send_out(bot: Any, chat_id: int | str, message: OutMessage) -> Message:
+    """Send one rendered message (split if long); return the last platform message."""
+    markup = reply_markup(message)
+    sent: Message | None = None
+    if message.document is not None or message.photo is not None:
+        caption = message.text if len(message.text) <= MAX_CAPTION else None
+        if caption is None:
+            for piece in split_text(message.text):
+                sent = await bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML)
+        if message.document is not None:
+            doc = message.document
+            sent = await bot.send_document(
+                chat_id, InputFile(doc.content, filename=doc.filename), caption=caption,
+                parse_mode=ParseMode.HTML, reply_markup=markup,
+            )
+        else:
+            assert message.photo is not None
+            sent = await bot.send_photo(
+                chat_id, InputFile(message.photo, filename="image.png"), caption=caption,
+                parse_mode=ParseMode.HTML, reply_markup=markup,
+            )
+    else:
+        pieces = split_text(message.text or "…")
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            sent = await bot.send_message(
+                chat_id, piece, parse_mode=ParseMode.HTML,
+                reply_markup=markup if last else None,
+                link_preview_options=None,
+            )
+    if message.location is not None:
+        lat, lon = message.location
+        sent = await bot.send_location(chat_id, latitude=lat, longitude=lon)
+    assert sent is not None
+    return sent
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """Translate a PTB update into our :class:`Incoming`; ``None`` for what we ignore."""
+    uid = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        if query.message is not None and query.message.chat.type != ChatType.PRIVATE:
+            return None
+        user = query.from_user
+        chat_id = str(query.message.chat.id) if query.message is not None else str(user.id)
+        return Incoming(CHANNEL, str(user.id), chat_id, "choice", choice_id=query.data or "",
+                        update_id=uid, language_hint=user.language_code)
+    message = update.message
+    if message is None or message.from_user is None or message.chat.type != ChatType.PRIVATE:
+        return None
+    user = message.from_user
+    base: dict[str, Any] = {
+        "channel": CHANNEL, "user_id": str(user.id), "chat_id": str(message.chat.id),
+        "update_id": uid, "language_hint": user.language_code,
+    }
+    if message.contact is not None:
+        owner = message.contact.user_id
+        return Incoming(kind="contact", contact=Contact(message.contact.phone_number,
+                                                        str(owner) if owner else None), **base)
+    if message.text is not None:
+        kind = "command" if message.text.startswith("/") else "text"
+        return Incoming(kind=kind, text=message.text, **base)
+    if message.location is not None:
+        loc = (message.location.latitude, message.location.longitude)
+        return Incoming(kind="location", location=loc, **base)
+    media = "voice" if (message.voice or message.audio or message.video_note) else "media"
+    return Incoming(kind="unsupported", media=media, text=message.caption or "", **base)
+
+
+class TelegramTransport:
+    """The outbox's sender for Telegram: one call per message, PTB errors → ours."""
+
+    channel = CHANNEL
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.application = application
+
+    async def send(self, chat_id: str, message: OutMessage) -> str | None:
+        try:
+            sent = await send_out(self.application.bot, int(chat_id), message)
+        except RetryAfter as err:
+            raise RetryLater(retry_seconds(err.retry_after)) from err
+        except Forbidden as err:
+            raise Unreachable(str(err)) from err
+        except BadRequest as err:
+            if "chat not found" in str(err).lower():
+                raise Unreachable(str(err)) from err
+            raise Permanent(str(err)) from err
+        except (TimedOut, NetworkError) as err:
+            raise Transient(str(err) or type(err).__name__) from err
+        except TelegramError as err:
+            raise Transient(str(err)) from err
+        return str(sent.message_id)
+
+
+class TelegramChannel:
+    """Runs the PTB :class:`Application`: polling or webhook, replies, command menus."""
+
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        engine: Engine,
+        pacer: Pacer,
+        translator: Translator,
+        *,
+        request: BaseRequest | None = None,
+        updates_request: BaseRequest | None = None,
+    ) -> None:
+        assert settings.token is not None
+        self.settings = settings
+        self.engine = engine
+        self.pacer = pacer
+        self.translator = translator
+        builder = (
+            ApplicationBuilder()
+            .token(settings.token.get_secret_value())
+            .base_url(settings.api_url)
+            .base_file_url(settings.api_url.removesuffix("/bot") + "/file/bot")
+            .concurrent_updates(settings.concurrent_updates)
+        )
+        if request is not None:
+            builder = builder.request(request)
+        if updates_request is not None:
+            builder = builder.get_updates_request(updates_request)
+        if settings.webhook_url:
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self.transport = TelegramTransport(self.application)
+
+    @property
+    def webhook_path(self) -> str | None:
+        if not self.settings.webhook_url:
+            return None
+        return urlparse(self.settings.webhook_url).path or "/telegram/webhook"
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        username = app.bot.username
+        if username:
+            self.engine.services.bot_username = username
+        await self._set_commands()
+        await app.start()
+        if self.settings.webhook_url:
+            assert self.settings.webhook_secret is not None
+            await app.bot.set_webhook(
+                self.settings.webhook_url,
+                secret_token=self.settings.webhook_secret.get_secret_value(),
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("telegram: webhook set (path %s)", self.webhook_path)
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("telegram: long polling started")
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def _set_commands(self) -> None:
+        """The "/" menu of every language, from the routers' command descriptions."""
+        services = self.engine.services
+        commands = [(c.name, c.describe) for c in services.router.commands.values() if c.describe]
+        commands.append(("cancel", "cmd.cancel"))
+        zone = services.zone
+        for lang in self.translator.languages:
+            listed = [BotCommand(name, self.translator.plain(Msg(key), lang, zone)[:256])
+                      for name, key in commands]
+            await self.application.bot.set_my_commands(listed, language_code=lang)
+        default = services.settings.default_locale
+        await self.application.bot.set_my_commands(
+            [BotCommand(n, self.translator.plain(Msg(k), default, zone)[:256]) for n, k in commands]
+        )
+
+    # -- webhook ----------------------------------------------------------------------------
+    def secret_ok(self, header: str | None) -> bool:
+        secret = self.settings.webhook_secret
+        if secret is None or header is None:
+            return False
+        return hmac.compare_digest(header.encode(), secret.get_secret_value().encode())
+
+    async def feed(self, payload: dict[str, Any]) -> None:
+        """Queue an update received by the webhook (the HTTP handler answers 200 at once)."""
+        update = Update.de_json(payload, self.application.bot)
+        await self.application.update_queue.put(update)
+
+    # -- updates ----------------------------------------------------------------------------
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        member = update.my_chat_member
+        if member is not None and member.chat.type == ChatType.PRIVATE:
+            status = member.new_chat_member.status
+            if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+                await self.engine.chat_unreachable(CHANNEL, str(member.chat.id))
+            return
+        incoming = to_incoming(update)
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.debug("callback answer failed", exc_info=True)
+        if incoming is None:
+            return
+        replies = await self.engine.handle(incoming)
+        await self.reply(incoming.chat_id, replies)
+
+    async def reply(self, chat_id: str, replies: list[OutMessage]) -> None:
+        """Send direct replies at once (they share the pacer with the outbox)."""
+        for message in replies:
+            for attempt in range(3):
+                await self.pacer.acquire()
+                try:
+                    await send_out(self.application.bot, int(chat_id), message)
+                    break
+                except RetryAfter as err:
+                    self.pacer.pause(retry_seconds(err.retry_after))
+                    log.warning("telegram: 429 on a direct reply (attempt %d)", attempt + 1)
+                except Forbidden:
+                    await self.engine.chat_unreachable(CHANNEL, chat_id)
+                    return
+                except BadRequest:
+                    log.exception("telegram refused a reply")
+                    break
+                except (TimedOut, NetworkError):
+                    log.warning("telegram: network error on a direct reply", exc_info=True)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram handler error", exc_info=context.error)

@@ -1,0 +1,102 @@
+"""The ``hirfa`` command: ``shell``, ``run``, ``db upgrade`` and the features' commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.app import Hirfa
+from bot.channels.shell import CHANNEL as SHELL
+from bot.channels.shell import ShellChannel, ShellTransport
+from bot.errors import ConfigError
+from bot.logs import setup as setup_logging
+from bot.outbox import Pacer
+from bot.settings import Settings, load_settings, require_runnable
+from storage import staff as staff_repo
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [settings.telegram.token, settings.telegram.webhook_secret, settings.whatsapp.token,
+              settings.whatsapp.app_secret, settings.whatsapp.verify_token]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+async def shell(settings: Settings, demo: bool, language: str | None) -> None:
+    app = Hirfa(settings.model_copy(update={"telegram": settings.telegram.model_copy(
+        update={"token": None})}))
+    channel = ShellChannel(app.engine, language=language)
+    app.outbox.add_transport(ShellTransport(sys.stdout), Pacer(50, app.clock))
+    await app.prepare()
+    if demo:
+        async with app.db.transaction() as conn:
+            await staff_repo.grant(conn, SHELL, channel.user_id, "admin", app.clock.now(), "demo")
+        for seed in app.router.demo:
+            await seed(app.services)
+        print("Hirfa demo: a temporary database with sample data; you are an admin here.")
+    print("Reply with a number or type your answer. /share shares your phone number, "
+          "'menu' shows the menu, /quit leaves.\n")
+    await app.start(scheduler=True, senders=True)
+    try:
+        await channel.run()
+    finally:
+        await app.stop()
+
+
+async def run(settings: Settings) -> None:
+    require_runnable(settings)
+    await Hirfa(settings).run_forever()
+
+
+async def db_upgrade(settings: Settings) -> None:
+    app = Hirfa(settings.model_copy(update={"telegram": settings.telegram.model_copy(
+        update={"token": None})}))
+    await app.db.upgrade()
+    print("database at", settings.database_url.split("///")[-1], "is up to date:",
+          ", ".join(sorted(await app.db.current_revisions())))
+    await app.db.dispose()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hirfa", description="Hirfa, the artisans' assistant.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sh = sub.add_parser("shell", help="chat with the bot in this terminal")
+    sh.add_argument("--demo", action="store_true", help="temporary database with sample data")
+    sh.add_argument("--lang", choices=["ar", "fr", "en"], help="your language hint")
+    sub.add_parser("run", help="run the configured channels, scheduler and outbox")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if args.command == "shell" and args.demo:
+        tmp = tempfile.TemporaryDirectory(prefix="hirfa-demo-")
+        overrides["database_url"] = f"sqlite+aiosqlite:///{Path(tmp.name) / 'demo.db'}"
+    try:
+        settings = load_settings(**overrides)
+        level = "WARNING" if args.command == "shell" else settings.log_level
+        setup_logging(level, _secrets(settings))
+        if args.command == "shell":
+            asyncio.run(shell(settings, args.demo, args.lang))
+        elif args.command == "run":
+            asyncio.run(run(settings))
+        elif args.command == "db":
+            asyncio.run(db_upgrade(settings))
+    except ConfigError as err:
+        print(f"hirfa: configuration error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    logging.shutdown()
+    return 0

@@ -1,0 +1,57 @@
+"""Errors of Hirfa, in one place.
+
+    HirfaError
+    ├── ConfigError       a setting is missing or malformed (start-up stops with one line)
+    ├── InvalidInput      a user's answer failed validation; carries the locale key to show
+    └── DeliveryError     the outbox could not hand a message to a platform
+        ├── RetryLater    429 / flood: try again after ``retry_after`` seconds
+        ├── Unreachable   403 / blocked / deactivated: stop sending to this chat
+        ├── Transient     network trouble or 5xx: retry with backoff
+        └── Permanent     400-like refusal: retrying would not help
+
+Users never see these messages; handlers turn them into translated replies and logs keep the
+details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HirfaError(Exception):
+    """Base of every error Hirfa raises on purpose."""
+
+
+class ConfigError(HirfaError):
+    """A setting is missing or malformed; ``str(err)`` is one line naming it."""
+
+
+class InvalidInput(HirfaError):
+    """An answer was refused; ``key`` names the locale message that explains why."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+class DeliveryError(HirfaError):
+    """A platform did not accept a message."""
+
+
+class RetryLater(DeliveryError):
+    def __init__(self, retry_after: float, detail: str = "429 Too Many Requests") -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Unreachable(DeliveryError):
+    """The user blocked the bot or the chat no longer exists."""
+
+
+class Transient(DeliveryError):
+    """Network error, timeout or server error."""
+
+
+class Permanent(DeliveryError):
+    """The platform refused the message itself (too long, bad markup, ...)."""

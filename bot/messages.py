@@ -1,0 +1,175 @@
+"""What goes in and out of the dialogue engine, free of any platform.
+
+A channel adapter turns a platform update into an :class:`Incoming`; handlers answer with
+:class:`Reply` objects (catalog keys, not text); the engine renders them for the reader into
+:class:`OutMessage` (HTML text and labelled buttons), which the adapter turns into platform calls.
+The same :class:`OutMessage` is what the outbox stores and delivers later.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Msg, Text, Translator
+
+Kind = Literal["text", "command", "choice", "contact", "location", "unsupported"]
+
+# Telegram limits callback data to 64 bytes; WhatsApp reply ids are larger, so Telegram rules.
+MAX_CHOICE_ID_BYTES = 64
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A phone number shared by the user; ``user_id`` is the platform id of its owner, if known."""
+
+    phone: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did: typed text, a command, pressed a button, shared a contact, ..."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    kind: Kind
+    text: str = ""
+    choice_id: str | None = None
+    contact: Contact | None = None
+    update_id: str | None = None
+    language_hint: str | None = None
+    verified_phone: str | None = None
+    media: str | None = None
+    location: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button (or a numbered option where buttons do not exist)."""
+
+    id: str
+    label: Text
+    description: Text | None = None
+
+    def __post_init__(self) -> None:
+        size = len(self.id.encode())
+        if not 1 <= size <= MAX_CHOICE_ID_BYTES:
+            raise ValueError(f"choice id {self.id!r} must be 1-{MAX_CHOICE_ID_BYTES} bytes")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file sent along with a reply (an .ics calendar entry, an export, a poster)."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass
+class Reply:
+    """One message of the bot, in catalog keys; rendered per reader by the engine."""
+
+    text: Text
+    choices: list[Choice] = field(default_factory=list)
+    ask_contact: bool = False
+    remove_keyboard: bool = False
+    document: Document | None = None
+    photo: bytes | None = None
+    location: tuple[float, float] | None = None
+    numbered: bool = True
+
+
+@dataclass(frozen=True)
+class Button:
+    id: str
+    label: str
+    description: str | None = None
+
+
+@dataclass
+class OutMessage:
+    """A reply rendered for one reader: HTML text, labelled buttons, attachments."""
+
+    text: str
+    buttons: list[Button] = field(default_factory=list)
+    ask_contact: bool = False
+    contact_label: str = ""
+    remove_keyboard: bool = False
+    document: Document | None = None
+    photo: bytes | None = None
+    location: tuple[float, float] | None = None
+    locale: str = "ar"
+    numbered: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "text": self.text,
+            "buttons": [[b.id, b.label, b.description] for b in self.buttons],
+            "locale": self.locale,
+        }
+        if not self.numbered:
+            data["numbered"] = False
+        if self.ask_contact:
+            data["ask_contact"] = True
+            data["contact_label"] = self.contact_label
+        if self.remove_keyboard:
+            data["remove_keyboard"] = True
+        if self.document is not None:
+            data["document"] = {
+                "filename": self.document.filename,
+                "mime_type": self.document.mime_type,
+                "content": base64.b64encode(self.document.content).decode(),
+            }
+        if self.photo is not None:
+            data["photo"] = base64.b64encode(self.photo).decode()
+        if self.location is not None:
+            data["location"] = list(self.location)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OutMessage:
+        doc = data.get("document")
+        location = data.get("location")
+        return cls(
+            text=data["text"],
+            buttons=[Button(b[0], b[1], b[2] if len(b) > 2 else None) for b in data["buttons"]],
+            ask_contact=bool(data.get("ask_contact")),
+            contact_label=data.get("contact_label", ""),
+            remove_keyboard=bool(data.get("remove_keyboard")),
+            document=Document(doc["filename"], base64.b64decode(doc["content"]), doc["mime_type"])
+            if doc
+            else None,
+            photo=base64.b64decode(data["photo"]) if data.get("photo") else None,
+            location=(float(location[0]), float(location[1])) if location else None,
+            locale=data.get("locale", "ar"),
+            numbered=data.get("numbered", True),
+        )
+
+
+def render(reply: Reply, translator: Translator, lang: str, zone: ZoneInfo) -> OutMessage:
+    """Render ``reply`` for a reader of ``lang`` in ``zone``."""
+    t = translator
+    return OutMessage(
+        text=t.render(reply.text, lang, zone),
+        buttons=[
+            Button(
+                c.id,
+                t.plain(c.label, lang, zone),
+                t.plain(c.description, lang, zone) if c.description is not None else None,
+            )
+            for c in reply.choices
+        ],
+        ask_contact=reply.ask_contact,
+        contact_label=t.plain(Msg("reg.share_phone_button"), lang, zone) if reply.ask_contact else "",
+        remove_keyboard=reply.remove_keyboard,
+        document=reply.document,
+        photo=reply.photo,
+        location=reply.location,
+        locale=lang,
+        numbered=reply.numbered,
+    )

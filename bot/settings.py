@@ -1,0 +1,180 @@
+"""Settings read from the environment (prefix ``HIRFA_``, ``__`` for nesting) or a ``.env`` file.
+
+Build them once with :func:`load_settings`; a missing or malformed value raises
+:class:`~bot.errors.ConfigError` whose message is one line naming the setting. Secrets are
+``SecretStr`` so they print as ``**********`` in logs and reprs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+from bot.timezones import load_zone
+
+Locale = Literal["ar", "fr", "en"]
+SUPPORTED_LOCALES: tuple[Locale, ...] = ("ar", "fr", "en")
+
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_TELEGRAM_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+
+class TelegramSettings(BaseModel):
+    """``HIRFA_TELEGRAM__*``: the Telegram channel (enabled when a token is set)."""
+
+    token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    admin_ids: list[int] = Field(default_factory=list)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    bot_username: str | None = None
+    concurrent_updates: int = Field(default=8, ge=1, le=256)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TELEGRAM_TOKEN.match(value.get_secret_value()):
+            raise ValueError("expected the form 123456:ABC-def from @BotFather")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_https(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be a full URL such as https://example.org/telegram/webhook")
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+class WhatsAppSettings(BaseModel):
+    """``HIRFA_WHATSAPP__*``: the WhatsApp Business Cloud API channel."""
+
+    phone_id: str | None = None
+    token: SecretStr | None = None
+    app_secret: SecretStr | None = None
+    verify_token: SecretStr | None = None
+    api_url: str = "https://graph.facebook.com/v21.0"
+    admin_numbers: list[str] = Field(default_factory=list)
+    rate_per_second: float = Field(default=80.0, gt=0, le=1000)
+
+    @property
+    def enabled(self) -> bool:
+        return self.phone_id is not None or self.token is not None
+
+
+class HttpSettings(BaseModel):
+    """``HIRFA_HTTP__*``: the one HTTP server (webhooks and ``/healthz``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+class OutboxSettings(BaseModel):
+    """``HIRFA_OUTBOX__*``: pacing and retries of the durable sender."""
+
+    telegram_rate: float = Field(default=29.0, gt=0, le=1000)
+    per_chat_interval: float = Field(default=1.0, ge=0)
+    max_attempts: int = Field(default=6, ge=1)
+    max_in_flight: int = Field(default=8, ge=1, le=100)
+
+
+class Settings(BaseSettings):
+    """Every setting of Hirfa. See the README for the table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HIRFA_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    database_url: str = "sqlite+aiosqlite:///hirfa.db"
+    timezone: str = "Africa/Casablanca"
+    default_locale: Locale = "ar"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    reminder_offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])
+    quiet_hours: tuple[int, int] = (21, 8)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept plain ``sqlite:///`` / ``postgresql://`` URLs and pick the async driver."""
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if value.startswith("postgresql://"):
+            return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite:///path.db or postgresql://user@host/db")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        load_zone(value)  # raises ValueError for an unknown zone
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not all(0 <= h <= 23 for h in value):
+            raise ValueError("two hours between 0 and 23, e.g. [21, 8]")
+        return value
+
+    @property
+    def reminder_offsets(self) -> list[timedelta]:
+        return [timedelta(hours=h) for h in self.reminder_offsets_hours]
+
+
+def _setting_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    return "HIRFA_" + "__".join(p.upper() for p in parts) if parts else "HIRFA settings"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; raise :class:`ConfigError` with a one-line message on error."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise ConfigError(f"{_setting_name(tuple(first['loc']))}: {message}") from None
+
+
+def require_runnable(settings: Settings) -> None:
+    """Check what ``hirfa run`` needs on top of well-formed values."""
+    tg = settings.telegram
+    if not tg.enabled and not settings.whatsapp.enabled:
+        raise ConfigError(
+            "HIRFA_TELEGRAM__TOKEN: not set (and no HIRFA_WHATSAPP__* either): nothing to run"
+        )
+    if tg.enabled and tg.webhook_url and tg.webhook_secret is None:
+        raise ConfigError(
+            "HIRFA_TELEGRAM__WEBHOOK_SECRET: required when HIRFA_TELEGRAM__WEBHOOK_URL is set"
+        )

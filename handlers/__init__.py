@@ -1,0 +1,18 @@
+"""The conversations, one module per feature, gathered in order by :func:`build_router`.
+
+Handlers never import a platform: they read :class:`~bot.messages.Incoming`, write through
+``storage`` repositories and answer with ``ctx.say(...)``.
+"""
+
+from __future__ import annotations
+
+from bot.dialogue import Router
+from handlers import core, privacy, profile, registration
+
+
+def build_router() -> Router:
+    """Every feature's router, in order; registration is the catch-all for new users."""
+    root = Router()
+    for feature in (core.router, registration.router, profile.router, privacy.router):
+        root.include(feature)
+    return root

@@ -1,0 +1,63 @@
+"""What works everywhere: the main menu, help, /whoami, and the words menu/cancel/back."""
+
+from __future__ import annotations
+
+from bot.dialogue import Context, Router, cancel, go_back, show_menu
+from bot.i18n import Msg
+
+router = Router()
+
+MENU_WORDS = ("menu", "القائمة", "قائمة", "لائحة", "menu principal", "accueil", "home", "مينو")
+CANCEL_WORDS = ("cancel", "annuler", "الغاء", "إلغاء", "الغي")
+BACK_WORDS = ("back", "retour", "رجوع", "ارجع", "رجع")
+HELP_WORDS = ("help", "aide", "مساعدة", "عاون")
+
+
+async def menu(ctx: Context) -> None:
+    await show_menu(ctx)
+
+
+async def help_text(ctx: Context) -> None:
+    ctx.say(Msg("core.help"))
+    await ctx.reprompt()
+
+
+router.keyword(MENU_WORDS, menu)
+router.keyword(CANCEL_WORDS, cancel)
+router.keyword(BACK_WORDS, go_back)
+router.keyword(HELP_WORDS, help_text)
+
+
+@router.command("menu", describe="cmd.menu")
+async def cmd_menu(ctx: Context) -> None:
+    await show_menu(ctx)
+
+
+@router.command("help", describe="cmd.help")
+async def cmd_help(ctx: Context) -> None:
+    await help_text(ctx)
+
+
+@router.command("whoami", describe="cmd.whoami")
+async def cmd_whoami(ctx: Context) -> None:
+    if ctx.role is not None:
+        role = Msg(f"core.role_{ctx.role}")
+    elif ctx.artisan is not None:
+        role = Msg("core.role_artisan")
+    else:
+        role = Msg("core.role_unregistered")
+    ctx.say(Msg("core.whoami", role=role, channel=ctx.incoming.channel, user_id=ctx.incoming.user_id))
+
+
+@router.action("m:")
+async def menu_choice(ctx: Context) -> None:
+    """A main-menu button; works from any message, re-checked against the menu as it is now."""
+    item_id = (ctx.choice_id or "").removeprefix("m:")
+    for item in ctx.services.router.menu:
+        if item.id == item_id and (item.visible is None or item.visible(ctx)):
+            if ctx.artisan is None:
+                break
+            await item.handler(ctx)
+            return
+    ctx.say(Msg("common.stale"))
+    await show_menu(ctx)

@@ -1,0 +1,136 @@
+"""The artisan's profile: see every field, change any of them, change language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.i18n import Msg
+from bot.messages import Choice
+from handlers import fields
+from handlers.registration import LANGUAGE_NAMES
+from storage import artisans as artisan_repo
+
+router = Router()
+
+EDITABLE = ("name", "phone", "region", "craft", "cnie", "lang")
+
+
+async def show_profile(ctx: Context, intro: Msg | None = None) -> None:
+    ctx.finish()
+    artisan = ctx.artisan
+    assert artisan is not None
+    values = {
+        "full_name": artisan.full_name, "phone": artisan.phone, "region": artisan.region,
+        "craft": artisan.craft, "craft_other": artisan.craft_other, "cnie": artisan.cnie,
+    }
+    params = fields.describe(values)
+    status = Msg("profile.notices_off") if artisan.opted_out else Msg("profile.notices_on")
+    if intro is not None:
+        ctx.say(intro)
+    choices = [Choice(f"prof:edit:{f}", Msg(f"profile.edit_{f}")) for f in EDITABLE]
+    choices.append(Choice("nav:menu", Msg("nav.menu")))
+    ctx.say(Msg("profile.card", notices=status, **params), choices)
+
+
+router.menu_item(MenuItem("profile", "menu.profile", show_profile, order=80))
+
+
+@router.command("profile", registered=True, describe="cmd.profile")
+async def cmd_profile(ctx: Context) -> None:
+    await show_profile(ctx)
+
+
+@router.action("prof:edit:", registered=True)
+async def edit(ctx: Context) -> None:
+    target = (ctx.choice_id or "").removeprefix("prof:edit:")
+    if target not in EDITABLE:
+        await show_profile(ctx)
+        return
+    await ctx.goto(f"prof.{target}")
+
+
+async def _save(ctx: Context, values: fields.Values) -> None:
+    assert ctx.artisan is not None
+    await artisan_repo.update_fields(ctx.conn, ctx.artisan.id, ctx.now, **values)
+    await ctx.refresh_artisan()
+    await show_profile(ctx, Msg("profile.saved"))
+
+
+async def back_to_profile(ctx: Context) -> None:
+    await show_profile(ctx)
+
+
+def _editor(name: str, ask: Callable[[Context], Awaitable[None]],
+            take: Callable[[Context], Awaitable[fields.Values]]) -> State:
+    async def handle(ctx: Context) -> None:
+        values = await take(ctx)
+        if values.get("craft") == "other" and not values.get("craft_other"):
+            await ctx.goto("prof.craft_other")
+            return
+        await _save(ctx, values)
+
+    return State(f"prof.{name}", ask, handle, registered=True, on_back=back_to_profile)
+
+
+async def handle_phone(ctx: Context) -> None:
+    values = await fields.take_phone(ctx)
+    assert ctx.artisan is not None
+    owner = await artisan_repo.by_phone(ctx.conn, values["phone"])
+    if owner is not None and owner.id != ctx.artisan.id:
+        ctx.say(Msg("profile.phone_taken"))
+        await ctx.reprompt()
+        return
+    ctx.say(Msg("reg.phone_saved", phone=values["phone"]), remove_keyboard=True)
+    await _save(ctx, values)
+
+
+async def handle_cnie(ctx: Context) -> None:
+    values = await fields.take_cnie(ctx)
+    assert ctx.artisan is not None
+    owner = await artisan_repo.by_cnie(ctx.conn, values["cnie"]) if values["cnie"] else None
+    if owner is not None and owner.id != ctx.artisan.id:
+        ctx.say(Msg("reg.cnie_taken"))
+        await ctx.reprompt()
+        return
+    await _save(ctx, values)
+
+
+async def ask_lang(ctx: Context) -> None:
+    ctx.say(
+        Msg("profile.ask_language"),
+        [*[Choice(f"lang:{code}", name) for code, name in LANGUAGE_NAMES.items()], *nav_choices()],
+    )
+
+
+async def take_lang(ctx: Context) -> None:
+    code = (ctx.choice_id or "").removeprefix("lang:")
+    if code not in LANGUAGE_NAMES:
+        ctx.say(Msg("common.use_buttons"))
+        await ask_lang(ctx)
+        return
+    await _save(ctx, {"locale": code})
+
+
+router.state(_editor("name", fields.ask_name, fields.take_name))
+router.state(State("prof.phone", fields.ask_phone, handle_phone, registered=True, on_back=back_to_profile))
+router.state(_editor("region", fields.ask_region, fields.take_region))
+router.state(_editor("craft", fields.ask_craft, fields.take_craft))
+router.state(_editor("craft_other", fields.ask_craft_other, fields.take_craft_other))
+router.state(State("prof.cnie", fields.ask_cnie, handle_cnie, registered=True, on_back=back_to_profile))
+router.state(State("prof.lang", ask_lang, take_lang, registered=True, on_back=back_to_profile))
+
+
+@router.command("language", describe="cmd.language")
+async def cmd_language(ctx: Context) -> None:
+    if ctx.artisan is None:
+        await ctx.goto("reg.lang")
+        return
+    await ctx.goto("prof.lang")
+
+
+async def menu_language(ctx: Context) -> None:
+    await ctx.goto("prof.lang")
+
+
+router.menu_item(MenuItem("language", "menu.language", menu_language, order=85))

@@ -1,0 +1,298 @@
+"""The artisan's first conversation: language → consent → name → phone → region → craft → CNIE
+→ summary (edit any field) → confirm → main menu.
+
+Nothing personal is written to the ``artisans`` table before the artisan confirms the summary;
+until then answers live in the conversation state (so a restart resumes at the same step), and
+cancelling erases them. A deep link (``/start s42``) given before registering is kept and opened
+once registration is done.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from bot.dialogue import Context, Router, State, nav_choices, show_menu
+from bot.i18n import Msg, Raw
+from bot.messages import Choice
+from handlers import fields
+from handlers.validation import mask_phone, parse_phone
+from storage import artisans as artisan_repo
+
+router = Router()
+
+LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
+_DEEPLINK = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+Take = Callable[[Context], Awaitable[fields.Values]]
+
+
+def answers(ctx: Context) -> dict[str, object]:
+    reg = ctx.data.setdefault("reg", {})
+    assert isinstance(reg, dict)
+    return reg
+
+
+# -- entry -----------------------------------------------------------------------------------
+
+async def start_registration(ctx: Context) -> None:
+    """Where every unregistered user lands: pick a language first."""
+    if ctx.state and ctx.state.startswith("reg."):
+        ctx.say(Msg("reg.continue"))
+        await ctx.reprompt()
+        return
+    await ctx.goto("reg.lang")
+
+
+router.fallback = start_registration
+
+
+@router.command("start", describe="cmd.start")
+async def cmd_start(ctx: Context) -> None:
+    payload = ctx.args.split()[0] if ctx.args else ""
+    if payload and _DEEPLINK.match(payload):
+        ctx.data["deeplink"] = payload
+    if ctx.artisan is None:
+        await start_registration(ctx)
+        return
+    if await open_deeplink(ctx):
+        return
+    await show_menu(ctx)
+
+
+async def open_deeplink(ctx: Context) -> bool:
+    """Open a kept deep link (``s42`` → the sessions feature), if a feature handles it."""
+    payload = ctx.data.pop("deeplink", None)
+    if not isinstance(payload, str) or not payload:
+        return False
+    handler = ctx.services.router.deeplinks.get(payload[0])
+    if handler is None:
+        return False
+    ctx.args = payload
+    await handler(ctx)
+    return True
+
+
+# -- language and consent --------------------------------------------------------------------
+
+async def ask_language(ctx: Context) -> None:
+    t = ctx.services.translator
+    greeting = "\n\n".join(t.render(Msg("reg.welcome"), lang, ctx.zone) for lang in t.languages)
+    ctx.say(Raw(greeting), [Choice(f"lang:{code}", name) for code, name in LANGUAGE_NAMES.items()])
+
+
+async def take_language(ctx: Context) -> None:
+    code = (ctx.choice_id or "").removeprefix("lang:")
+    if code not in LANGUAGE_NAMES:
+        ctx.say(Msg("common.use_buttons"))
+        await ask_language(ctx)
+        return
+    ctx.data["lang"] = code
+    await ctx.goto("reg.consent")
+
+
+async def ask_consent(ctx: Context) -> None:
+    ctx.say(
+        Msg("reg.consent"),
+        [Choice("consent:yes", Msg("reg.consent_yes")), Choice("consent:no", Msg("reg.consent_no")),
+         *nav_choices(cancel=False)],
+    )
+
+
+async def take_consent(ctx: Context) -> None:
+    if ctx.choice_id == "consent:yes":
+        ctx.data["consent"] = True
+        await ctx.goto("reg.name")
+        return
+    if ctx.choice_id == "consent:no":
+        ctx.finish()
+        ctx.data.pop("deeplink", None)
+        ctx.say(Msg("reg.consent_declined"))
+        return
+    ctx.say(Msg("common.use_buttons"))
+    await ask_consent(ctx)
+
+
+router.state(State("reg.lang", ask_language, take_language))
+router.state(State("reg.consent", ask_consent, take_consent, back="reg.lang"))
+
+
+# -- the profile questions -------------------------------------------------------------------
+
+def _step(name: str, ask: Callable[[Context], Awaitable[None]], take: Take, back: str,
+          following: Callable[[Context, fields.Values], str]) -> State:
+    async def handle(ctx: Context) -> None:
+        values = await take(ctx)
+        answers(ctx).update(values)
+        target = following(ctx, values)
+        if ctx.data.get("editing") and target != "reg.craft_other":
+            target = "reg.summary"
+        await ctx.goto(target)
+
+    return State(name, ask, handle, back=back)
+
+
+async def handle_phone(ctx: Context) -> None:
+    values = await fields.take_phone(ctx)
+    owner = await artisan_repo.by_phone(ctx.conn, values["phone"])
+    if owner is not None:
+        if not values["phone_verified"]:
+            ctx.say(Msg("reg.phone_taken_unverified"))
+            await ctx.reprompt()
+            return
+        ctx.data["link_to"] = owner.id
+        answers(ctx).update(values)
+        await ctx.goto("reg.link")
+        return
+    answers(ctx).update(values)
+    ctx.say(Msg("reg.phone_saved", phone=values["phone"]), remove_keyboard=True)
+    await ctx.goto("reg.summary" if ctx.data.get("editing") else "reg.region")
+
+
+async def ask_phone(ctx: Context) -> None:
+    verified = ctx.incoming.verified_phone
+    if verified:
+        # WhatsApp: the sender's number is known and verified; no need to ask.
+        phone = parse_phone(verified)
+        answers(ctx).update({"phone": phone, "phone_verified": True})
+        owner = await artisan_repo.by_phone(ctx.conn, phone)
+        if owner is not None:
+            ctx.data["link_to"] = owner.id
+            await ctx.goto("reg.link")
+            return
+        await ctx.goto("reg.summary" if ctx.data.get("editing") else "reg.region")
+        return
+    await fields.ask_phone(ctx)
+
+
+def _after_craft(ctx: Context, values: fields.Values) -> str:
+    return "reg.craft_other" if values.get("craft") == "other" else "reg.cnie"
+
+
+async def handle_cnie(ctx: Context) -> None:
+    values = await fields.take_cnie(ctx)
+    if values["cnie"] and await artisan_repo.by_cnie(ctx.conn, values["cnie"]) is not None:
+        ctx.say(Msg("reg.cnie_taken"))
+        await ctx.reprompt()
+        return
+    answers(ctx).update(values)
+    await ctx.goto("reg.summary")
+
+
+router.state(_step("reg.name", fields.ask_name, fields.take_name, "reg.consent",
+                   lambda ctx, v: "reg.phone"))
+router.state(State("reg.phone", ask_phone, handle_phone, back="reg.name"))
+router.state(_step("reg.region", fields.ask_region, fields.take_region, "reg.phone",
+                   lambda ctx, v: "reg.craft"))
+router.state(_step("reg.craft", fields.ask_craft, fields.take_craft, "reg.region", _after_craft))
+router.state(_step("reg.craft_other", fields.ask_craft_other, fields.take_craft_other, "reg.craft",
+                   lambda ctx, v: "reg.cnie"))
+router.state(State("reg.cnie", fields.ask_cnie, handle_cnie, back="reg.craft"))
+
+
+# -- linking a second channel to an existing artisan ------------------------------------------
+
+async def ask_link(ctx: Context) -> None:
+    owner = await artisan_repo.get(ctx.conn, int(ctx.data.get("link_to", 0)))
+    if owner is None or owner.phone is None:
+        ctx.data.pop("link_to", None)
+        await ctx.goto("reg.region")
+        return
+    ctx.say(
+        Msg("reg.link_ask", phone=mask_phone(owner.phone)),
+        [Choice("link:yes", Msg("common.yes")), Choice("link:no", Msg("reg.link_no")),
+         *nav_choices(back=False)],
+    )
+
+
+async def take_link(ctx: Context) -> None:
+    owner_id = int(ctx.data.get("link_to", 0))
+    owner = await artisan_repo.get(ctx.conn, owner_id)
+    if ctx.choice_id != "link:yes" or owner is None or owner.erased_at is not None:
+        ctx.data.pop("link_to", None)
+        answers(ctx).pop("phone", None)
+        answers(ctx).pop("phone_verified", None)
+        ctx.say(Msg("reg.link_declined"))
+        await ctx.goto("reg.phone")
+        return
+    inc = ctx.incoming
+    await artisan_repo.link_identity(ctx.conn, owner.id, inc.channel, inc.user_id, inc.chat_id, ctx.now)
+    await artisan_repo.update_fields(ctx.conn, owner.id, ctx.now, phone_verified=True)
+    await ctx.refresh_artisan()
+    ctx.finish()
+    ctx.say(Msg("reg.linked"), remove_keyboard=True)
+    if not await open_deeplink(ctx):
+        await show_menu(ctx)
+
+
+router.state(State("reg.link", ask_link, take_link, back="reg.phone"))
+
+
+# -- summary and confirmation ------------------------------------------------------------------
+
+REQUIRED = (("full_name", "reg.name"), ("phone", "reg.phone"), ("region", "reg.region"),
+            ("craft", "reg.craft"))
+EDITABLE = ("name", "phone", "region", "craft", "cnie")
+
+
+async def ask_summary(ctx: Context) -> None:
+    ctx.data["editing"] = True
+    params = fields.describe(answers(ctx))
+    choices = [Choice("reg:confirm", Msg("reg.confirm"))]
+    choices += [Choice(f"reg:edit:{f}", Msg(f"reg.edit_{f}")) for f in EDITABLE]
+    choices.append(Choice("nav:cancel", Msg("nav.cancel")))
+    ctx.say(Msg("reg.summary", **params), choices)
+
+
+async def take_summary(ctx: Context) -> None:
+    choice = ctx.choice_id or ""
+    if choice.startswith("reg:edit:"):
+        target = choice.removeprefix("reg:edit:")
+        if target in EDITABLE:
+            await ctx.goto(f"reg.{target}")
+            return
+    if choice != "reg:confirm":
+        ctx.say(Msg("common.use_buttons"))
+        await ask_summary(ctx)
+        return
+    await confirm(ctx)
+
+
+async def confirm(ctx: Context) -> None:
+    values = answers(ctx)
+    if not ctx.data.get("consent"):
+        await ctx.goto("reg.consent")
+        return
+    for field, step in REQUIRED:
+        if not values.get(field):
+            await ctx.goto(step)
+            return
+    if values.get("cnie") and await artisan_repo.by_cnie(ctx.conn, str(values["cnie"])):
+        ctx.say(Msg("reg.cnie_taken"))
+        await ctx.goto("reg.cnie")
+        return
+    if await artisan_repo.by_phone(ctx.conn, str(values["phone"])) is not None:
+        await ctx.goto("reg.phone")
+        return
+    inc = ctx.incoming
+    artisan_id = await artisan_repo.create(
+        ctx.conn,
+        ctx.now,
+        full_name=values["full_name"],
+        phone=values["phone"],
+        phone_verified=bool(values.get("phone_verified")),
+        cnie=values.get("cnie"),
+        region=values["region"],
+        craft=values["craft"],
+        craft_other=values.get("craft_other"),
+        locale=ctx.lang,
+        consent_at=ctx.now,
+    )
+    await artisan_repo.link_identity(ctx.conn, artisan_id, inc.channel, inc.user_id, inc.chat_id, ctx.now)
+    await ctx.refresh_artisan()
+    ctx.finish()
+    ctx.say(Msg("reg.done", name=str(values["full_name"])), remove_keyboard=True)
+    if not await open_deeplink(ctx):
+        await show_menu(ctx)
+
+
+router.state(State("reg.summary", ask_summary, take_summary, back="reg.cnie"))

@@ -1,0 +1,76 @@
+"""Checks of what artisans type: names, phone numbers, CNIE numbers, free text.
+
+Each function returns the cleaned value or raises :class:`~bot.errors.InvalidInput` with the
+catalog key that explains the problem to the user.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+
+from bot.dialogue import strip_invisible
+from bot.errors import InvalidInput
+
+NAME_MIN, NAME_MAX = 2, 80
+FREE_TEXT_MAX = 60
+# DOMAIN.md §6: no official CNIE format; 1-2 letters and 1-6 digits is what validators accept.
+_CNIE = re.compile(r"^[A-Z]{1,2}\d{1,6}$")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", strip_invisible(text)).strip()
+
+
+def clean_name(text: str) -> str:
+    """A person's name: letters (any script), spaces, apostrophes, hyphens and dots."""
+    name = _squash(text)
+    if len(name) > NAME_MAX:
+        raise InvalidInput("reg.name_too_long", max=NAME_MAX)
+    letters = [ch for ch in name if unicodedata.category(ch).startswith("L")]
+    if len(letters) < NAME_MIN:
+        raise InvalidInput("reg.name_invalid")
+    if any(ch.isdigit() for ch in name):
+        raise InvalidInput("reg.name_invalid")
+    return name
+
+
+def parse_phone(text: str, default_region: str = "MA") -> str:
+    """A phone number in any usual form (0612..., +212 6..., 00212...) → E.164."""
+    raw = _squash(text).translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    digits = re.sub(r"\D", "", raw)
+    if not raw.startswith(("+", "0")) and digits.startswith("212"):
+        raw = "+" + digits  # a contact shared without the plus sign
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput("reg.phone_invalid") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput("reg.phone_invalid")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def clean_cnie(text: str) -> str:
+    """A CNIE number, upper-cased without spaces (``bk 123456`` → ``BK123456``)."""
+    value = re.sub(r"[\s-]", "", strip_invisible(text)).upper()
+    if not _CNIE.match(value):
+        raise InvalidInput("reg.cnie_invalid")
+    return value
+
+
+def clean_free_text(text: str, maximum: int = FREE_TEXT_MAX) -> str:
+    value = _squash(text)
+    if not value or not any(unicodedata.category(ch).startswith("L") for ch in value):
+        raise InvalidInput("common.text_empty")
+    if len(value) > maximum:
+        raise InvalidInput("common.text_too_long", max=maximum)
+    return value
+
+
+def mask_phone(phone: str) -> str:
+    """+212612345678 → +212 6•• •• •• 78 (shown when confirming a link)."""
+    return phone[:5] + "•" * max(0, len(phone) - 7) + phone[-2:]

@@ -1,0 +1,181 @@
+"""Artisans and their channel identities (who writes from where)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.schema import artisans, identities
+
+PERSONAL_FIELDS = ("full_name", "phone", "cnie", "region", "craft", "craft_other")
+
+
+@dataclass(frozen=True)
+class Artisan:
+    id: int
+    full_name: str | None
+    phone: str | None
+    phone_verified: bool
+    cnie: str | None
+    region: str | None
+    craft: str | None
+    craft_other: str | None
+    locale: str
+    time_zone: str | None
+    consent_at: datetime | None
+    opted_out: bool
+    created_at: datetime
+    erased_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Artisan:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: int
+    channel: str
+    external_id: str
+    artisan_id: int
+    chat_id: str
+    blocked: bool
+    last_inbound_at: datetime | None
+
+
+async def get(conn: AsyncConnection, artisan_id: int) -> Artisan | None:
+    row = (await conn.execute(select(artisans).where(artisans.c.id == artisan_id))).mappings().first()
+    return Artisan.from_row(row) if row else None
+
+
+async def by_identity(conn: AsyncConnection, channel: str, external_id: str) -> Artisan | None:
+    stmt = (
+        select(artisans)
+        .join(identities, identities.c.artisan_id == artisans.c.id)
+        .where(and_(identities.c.channel == channel, identities.c.external_id == external_id))
+        .where(artisans.c.erased_at.is_(None))
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return Artisan.from_row(row) if row else None
+
+
+async def by_phone(conn: AsyncConnection, phone: str) -> Artisan | None:
+    stmt = select(artisans).where(artisans.c.phone == phone, artisans.c.erased_at.is_(None))
+    row = (await conn.execute(stmt.order_by(artisans.c.id))).mappings().first()
+    return Artisan.from_row(row) if row else None
+
+
+async def by_cnie(conn: AsyncConnection, cnie: str) -> Artisan | None:
+    stmt = select(artisans).where(artisans.c.cnie == cnie, artisans.c.erased_at.is_(None))
+    row = (await conn.execute(stmt)).mappings().first()
+    return Artisan.from_row(row) if row else None
+
+
+async def create(conn: AsyncConnection, now: datetime, **fields: Any) -> int:
+    values = {"created_at": now, "updated_at": now, "phone_verified": False, "opted_out": False}
+    values.update(fields)
+    result = await conn.execute(artisans.insert().values(**values))
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+async def update_fields(conn: AsyncConnection, artisan_id: int, now: datetime, **fields: Any) -> None:
+    await conn.execute(
+        update(artisans).where(artisans.c.id == artisan_id).values(updated_at=now, **fields)
+    )
+
+
+async def erase(conn: AsyncConnection, artisan_id: int, now: datetime) -> None:
+    """Wipe personal fields and identities, keep a tombstone row for counts (Law 09-08)."""
+    await conn.execute(
+        update(artisans)
+        .where(artisans.c.id == artisan_id)
+        .values(
+            erased_at=now,
+            updated_at=now,
+            opted_out=True,
+            phone_verified=False,
+            consent_at=None,
+            **dict.fromkeys(PERSONAL_FIELDS),
+        )
+    )
+    await conn.execute(delete(identities).where(identities.c.artisan_id == artisan_id))
+
+
+async def link_identity(
+    conn: AsyncConnection, artisan_id: int, channel: str, external_id: str, chat_id: str, now: datetime
+) -> None:
+    existing = (
+        await conn.execute(
+            select(identities.c.id).where(
+                identities.c.channel == channel, identities.c.external_id == external_id
+            )
+        )
+    ).first()
+    if existing:
+        await conn.execute(
+            update(identities)
+            .where(identities.c.id == existing[0])
+            .values(artisan_id=artisan_id, chat_id=chat_id, blocked=False, blocked_at=None)
+        )
+        return
+    await conn.execute(
+        identities.insert().values(
+            channel=channel,
+            external_id=external_id,
+            artisan_id=artisan_id,
+            chat_id=chat_id,
+            blocked=False,
+            last_inbound_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def touch_identity(conn: AsyncConnection, channel: str, external_id: str, now: datetime) -> None:
+    """Record an inbound message (opens WhatsApp's 24-hour window; a reply unblocks)."""
+    await conn.execute(
+        update(identities)
+        .where(identities.c.channel == channel, identities.c.external_id == external_id)
+        .values(last_inbound_at=now, blocked=False, blocked_at=None)
+    )
+
+
+async def identities_of(conn: AsyncConnection, artisan_id: int) -> list[Identity]:
+    stmt = (
+        select(identities)
+        .where(identities.c.artisan_id == artisan_id)
+        .order_by(identities.c.last_inbound_at.desc(), identities.c.id.desc())
+    )
+    rows = (await conn.execute(stmt)).mappings().all()
+    return [
+        Identity(
+            id=r["id"],
+            channel=r["channel"],
+            external_id=r["external_id"],
+            artisan_id=r["artisan_id"],
+            chat_id=r["chat_id"],
+            blocked=r["blocked"],
+            last_inbound_at=r["last_inbound_at"],
+        )
+        for r in rows
+    ]
+
+
+async def mark_blocked(conn: AsyncConnection, channel: str, chat_id: str, now: datetime) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.channel == channel, identities.c.chat_id == chat_id)
+        .values(blocked=True, blocked_at=now)
+    )
+
+
+async def count_active(conn: AsyncConnection) -> int:
+    stmt = select(func.count()).select_from(artisans).where(artisans.c.erased_at.is_(None))
+    return int((await conn.execute(stmt)).scalar_one())

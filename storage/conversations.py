@@ -1,0 +1,65 @@
+"""Conversation state per (channel, user) and the record of updates already handled."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.schema import conversations, processed_updates
+from storage.sql import insert_ignore
+
+
+async def load(conn: AsyncConnection, channel: str, user_id: str) -> tuple[str | None, dict[str, Any]]:
+    stmt = select(conversations.c.state, conversations.c.data).where(
+        conversations.c.channel == channel, conversations.c.user_id == user_id
+    )
+    row = (await conn.execute(stmt)).first()
+    if row is None:
+        return None, {}
+    return row[0], dict(row[1] or {})
+
+
+async def save(
+    conn: AsyncConnection,
+    channel: str,
+    user_id: str,
+    state: str | None,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    inserted = await insert_ignore(
+        conn,
+        conversations,
+        {"channel": channel, "user_id": user_id, "state": state, "data": data, "updated_at": now},
+    )
+    if not inserted:
+        await conn.execute(
+            update(conversations)
+            .where(conversations.c.channel == channel, conversations.c.user_id == user_id)
+            .values(state=state, data=data, updated_at=now)
+        )
+
+
+async def forget(conn: AsyncConnection, channel: str, user_id: str) -> None:
+    await conn.execute(
+        delete(conversations).where(
+            conversations.c.channel == channel, conversations.c.user_id == user_id
+        )
+    )
+
+
+async def mark_processed(conn: AsyncConnection, channel: str, update_id: str, now: datetime) -> bool:
+    """Remember an update; False when it was seen before (a duplicate delivery)."""
+    return await insert_ignore(
+        conn, processed_updates, {"channel": channel, "update_id": update_id, "processed_at": now}
+    )
+
+
+async def prune_processed(conn: AsyncConnection, now: datetime, keep: timedelta) -> int:
+    result = await conn.execute(
+        delete(processed_updates).where(processed_updates.c.processed_at < now - keep)
+    )
+    return int(result.rowcount or 0)
