@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 from bot.app import Hirfa
 from bot.channels.shell import CHANNEL as SHELL
 from bot.channels.shell import ShellChannel, ShellTransport
+from bot.commands import MODULES
 from bot.errors import ConfigError
 from bot.logs import setup as setup_logging
 from bot.outbox import Pacer
@@ -70,7 +72,20 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the configured channels, scheduler and outbox")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
+    for name in MODULES:
+        importlib.import_module(f"bot.commands.{name}").register(sub)
     return p
+
+
+async def feature_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Run a feature subcommand against the migrated database, without starting channels."""
+    app = Hirfa(settings.model_copy(update={"telegram": settings.telegram.model_copy(
+        update={"token": None})}))
+    await app.prepare()
+    try:
+        return int(await args.func(app, args) or 0)
+    finally:
+        await app.db.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run(settings))
         elif args.command == "db":
             asyncio.run(db_upgrade(settings))
+        elif hasattr(args, "func"):
+            return asyncio.run(feature_command(settings, args))
     except ConfigError as err:
         print(f"hirfa: configuration error: {err}", file=sys.stderr)
         return 2

@@ -294,7 +294,7 @@ class Context:
 
     def finish(self) -> None:
         """Leave any flow; keep only what outlives it (language choice, pending deep link)."""
-        keep = {k: self.data[k] for k in ("lang", "deeplink") if k in self.data}
+        keep: dict[str, Any] = {k: self.data[k] for k in ("lang", "deeplink") if k in self.data}
         self.state = None
         self.data = keep
 

@@ -7,12 +7,14 @@ Build them once with :func:`load_settings`; a missing or malformed value raises
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from bot.errors import ConfigError
 from bot.timezones import load_zone
@@ -157,10 +159,27 @@ def _setting_name(loc: tuple[Any, ...]) -> str:
     return "HIRFA_" + "__".join(p.upper() for p in parts) if parts else "HIRFA settings"
 
 
+def _unparsable(error: SettingsError) -> str:
+    """Name the variable behind pydantic-settings' "error parsing value for field X"."""
+    match = re.search(r'field "(\w+)"', str(error))
+    field = match.group(1) if match else ""
+    prefix = f"HIRFA_{field.upper()}"
+    for name, value in sorted(os.environ.items()):
+        if name.upper() == prefix or name.upper().startswith(prefix + "__"):
+            try:
+                json.loads(value)
+            except ValueError:
+                if value.strip()[:1] in "[{" or name.upper().endswith(("_IDS", "_NUMBERS", "_HOURS")):
+                    return f"{name.upper()}: not valid JSON (expected e.g. [123, 456])"
+    return f"{prefix or 'HIRFA settings'}: a value could not be parsed (lists are JSON, e.g. [1, 2])"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings once; raise :class:`ConfigError` with a one-line message on error."""
     try:
         return Settings(**overrides)
+    except SettingsError as exc:
+        raise ConfigError(_unparsable(exc)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")

@@ -37,10 +37,11 @@ async def take_phone(ctx: Context) -> Values:
     """A shared contact (must be the user's own) or a typed number; both end up E.164."""
     inc = ctx.incoming
     if inc.kind == "contact" and inc.contact is not None:
-        if inc.contact.user_id is not None and inc.contact.user_id != inc.user_id:
+        # Telegram's "share my number" button always carries the sender's own user id; a
+        # forwarded contact card carries someone else's id, or none.
+        if inc.contact.user_id != inc.user_id:
             raise InvalidInput("reg.contact_not_yours")
-        verified = inc.contact.user_id == inc.user_id
-        return {"phone": parse_phone(inc.contact.phone), "phone_verified": verified}
+        return {"phone": parse_phone(inc.contact.phone), "phone_verified": True}
     if inc.kind != "text":
         raise InvalidInput("reg.phone_invalid")
     return {"phone": parse_phone(inc.text), "phone_verified": False}

@@ -77,13 +77,13 @@ class ShellChannel:
 
     def to_incoming(self, line: str) -> Incoming | None:
         text = line.strip()
-        base = {"channel": CHANNEL, "user_id": self.user_id, "chat_id": self.user_id,
-                "language_hint": self.language}
         if text.startswith("/share"):
             phone = text.removeprefix("/share").strip() or self.phone
-            return Incoming(kind="contact", contact=Contact(phone, self.user_id), **base)
-        kind = "command" if text.startswith("/") else "text"
-        return Incoming(kind=kind, text=text, **base)
+            return Incoming(CHANNEL, self.user_id, self.user_id, "contact",
+                            contact=Contact(phone, self.user_id), language_hint=self.language)
+        return Incoming(CHANNEL, self.user_id, self.user_id,
+                        "command" if text.startswith("/") else "text",
+                        text=text, language_hint=self.language)
 
     async def say(self, line: str) -> list[OutMessage]:
         incoming = self.to_incoming(line)

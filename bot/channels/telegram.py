@@ -180,8 +180,9 @@ def to_incoming(update: Update) -> Incoming | None:
         return Incoming(kind="contact", contact=Contact(message.contact.phone_number,
                                                         str(owner) if owner else None), **base)
     if message.text is not None:
-        kind = "command" if message.text.startswith("/") else "text"
-        return Incoming(kind=kind, text=message.text, **base)
+        if message.text.startswith("/"):
+            return Incoming(kind="command", text=message.text, **base)
+        return Incoming(kind="text", text=message.text, **base)
     if message.location is not None:
         loc = (message.location.latitude, message.location.longitude)
         return Incoming(kind="location", location=loc, **base)
