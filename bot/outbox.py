@@ -252,7 +252,9 @@ class ChannelSender:
         self.pacer = pacer
         self.db = db
         self.clock = clock
-        self.per_chat = timedelta(seconds=settings.outbox.per_chat_interval)
+        # A little slack, so timing jitter between us and the platform never makes the second
+        # message to a chat arrive early.
+        self.per_chat = timedelta(seconds=settings.outbox.per_chat_interval * 1.05)
         self.batch = settings.outbox.max_in_flight
         self.max_attempts = settings.outbox.max_attempts
         self._last_sent: dict[str, datetime] = {}

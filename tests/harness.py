@@ -37,6 +37,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     telegram = {"token": "123456:TEST", "admin_ids": [ADMIN], "api_url": "http://fake.invalid/bot",
                 "bot_username": "hirfa_test_bot"}
     telegram.update(overrides.pop("telegram", {}))
+    # One message in flight at a time: with a fake clock, concurrent sends would all land at the
+    # same fake instant (the real-time, concurrent path is measured by bench/broadcast.py).
+    overrides.setdefault("outbox", {"max_in_flight": 1})
     return load_settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'hirfa.db'}",
         telegram=telegram,
@@ -162,7 +165,19 @@ class Harness:
         return [label for label, _ in self.last(user).buttons]
 
     async def drain(self) -> int:
+        """Deliver what is due now (no time passes except the pacer's spacing)."""
         return await self.app.outbox.drain()
+
+    async def deliver_all(self, max_rounds: int = 500) -> None:
+        """Deliver until nothing is pending, moving the fake clock over pauses and backoffs."""
+        for _ in range(max_rounds):
+            await self.app.outbox.drain()
+            async with self.app.db.read() as conn:
+                counts = await self.app.outbox.counts(conn)
+            if not counts.get("pending") and not counts.get("sending"):
+                return
+            self.clock.advance(1.0)
+        raise AssertionError(f"outbox still busy after {max_rounds} rounds: {counts}")
 
     # -- ready-made users -----------------------------------------------------------------
     async def register(self, user: int, lang: str = "fr", *, name: str = "Amina Benali",

@@ -1,0 +1,119 @@
+"""The outbox delivers every message once, at Telegram's pace, through 429s, 403s and crashes."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+
+from bot.i18n import Msg
+from bot.messages import Reply
+from storage.schema import identities, outbox
+from tests.harness import Harness
+
+USERS = list(range(1000, 1040))
+
+
+async def notify_all(h: Harness, key: str, users: list[int]) -> None:
+    async with h.app.db.transaction() as conn:
+        rows = (await conn.execute(
+            select(identities.c.artisan_id, identities.c.external_id)
+        )).all()
+        ids = {int(ext): aid for aid, ext in rows}
+        for user in users:
+            await h.app.outbox.notify(conn, ids[user], Reply(Msg("privacy.resumed")),
+                                      kind="test", key=f"{key}:{user}")
+
+
+async def statuses(h: Harness) -> Counter[str]:
+    async with h.app.db.read() as conn:
+        return Counter((await conn.execute(select(outbox.c.status))).scalars().all())
+
+
+async def test_each_reachable_chat_gets_exactly_one_message_under_429_and_403(h: Harness) -> None:
+    for user in USERS:
+        await h.register(user, "fr")
+    h.api.sent.clear()
+    blocked = USERS[:5]
+    for user in blocked:
+        h.api.block(user)
+    h.api.enforce_limits(global_per_second=30, per_chat_per_second=1)
+    h.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2, times=3)
+    h.api.fail_network_next(2, method="sendMessage")
+    await notify_all(h, "t1", USERS)
+    await notify_all(h, "t1", USERS)  # the same keys again: nothing new is queued
+    await h.deliver_all()
+    received = Counter(m.chat_id for m in h.api.sent if "de nouveau activées" in (m.text or ""))
+    assert set(received) == set(USERS) - set(blocked)
+    assert set(received.values()) == {1}
+    assert await statuses(h) == Counter({"sent": len(USERS) - 5, "blocked": 5})
+    async with h.app.db.read() as conn:
+        flagged = (await conn.execute(
+            select(identities.c.external_id).where(identities.c.blocked.is_(True))
+        )).scalars().all()
+    assert sorted(int(x) for x in flagged) == blocked
+    assert h.api.too_many_requests <= 3  # only injected ones: the pacing itself never hits 429
+
+
+async def test_pacing_never_exceeds_telegram_limits(h: Harness) -> None:
+    for user in USERS:
+        await h.register(user, "en")
+    h.api.sent.clear()
+    h.api.enforce_limits(global_per_second=30, per_chat_per_second=1)
+    start = h.clock.now()
+    await notify_all(h, "t2", USERS)
+    await notify_all(h, "t3", USERS)  # two messages per chat: the second must wait a second
+    await h.deliver_all()
+    assert h.api.too_many_requests == 0
+    assert len(h.api.sent) == 2 * len(USERS)
+    elapsed = (h.clock.now() - start).total_seconds()
+    assert elapsed >= 2 * len(USERS) / 30  # never faster than 30/s
+
+
+async def test_messages_in_flight_at_a_crash_are_resent_and_none_is_lost(h: Harness) -> None:
+    for user in USERS[:10]:
+        await h.register(user, "ar")
+    h.api.sent.clear()
+    await notify_all(h, "t4", USERS[:10])
+    sender = h.app.outbox.senders["telegram"]
+    claimed = await sender._claim(h.clock.now())  # claimed, then the process dies
+    assert claimed
+    await h.restart()
+    assert await statuses(h) == Counter({"pending": 10})
+    await h.deliver_all()
+    assert sorted(m.chat_id for m in h.api.sent) == sorted(USERS[:10])
+
+
+async def test_a_refused_message_fails_without_retrying_forever(h: Harness) -> None:
+    await h.register(USERS[0], "fr")
+    h.api.fail_next("sendMessage", 400, "Bad Request: message is too long", times=1)
+    await notify_all(h, "t5", USERS[:1])
+    await h.deliver_all()
+    async with h.app.db.read() as conn:
+        row = (await conn.execute(select(outbox.c.status, outbox.c.last_error))).one()
+    assert row.status == "failed" and "too long" in row.last_error.lower()
+
+
+async def test_network_errors_give_up_after_max_attempts(h: Harness) -> None:
+    await h.register(USERS[0], "fr")
+    h.api.fail_network_next(100, method="sendMessage")
+    await notify_all(h, "t6", USERS[:1])
+    for _ in range(10):
+        await h.drain()
+        h.clock.advance(600)
+    async with h.app.db.read() as conn:
+        row = (await conn.execute(select(outbox.c.status, outbox.c.attempts))).one()
+    assert row.status == "failed" and row.attempts == h.settings.outbox.max_attempts
+
+
+async def test_erasing_an_artisan_drops_what_was_waiting_for_them(h: Harness) -> None:
+    await h.register(USERS[0], "en")
+    await notify_all(h, "t7", USERS[:1])
+    await h.send(USERS[0], "/delete")
+    await h.press(USERS[0], "del:yes")
+    h.api.sent.clear()
+    await h.deliver_all()
+    assert h.api.sent == []
+    async with h.app.db.read() as conn:
+        row = (await conn.execute(select(outbox.c.status, outbox.c.payload))).one()
+    assert row.status == "skipped" and row.payload == {}

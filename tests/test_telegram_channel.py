@@ -1,0 +1,103 @@
+"""The Telegram adapter: command menus, long messages, polling, and the webhook's secret."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from bot.channels.telegram import split_text
+from bot.clock import FakeClock
+from bot.http import HttpServer, telegram_webhook
+from tests import factories
+from tests.harness import Harness
+
+USER = 701
+
+
+async def test_command_menu_is_set_in_every_language(h: Harness) -> None:
+    await h.app.telegram._set_commands()  # type: ignore[union-attr]
+    menus = h.api.commands
+    assert set(menus) >= {"ar", "fr", "en", ""}
+    names = {c["command"] for c in menus["fr"]}
+    assert {"start", "menu", "profile", "cancel", "help", "stop", "delete", "whoami"} <= names
+    descriptions = {c["command"]: c["description"] for c in menus["ar"]}
+    assert descriptions["menu"] == "القائمة الرئيسية"
+
+
+def test_long_text_is_split_at_line_breaks() -> None:
+    text = "\n".join(f"ligne {i} " + "x" * 90 for i in range(100))
+    parts = split_text(text)
+    assert all(len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+    assert split_text("y" * 9000) == ["y" * 4096, "y" * 4096, "y" * 808]
+
+
+async def test_every_sent_message_fits_telegram_limits(h: Harness) -> None:
+    await h.register(USER, "ar")
+    await h.press(USER, "m:profile")
+    for message in h.api.messages_to(USER):
+        assert len(message.text or "") <= 4096
+        for _, data in message.buttons:
+            assert data is None or len(data.encode()) <= 64 or data == "request_contact"
+
+
+async def test_polling_delivers_updates_to_the_engine(tmp_path: Path) -> None:
+    async with Harness.open(tmp_path) as h:
+        telegram = h.app.telegram
+        assert telegram is not None
+        await telegram.application.start()
+        assert telegram.application.updater is not None
+        await telegram.application.updater.start_polling(poll_interval=0.01, timeout=0)
+        try:
+            h.api.push_update(factories.command_update(USER, "start"))
+            for _ in range(200):
+                if h.api.messages_to(USER):
+                    break
+                await asyncio.sleep(0.01)
+            assert h.labels(USER) == ["العربية", "Français", "English"]
+        finally:
+            await telegram.application.updater.stop()
+            await telegram.application.stop()
+
+
+async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(tmp_path: Path) -> None:
+    overrides = {"telegram": {"webhook_url": "https://hirfa.example.org/telegram/hook",
+                              "webhook_secret": "s3cret-Token_1"}}
+    async with Harness.open(tmp_path, FakeClock(), **overrides) as h:
+        telegram = h.app.telegram
+        assert telegram is not None and telegram.webhook_path == "/telegram/hook"
+        server = HttpServer(h.settings.http)
+        server.add("/telegram/hook", telegram_webhook(telegram), ["POST"])
+        transport = httpx.ASGITransport(app=server.app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            update = factories.command_update(USER, "start")
+            missing = await client.post("/telegram/hook", json=update)
+            wrong = await client.post("/telegram/hook", json=update,
+                                      headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+            assert (missing.status_code, wrong.status_code) == (403, 403)
+            assert telegram.application.update_queue.qsize() == 0
+            good = await client.post("/telegram/hook", json=update,
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"})
+            assert good.status_code == 200
+            assert telegram.application.update_queue.qsize() == 1
+            health = await client.get("/healthz")
+            assert health.json() == {"status": "ok"}
+
+
+async def test_webhook_is_registered_with_its_secret(tmp_path: Path) -> None:
+    overrides = {"telegram": {"webhook_url": "https://hirfa.example.org/telegram/hook",
+                              "webhook_secret": "s3cret-Token_1"}}
+    async with Harness.open(tmp_path, **overrides) as h:
+        telegram = h.app.telegram
+        assert telegram is not None
+        await telegram.application.shutdown()
+        await telegram.start()
+        try:
+            assert h.api.webhook is not None
+            assert h.api.webhook["url"] == "https://hirfa.example.org/telegram/hook"
+            assert h.api.webhook["secret_token"] == "s3cret-Token_1"
+        finally:
+            await telegram.stop()
+            await telegram.application.initialize()
