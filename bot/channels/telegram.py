@@ -265,7 +265,10 @@ class TelegramChannel:
         username = app.bot.username
         if username:
             self.engine.services.bot_username = username
-        await self._set_commands()
+        try:
+            await self._set_commands()
+        except TelegramError:
+            log.warning("telegram: could not set the command menus", exc_info=True)
         await app.start()
         if self.settings.webhook_url:
             assert self.settings.webhook_secret is not None
