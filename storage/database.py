@@ -7,6 +7,7 @@ serialised by the database itself rather than by luck.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -65,11 +66,19 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # SQLite has one writer at a time. Queueing our own writers here, instead of letting
+        # them collide on the file lock, avoids SQLite's busy handler, which sleeps in steps of
+        # up to 100 ms. Other processes (a CLI import) still wait through busy_timeout.
+        self._writer = asyncio.Lock() if _is_sqlite(url) else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One unit of work: commits on success, rolls back on any exception."""
-        async with self.engine.begin() as conn:
+        if self._writer is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._writer, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager

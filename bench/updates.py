@@ -1,0 +1,255 @@
+"""End-to-end update throughput and latency: Hirfa versus a bare PTB echo bot, in one run.
+
+Both bots run the real python-telegram-bot ``Application`` against the same fake Bot API served
+over HTTP on loopback from a separate process (so the fake does not share our GIL). Hirfa runs its
+whole stack: engine → SQLite file on disk (WAL) → replies over HTTP.
+
+The load is a realistic mix from 1,000 registered artisans (open the menu, open their profile,
+press buttons, ask for help, every other feature the menu offers) plus 10% new users going
+through registration. It is fed twice: as fast as the bot can take it (throughput), then at a
+fixed rate (default 200 updates/s) to measure reply latency percentiles.
+
+    python bench/updates.py            # full size
+    python bench/updates.py --quick    # CI-sized
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram import Update  # noqa: E402
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler  # noqa: E402
+
+from bot.app import Hirfa  # noqa: E402
+from bot.settings import load_settings  # noqa: E402
+from storage import artisans as artisan_repo  # noqa: E402
+from tests import factories  # noqa: E402
+
+TOKEN = "123456:TEST"
+
+
+def serve_fake(port_pipe: Any, stop: Any) -> None:
+    """Child process: the fake Bot API on an ephemeral loopback port."""
+    from tests.fakes.telegram import FakeBotAPI, FakeBotAPIServer
+
+    api = FakeBotAPI()
+    api.record_polling = False
+    with FakeBotAPIServer(api) as server:
+        port_pipe.send(server.base_url)
+        stop.wait()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def workload(artisans: int, count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Update dicts, each user's in order: mostly registered users, 10% registering."""
+    rng = random.Random(seed)
+    updates: list[dict[str, Any]] = []
+    newcomers = iter(range(500_000, 600_000))
+    registering: list[tuple[int, list[tuple[str, str]]]] = []
+    while len(updates) < count:
+        if rng.random() < 0.10 or registering:
+            if not registering or rng.random() < 0.3:
+                uid = next(newcomers)
+                steps = [("cmd", "start"), ("cb", "lang:fr"), ("cb", "consent:yes"),
+                         ("text", "Nouveau Venu"), ("text", f"06{uid % 100_000_000:08d}"),
+                         ("cb", "region:CS"), ("cb", "craft:pottery"), ("cb", "cnie:skip"),
+                         ("cb", "reg:confirm")]
+                registering.append((uid, steps))
+            uid, steps = registering[0]
+            kind, value = steps.pop(0)
+            if not steps:
+                registering.pop(0)
+        else:
+            uid = 100_000 + rng.randrange(artisans)
+            kind, value = rng.choice([("text", "menu"), ("cb", "m:profile"), ("cmd", "help"),
+                                      ("cb", "m:language"), ("text", "2"), ("cmd", "menu"),
+                                      ("cb", "m:trainings"), ("cb", "m:certification")])
+        if kind == "cmd":
+            updates.append(factories.command_update(uid, value))
+        elif kind == "cb":
+            updates.append(factories.callback_update(uid, value))
+        else:
+            updates.append(factories.text_update(uid, value))
+    return updates
+
+
+class Recorder:
+    """A group-1 handler: runs after the bot's own handler, records when each update finished."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, float] = {}
+        self.event = asyncio.Event()
+        self.expected = 0
+
+    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.done[update.update_id] = time.perf_counter()
+        if len(self.done) >= self.expected:
+            self.event.set()
+
+
+async def drive(app: Application[Any, Any, Any, Any, Any, Any], recorder: Recorder,
+                updates: list[dict[str, Any]], rate: float | None) -> tuple[float, list[float]]:
+    """Feed ``updates`` (at ``rate`` per second, or all at once); return (seconds, latencies)."""
+    recorder.done.clear()
+    recorder.event.clear()
+    recorder.expected = len(updates)
+    sent: dict[int, float] = {}
+    start = time.perf_counter()
+    for index, data in enumerate(updates):
+        if rate:
+            due = start + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        update = Update.de_json(data, app.bot)
+        sent[update.update_id] = time.perf_counter()
+        await app.update_queue.put(update)
+    await asyncio.wait_for(recorder.event.wait(), timeout=600)
+    elapsed = max(recorder.done.values()) - start
+    latencies = [(recorder.done[u] - t) * 1000 for u, t in sent.items() if u in recorder.done]
+    return elapsed, latencies
+
+
+async def echo_bot(base_url: str, concurrency: int) -> tuple[Application[Any, Any, Any, Any, Any, Any], Recorder]:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+            await context.bot.send_message(update.callback_query.from_user.id, "ok")
+        elif update.message is not None and update.message.text is not None:
+            await update.message.reply_text(update.message.text[:100])
+
+    app = (ApplicationBuilder().token(TOKEN).base_url(base_url).updater(None)
+           .concurrent_updates(concurrency).build())
+    recorder = Recorder()
+    app.add_handler(TypeHandler(Update, echo))
+    app.add_handler(TypeHandler(Update, recorder), group=1)
+    await app.initialize()
+    await app.start()
+    return app, recorder
+
+
+async def hirfa_bot(base_url: str, folder: Path, artisans: int,
+                    concurrency: int) -> tuple[Hirfa, Application[Any, Any, Any, Any, Any, Any], Recorder]:
+    settings = load_settings(
+        database_url=f"sqlite+aiosqlite:///{folder / 'bench.db'}",
+        telegram={"token": TOKEN, "api_url": base_url, "concurrent_updates": concurrency},
+        outbox={"telegram_rate": 1000},
+    )
+    hirfa = Hirfa(settings)
+    await hirfa.prepare()
+    now = hirfa.clock.now()
+    async with hirfa.db.transaction() as conn:
+        for i in range(artisans):
+            uid = 100_000 + i
+            aid = await artisan_repo.create(
+                conn, now, full_name=f"Artisan {i}", phone=f"+2126{uid:08d}", region="MS",
+                craft="zellige", locale=random.choice(["ar", "fr", "en"]), consent_at=now,
+            )
+            await artisan_repo.link_identity(conn, aid, "telegram", str(uid), str(uid), now)
+    for seed in hirfa.router.demo:
+        await seed(hirfa.services)
+    assert hirfa.telegram is not None
+    app = hirfa.telegram.application
+    app._updater = None  # we feed the update queue ourselves
+    recorder = Recorder()
+    app.add_handler(TypeHandler(Update, recorder), group=1)
+    await app.initialize()
+    await app.start()
+    return hirfa, app, recorder
+
+
+def fresh_copy(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same load with new update ids and callback ids (as if sent again by the users)."""
+    copies = []
+    for data in updates:
+        copy = {**data, "update_id": factories.next_update_id()}
+        if "callback_query" in data:
+            query = data["callback_query"]
+            copy["callback_query"] = {**query, "id": f"{query['id']}-{copy['update_id']}"}
+        copies.append(copy)
+    return copies
+
+
+def report(name: str, count: int, elapsed: float, lat: list[float]) -> dict[str, float]:
+    rate = count / elapsed
+    figures = {"rate": rate, "p50": percentile(lat, 50), "p95": percentile(lat, 95),
+               "p99": percentile(lat, 99)}
+    print(f"  {name:<10} {rate:8.1f} updates/s   latency p50 {figures['p50']:6.1f} ms  "
+          f"p95 {figures['p95']:6.1f} ms  p99 {figures['p99']:6.1f} ms")
+    return figures
+
+
+async def measure(name: str, app: Any, recorder: Recorder, updates: list[dict[str, Any]],
+                  rate: float) -> tuple[dict[str, float], dict[str, float]]:
+    elapsed, lat = await drive(app, recorder, updates, None)
+    burst = report(f"{name} max", len(updates), elapsed, lat)
+    elapsed, lat = await drive(app, recorder, fresh_copy(updates), rate)
+    paced = report(f"{name} @{rate:.0f}/s", len(updates), elapsed, lat)
+    return burst, paced
+
+
+async def main(args: argparse.Namespace) -> None:
+    parent, child = multiprocessing.Pipe()
+    stop = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve_fake, args=(child, stop), daemon=True)
+    server.start()
+    base_url = parent.recv()
+    updates = workload(args.artisans, args.updates)
+    print(f"{len(updates)} updates, {args.artisans} registered artisans, concurrency "
+          f"{args.concurrency}, fake Bot API at {base_url} (separate process)")
+    try:
+        echo_app, echo_rec = await echo_bot(base_url, args.concurrency)
+        echo = await measure("bare PTB", echo_app, echo_rec, updates, args.rate)
+        await echo_app.stop()
+        await echo_app.shutdown()
+        with tempfile.TemporaryDirectory() as tmp:
+            hirfa, app, rec = await hirfa_bot(base_url, Path(tmp), args.artisans, args.concurrency)
+            ours = await measure("Hirfa", app, rec, fresh_copy(updates), args.rate)
+            await app.stop()
+            await app.shutdown()
+            await hirfa.db.dispose()
+    finally:
+        stop.set()
+        server.join(timeout=5)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"ratio Hirfa/bare (max throughput): {ours[0]['rate'] / echo[0]['rate']:.2f}   "
+          f"(target >= 0.5)")
+    print(f"Hirfa p99 at {args.rate:.0f}/s: {ours[1]['p99']:.1f} ms (target < 50 ms); "
+          f"bare PTB p99: {echo[1]['p99']:.1f} ms")
+    print(f"peak memory (whole benchmark process): {peak:.0f} MB")
+
+
+def cli(argv: list[str] | None = None, run: Callable[[argparse.Namespace], Any] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--artisans", type=int, default=1000)
+    parser.add_argument("--updates", type=int, default=4000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="small, CI-friendly sizes")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.artisans, args.updates = 200, 600
+    asyncio.run(main(args))
+
+
+if __name__ == "__main__":
+    cli()
