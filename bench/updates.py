@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import random
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -129,7 +128,10 @@ async def drive(app: Application[Any, Any, Any, Any, Any, Any], recorder: Record
     return elapsed, latencies
 
 
-async def echo_bot(base_url: str, concurrency: int) -> tuple[Application[Any, Any, Any, Any, Any, Any], Recorder]:
+PTBApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+async def echo_bot(base_url: str, concurrency: int) -> tuple[PTBApp, Recorder]:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
@@ -148,7 +150,7 @@ async def echo_bot(base_url: str, concurrency: int) -> tuple[Application[Any, An
 
 
 async def hirfa_bot(base_url: str, folder: Path, artisans: int,
-                    concurrency: int) -> tuple[Hirfa, Application[Any, Any, Any, Any, Any, Any], Recorder]:
+                    concurrency: int) -> tuple[Hirfa, PTBApp, Recorder]:
     settings = load_settings(
         database_url=f"sqlite+aiosqlite:///{folder / 'bench.db'}",
         telegram={"token": TOKEN, "api_url": base_url, "concurrent_updates": concurrency},
