@@ -79,11 +79,12 @@ async def _next(ctx: Context, step: str) -> None:
     if ctx.data.get("translating") and step == "title":
         await ctx.goto("sa.desc")
         return
-    if ctx.data.get("editing") or ctx.data.get("translating"):
+    index = STEPS.index(step) + 1
+    if ctx.data.get("editing") or ctx.data.get("translating") or index == len(STEPS):
         ctx.data.pop("translating", None)
         await ctx.goto("sa.preview")
         return
-    await ctx.goto(f"sa.{STEPS[STEPS.index(step) + 1]}")
+    await ctx.goto(f"sa.{STEPS[index]}")
 
 
 def _language(ctx: Context) -> Msg:
