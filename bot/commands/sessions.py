@@ -41,7 +41,8 @@ def register(subparsers: Any) -> None:
     e.add_argument("--session", type=int, required=True, metavar="ID")
     e.add_argument("--output", "-o", type=Path, help="file to write (default enrolments-session-ID.xlsx)")
     e.add_argument("--format", choices=["xlsx", "csv"], help="default: from --output, else xlsx")
-    e.add_argument("--lang", choices=["ar", "fr", "en"], default="fr", help="language of the titles")
+    e.add_argument("--lang", choices=["ar", "fr", "en"], default="en",
+                   help="language of the messages and titles (titles fall back to another language)")
     e.set_defaults(func=export_enrolments)
 
 
