@@ -193,3 +193,10 @@ def test_export_enrolments_xlsx_and_csv(db_url: str, tmp_path: Path,
     assert main(["export", "enrolments", "--session", "1", "-o", str(tmp_path / "e.csv")]) == 0
     assert "سلمى" in (tmp_path / "e.csv").read_text(encoding="utf-8-sig")
     assert main(["export", "enrolments", "--session", "7"]) == 2
+
+
+def test_xlsx_template_has_the_import_columns() -> None:
+    from handlers.sessions.files import read_table
+
+    rows = read_table(TEMPLATE.with_suffix(".xlsx"))
+    assert len(rows) == 2 and set(rows[0][1]) == set(COLUMNS)

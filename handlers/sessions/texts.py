@@ -42,6 +42,8 @@ def audience_text(session: Session) -> Msg:
 def seats_text(listed: Listed) -> Msg:
     if listed.seats_left > 0:
         return Msg("sess.seats_left", count=listed.seats_left)
+    if listed.waiting == 0:
+        return Msg("sess.full_no_wait")
     return Msg("sess.full", count=listed.waiting)
 
 
