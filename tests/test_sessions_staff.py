@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.clock import FakeClock
+from tests import factories
 from tests.harness import ADMIN, Harness
 from tests.sessions_support import (
     all_sessions,
@@ -81,9 +82,11 @@ async def test_start_date_in_june_is_utc_plus_one(hj: Harness) -> None:
     h.languages[ADMIN] = "en"
     await h.send(ADMIN, "/sessions")
     await h.press(ADMIN, "sa:new")
-    answers = ("Safety first", None, "craft:*", "region:*", "Fès", None, "10/06/2026 10:00", "dur:120", "12")
+    answers = ("Safety first", None, "craft:*", "region:*", "Fès", "map", "10/06/2026 10:00", "dur:120", "12")
     for answer in answers:
-        if answer is None:
+        if answer == "map":
+            await h.feed(factories.location_update(ADMIN, 34.0331, -5.0003, language_code="en"))
+        elif answer is None:
             await h.press(ADMIN, "sa:skip")
         elif answer.startswith(("craft:", "region:", "dur:")):
             await h.press(ADMIN, answer)
@@ -93,6 +96,7 @@ async def test_start_date_in_june_is_utc_plus_one(hj: Harness) -> None:
     [row] = await all_sessions(h)
     assert row["starts_at"] == utc(2026, 6, 10, 9, 0)  # 10:00 local = 09:00 UTC before 20 Sept
     assert row["craft"] is None and row["region"] is None
+    assert (row["latitude"], row["longitude"]) == (34.0331, -5.0003)
     assert "10:00" in h.last_text(ADMIN)
 
 
