@@ -257,7 +257,7 @@ async def audience(conn: AsyncConnection, session_id: int) -> list[int]:
     return [int(r[0]) for r in await conn.execute(stmt)]
 
 
-async def enrolled_between(
+async def enrolled_in(
     conn: AsyncConnection, session_ids: list[int]
 ) -> list[tuple[Enrolment, bool, bool]]:
     """Enrolled rows of these sessions with the artisan's (opted_out, erased) flags."""

@@ -85,7 +85,7 @@ def test_good_and_bad_rows_are_each_reported(db_url: str, tmp_path: Path,
         row(ext_ref="REF-7", start="15/01/2020 10:00"),
         row(ext_ref="REF-8", latitude="200"),
         row(ext_ref="REF-9", region="Atlantis"),
-        row(ext_ref="REF-10", duration_minutes="5"),
+        row(ext_ref="REF-10", duration_minutes="5 min"),
         row(ext_ref="REF-11", title_fr="<script>é</script> 🎉"),
     ])
     assert main(["import", "sessions", str(path)]) == 1

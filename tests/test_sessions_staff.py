@@ -323,3 +323,13 @@ async def test_staff_command_and_states_refused_to_artisans(hj: Harness) -> None
     await h.send(ADMIN, "Titre")
     assert "réservé au personnel" in h.last_text(ADMIN)
     assert await all_sessions(h) == []
+
+
+def test_durations_and_dates_as_staff_type_them() -> None:
+    from handlers.sessions.parsing import parse_duration, parse_local_datetime
+    from tests.sessions_support import CASABLANCA
+
+    assert [parse_duration(t) for t in ("2", "2h", "1h30", "1:30", "90", "90 min", "٣ساعات")] == \
+        [120, 120, 90, 90, 90, 90, 180]
+    assert parse_local_datetime("٢٥/٠٩/٢٠٢٦ ١٠:٠٠", CASABLANCA) == utc(2026, 9, 25, 10, 0)
+    assert parse_local_datetime("2026-06-10 10:00", CASABLANCA) == utc(2026, 6, 10, 9, 0)

@@ -71,13 +71,17 @@ def parse_local_datetime(text: str, zone: ZoneInfo) -> datetime:
 
 
 def parse_duration(text: str) -> int:
-    """``2h``, ``1h30``, ``1:30``, ``90`` (minutes), ``90 min`` → minutes."""
+    """``2h``, ``1h30``, ``1:30``, ``90`` (minutes), ``90 min``, ``2`` (hours) → minutes."""
     value = _squash(text).lower().replace(" ", "")
     match = _DURATION.match(value)
     if not match:
         raise InvalidInput("sess.bad_duration")
     hours, minutes, only_minutes = match.groups()
-    total = int(hours) * 60 + int(minutes or 0) if hours is not None else int(only_minutes)
+    if hours is not None:
+        total = int(hours) * 60 + int(minutes or 0)
+    else:
+        # A bare small number is hours ("2" = 2 h): nobody means a 2-minute training.
+        total = int(only_minutes) * (60 if int(only_minutes) <= 12 else 1)
     if not 15 <= total <= DURATION_MAX_MINUTES:
         raise InvalidInput("sess.bad_duration")
     return total

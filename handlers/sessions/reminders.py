@@ -73,8 +73,10 @@ def due_time(starts_at: datetime, offset: timedelta, zone: ZoneInfo, quiet: tupl
 
 
 def reminder_key(session: Session, artisan_id: int, offset: timedelta) -> str:
-    minutes = int(offset.total_seconds() // 60)
-    return f"reminder:{session.id}:{session.version}:{artisan_id}:{minutes}"
+    seconds = int(offset.total_seconds())
+    # Minutes, as the key convention says; seconds only for sub-minute test offsets.
+    amount = str(seconds // 60) if seconds % 60 == 0 else f"{seconds}s"
+    return f"reminder:{session.id}:{session.version}:{artisan_id}:{amount}"
 
 
 @dataclass
@@ -130,7 +132,7 @@ async def _remind_session(
         return
     session = fresh
     due: list[tuple[int, timedelta, str]] = []
-    for enrolment, opted_out, erased in await enrolment_repo.enrolled_between(conn, [session.id]):
+    for enrolment, opted_out, erased in await enrolment_repo.enrolled_in(conn, [session.id]):
         if erased:
             continue
         artisan = await artisan_repo.get(conn, enrolment.artisan_id)
