@@ -23,7 +23,9 @@ _DMY = re.compile(
     r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:[ T,]+(\d{1,2})(?:[:hH.](\d{2})?)?)?$"
 )
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2})(?::(\d{2}))?(?::\d{2})?)?$")
-_DURATION = re.compile(r"^(?:(\d{1,3})\s*(?:h|:|ساعة|ساعات)\s*(\d{1,2})?|(\d{1,5})\s*(?:min|m|دقيقة)?)$")
+_DURATION = re.compile(
+    r"^(?:(\d{1,3})\s*(?:h|:|ساعة|ساعات)\s*(\d{1,2})?|(\d{1,5})\s*(min|m|دقيقة|دقائق)?)$"
+)
 
 
 def _squash(text: str) -> str:
@@ -76,12 +78,13 @@ def parse_duration(text: str) -> int:
     match = _DURATION.match(value)
     if not match:
         raise InvalidInput("sess.bad_duration")
-    hours, minutes, only_minutes = match.groups()
+    hours, minutes, only_minutes, unit = match.groups()
     if hours is not None:
         total = int(hours) * 60 + int(minutes or 0)
     else:
         # A bare small number is hours ("2" = 2 h): nobody means a 2-minute training.
-        total = int(only_minutes) * (60 if int(only_minutes) <= 12 else 1)
+        bare_hours = unit is None and int(only_minutes) <= 12
+        total = int(only_minutes) * (60 if bare_hours else 1)
     if not 15 <= total <= DURATION_MAX_MINUTES:
         raise InvalidInput("sess.bad_duration")
     return total
