@@ -40,6 +40,18 @@ async def test_trainings_menu_lists_matching_sessions_first_and_pages(h: Harness
     await h.press(AMINA, "s:list:1")
     assert "page 2/2" in h.last_text(AMINA)
     assert len([d for _, d in h.last(AMINA).buttons if d and d.startswith("s:open:")]) == 3
+    assert "1. Tapis 6" in h.last_text(AMINA)
+
+
+async def test_typed_number_opens_the_line_with_that_number_on_every_page(h: Harness) -> None:
+    await h.register(AMINA, "fr")
+    now = h.clock.now()
+    for day in range(1, 8):
+        await make_session(h, starts_at=now + timedelta(days=day), title={"fr": f"Formation {day}"})
+    await h.press(AMINA, "m:trainings")
+    await h.press(AMINA, "s:list:1")
+    await h.send(AMINA, "2")
+    assert h.last_text(AMINA).startswith("📅 Formation 7")
 
 
 async def test_enrol_with_confirmation_then_cancel_with_confirmation(h: Harness) -> None:

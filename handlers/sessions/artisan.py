@@ -60,7 +60,7 @@ async def show_list(ctx: Context, page: int) -> None:
         return
     lines = []
     choices = []
-    for number, listed in enumerate(rows, page * PAGE_SIZE + 1):
+    for number, listed in enumerate(rows, 1):  # per page: a typed "2" is the 2nd line shown
         title = title_of(listed.session, ctx.lang, default_locale(ctx))
         lines.append(ctx.render(Msg(
             "sess.list_line", number=number, title=title, when=listed.session.starts_at,

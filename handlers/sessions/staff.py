@@ -56,10 +56,10 @@ async def show_staff_list(ctx: Context, page: int, intro: Text | None = None) ->
     pages = max(1, -(-total // PAGE_SIZE))
     if intro is not None:
         ctx.say(intro)
-    choices = [Choice("sa:new", Msg("sess.btn_new"))]
+    choices = []
     lines = []
     default = ctx.services.settings.default_locale
-    for number, listed in enumerate(rows, page * PAGE_SIZE + 1):
+    for number, listed in enumerate(rows, 1):  # per page: a typed "2" is the 2nd line shown
         s = listed.session
         title = title_of(s, ctx.lang, default)
         lines.append(ctx.render(Msg(
@@ -71,6 +71,7 @@ async def show_staff_list(ctx: Context, page: int, intro: Text | None = None) ->
         choices.append(Choice(f"sa:list:{page - 1}", Msg("sess.btn_prev")))
     if page < pages - 1:
         choices.append(Choice(f"sa:list:{page + 1}", Msg("sess.btn_next")))
+    choices += [Choice("sa:new", Msg("sess.btn_new")), Choice("nav:menu", Msg("nav.menu"))]
     header = ctx.render(Msg("sess.staff_list_title", count=total, page=page + 1, pages=pages))
     body = "\n\n".join(lines) if lines else ctx.render(Msg("sess.staff_none"))
     ctx.say(Raw(header + "\n\n" + body), choices)
