@@ -125,6 +125,9 @@ class Router:
     deeplinks: dict[str, Handler] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
     demo: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
+    # Called with (ctx, artisan_id) when an artisan deletes their data, before the erasure, in
+    # the same transaction (e.g. to free their seats).
+    erase_hooks: list[Callable[[Context, int], Awaitable[None]]] = field(default_factory=list)
     fallback: Handler | None = None
 
     def command(
@@ -171,6 +174,7 @@ class Router:
         self.deeplinks.update(other.deeplinks)
         self.jobs.extend(other.jobs)
         self.demo.extend(other.demo)
+        self.erase_hooks.extend(other.erase_hooks)
         if other.fallback is not None:
             self.fallback = other.fallback
 

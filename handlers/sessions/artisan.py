@@ -1,0 +1,329 @@
+"""The artisan's side of training sessions: the Trainings menu (paged, matching craft and region
+first), the session card, enrol / join the wait-list / cancel (each confirmed), my sessions, the
+calendar file, the map, and the deep link ``/start s42`` (posters and QR codes).
+
+Every button is an action that stays valid outside a flow; each handler re-reads the session and
+the artisan's enrolment from the database, so an old or forged button can do no harm.
+"""
+
+from __future__ import annotations
+
+from bot.dialogue import Context, MenuItem, Router
+from bot.i18n import Msg, Raw, Text
+from bot.messages import Choice, Document
+from handlers.sessions import notices
+from handlers.sessions.calendar import session_ics
+from handlers.sessions.texts import card, mine_text, seats_text, title_of
+from storage import enrolments as enrolment_repo
+from storage import sessions as session_repo
+from storage.enrolments import Enrolment
+from storage.sessions import Listed, pick_text
+from storage.sessions_schema import ENROLLED, WAITLISTED
+
+router = Router()
+
+PAGE_SIZE = 5
+
+
+def choice_id_number(ctx: Context, prefix: str) -> int | None:
+    """The number after ``prefix`` in the pressed button's id (None if forged)."""
+    tail = (ctx.choice_id or "").removeprefix(prefix)
+    return int(tail) if tail.isdigit() and len(tail) < 10 else None
+
+
+def default_locale(ctx: Context) -> str:
+    return ctx.services.settings.default_locale
+
+
+async def stale(ctx: Context) -> None:
+    ctx.say(Msg("common.stale"))
+    await show_list(ctx, 0)
+
+
+# -- the list ---------------------------------------------------------------------------------
+
+async def show_list(ctx: Context, page: int) -> None:
+    """Upcoming sessions, those for the artisan's craft and region first, a page at a time."""
+    ctx.finish()
+    artisan = ctx.artisan
+    assert artisan is not None
+    total = await session_repo.count_upcoming(ctx.conn, ctx.now)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    rows = await session_repo.upcoming(
+        ctx.conn, ctx.now, craft=artisan.craft, region=artisan.region,
+        limit=PAGE_SIZE, offset=page * PAGE_SIZE,
+    )
+    nav = [Choice("s:mine", Msg("sess.btn_mine")), Choice("nav:menu", Msg("nav.menu"))]
+    if not rows:
+        ctx.say(Msg("sess.none_upcoming"), nav)
+        return
+    lines = []
+    choices = []
+    for number, listed in enumerate(rows, 1):  # per page: a typed "2" is the 2nd line shown
+        title = title_of(listed.session, ctx.lang, default_locale(ctx))
+        lines.append(ctx.render(Msg(
+            "sess.list_line", number=number, title=title, when=listed.session.starts_at,
+            venue=listed.session.venue, seats=seats_text(listed),
+        )))
+        choices.append(Choice(f"s:open:{listed.session.id}", f"{number}. {title}"[:60]))
+    if page > 0:
+        choices.append(Choice(f"s:list:{page - 1}", Msg("sess.btn_prev")))
+    if page < pages - 1:
+        choices.append(Choice(f"s:list:{page + 1}", Msg("sess.btn_next")))
+    header = ctx.render(Msg("sess.list_title", page=page + 1, pages=pages))
+    ctx.say(Raw(header + "\n\n" + "\n\n".join(lines)), [*choices, *nav])
+
+
+async def menu_trainings(ctx: Context) -> None:
+    await show_list(ctx, 0)
+
+
+router.menu_item(MenuItem("trainings", "sess.menu", menu_trainings, order=20))
+
+
+@router.command("trainings", registered=True, describe="sess.cmd_trainings")
+async def cmd_trainings(ctx: Context) -> None:
+    await show_list(ctx, 0)
+
+
+@router.action("s:list:", registered=True)
+async def list_page(ctx: Context) -> None:
+    page = choice_id_number(ctx, "s:list:")
+    await show_list(ctx, page or 0)
+
+
+# -- the card -----------------------------------------------------------------------------------
+
+async def _mine(ctx: Context, session_id: int) -> tuple[Enrolment | None, int | None]:
+    assert ctx.artisan is not None
+    enrolment = await enrolment_repo.get(ctx.conn, session_id, ctx.artisan.id)
+    if enrolment is None or enrolment.status not in (ENROLLED, WAITLISTED):
+        return None, None
+    return enrolment, await enrolment_repo.rank(ctx.conn, enrolment)
+
+
+async def show_card(ctx: Context, session_id: int, intro: Text | None = None) -> None:
+    ctx.finish()
+    listed = await session_repo.get_listed(ctx.conn, session_id)
+    if listed is None:
+        ctx.say(Msg("sess.not_found"))
+        await show_list(ctx, 0)
+        return
+    session = listed.session
+    enrolment, rank = await _mine(ctx, session_id)
+    choices: list[Choice] = []
+    status_note: Text = mine_text(enrolment, rank)
+    if not session.is_open(ctx.now):
+        status_note = Msg(f"sess.closed_{session.status}") if session.status != "scheduled" \
+            else Msg("sess.closed_started")
+    elif enrolment is None:
+        label = "sess.btn_enrol" if listed.seats_left > 0 else "sess.btn_wait"
+        choices.append(Choice(f"s:enrol:{session.id}", Msg(label)))
+    elif enrolment.status == ENROLLED:
+        choices.append(Choice(f"s:ics:{session.id}", Msg("sess.btn_ics")))
+        choices.append(Choice(f"s:cancel:{session.id}", Msg("sess.btn_cancel")))
+    else:
+        choices.append(Choice(f"s:cancel:{session.id}", Msg("sess.btn_leave")))
+    if session.location is not None:
+        choices.append(Choice(f"s:map:{session.id}", Msg("sess.btn_map")))
+    choices += [Choice("s:list:0", Msg("sess.btn_list")), Choice("s:mine", Msg("sess.btn_mine")),
+                Choice("nav:menu", Msg("nav.menu"))]
+    if intro is not None:
+        ctx.say(intro)
+    ctx.say(card(listed, ctx.lang, default_locale(ctx), mine=status_note), choices)
+
+
+@router.action("s:open:", registered=True)
+async def open_card(ctx: Context) -> None:
+    session_id = choice_id_number(ctx, "s:open:")
+    if session_id is None:
+        await stale(ctx)
+        return
+    await show_card(ctx, session_id)
+
+
+async def open_deeplink(ctx: Context) -> None:
+    """``/start s42`` (after registration if needed): the card of session 42."""
+    if ctx.artisan is None:  # the foundation registers first; be safe anyway
+        return
+    tail = ctx.args.strip().removeprefix("s")
+    session_id = int(tail) if tail.isdigit() and len(tail) < 10 else None
+    if session_id is None:
+        ctx.say(Msg("sess.not_found"))
+        await show_list(ctx, 0)
+        return
+    await show_card(ctx, session_id)
+
+
+router.deeplinks["s"] = open_deeplink
+
+
+@router.action("s:map:", registered=True)
+async def send_map(ctx: Context) -> None:
+    session_id = choice_id_number(ctx, "s:map:")
+    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+    if session is None or session.location is None:
+        await stale(ctx)
+        return
+    ctx.say(Msg("sess.map", venue=session.venue), location=session.location)
+
+
+# -- enrol ------------------------------------------------------------------------------------
+
+async def _open_listed(ctx: Context, prefix: str) -> Listed | None:
+    session_id = choice_id_number(ctx, prefix)
+    listed = await session_repo.get_listed(ctx.conn, session_id) if session_id else None
+    if listed is None:
+        await stale(ctx)
+        return None
+    if not listed.session.is_open(ctx.now):
+        await show_card(ctx, listed.session.id, Msg("sess.not_open"))
+        return None
+    return listed
+
+
+@router.action("s:enrol:", registered=True)
+async def ask_enrol(ctx: Context) -> None:
+    listed = await _open_listed(ctx, "s:enrol:")
+    if listed is None:
+        return
+    s = listed.session
+    enrolment, _ = await _mine(ctx, s.id)
+    if enrolment is not None:
+        await show_card(ctx, s.id)
+        return
+    title = title_of(s, ctx.lang, default_locale(ctx))
+    key = "sess.confirm_enrol" if listed.seats_left > 0 else "sess.confirm_wait"
+    ctx.say(
+        Msg(key, title=title, when=s.starts_at, venue=s.venue),
+        [Choice(f"s:enrolok:{s.id}", Msg("sess.btn_yes_enrol" if listed.seats_left > 0
+                                         else "sess.btn_yes_wait")),
+         Choice(f"s:open:{s.id}", Msg("sess.btn_no"))],
+    )
+
+
+@router.action("s:enrolok:", registered=True)
+async def do_enrol(ctx: Context) -> None:
+    listed = await _open_listed(ctx, "s:enrolok:")
+    if listed is None:
+        return
+    assert ctx.artisan is not None
+    s = listed.session
+    enrolment = await enrolment_repo.enrol(ctx.conn, s.id, ctx.artisan.id, ctx.now)
+    if enrolment is None:
+        await show_card(ctx, s.id, Msg("sess.not_open"))
+        return
+    title = title_of(s, ctx.lang, default_locale(ctx))
+    ctx.finish()
+    if enrolment.status == ENROLLED:
+        ctx.say(
+            Msg("sess.enrolled", title=title, when=s.starts_at, venue=s.venue),
+            [Choice(f"s:ics:{s.id}", Msg("sess.btn_ics")), Choice("s:mine", Msg("sess.btn_mine")),
+             Choice("nav:menu", Msg("nav.menu"))],
+        )
+        return
+    rank = await enrolment_repo.rank(ctx.conn, enrolment)
+    ctx.say(
+        Msg("sess.waitlisted", title=title, position=rank or 1),
+        [Choice(f"s:open:{s.id}", Msg("sess.btn_open")), Choice("s:mine", Msg("sess.btn_mine")),
+         Choice("nav:menu", Msg("nav.menu"))],
+    )
+
+
+# -- cancel -----------------------------------------------------------------------------------
+
+async def ask_cancel(ctx: Context, prefix: str) -> None:
+    listed = await _open_listed(ctx, prefix)
+    if listed is None:
+        return
+    s = listed.session
+    enrolment, _ = await _mine(ctx, s.id)
+    if enrolment is None:
+        await show_card(ctx, s.id, Msg("sess.not_enrolled"))
+        return
+    key = "sess.confirm_cancel" if enrolment.status == ENROLLED else "sess.confirm_leave"
+    ctx.say(
+        Msg(key, title=title_of(s, ctx.lang, default_locale(ctx)), when=s.starts_at),
+        [Choice(f"s:cancelok:{s.id}", Msg("sess.btn_yes_cancel")),
+         Choice(f"s:open:{s.id}", Msg("sess.btn_keep"))],
+    )
+
+
+@router.action("s:cancel:", registered=True)
+async def cancel_enrolment(ctx: Context) -> None:
+    await ask_cancel(ctx, "s:cancel:")
+
+
+@router.action("s:giveback:", registered=True)
+async def give_back(ctx: Context) -> None:
+    """The button of a promotion notice: same as cancelling, with the same confirmation."""
+    await ask_cancel(ctx, "s:giveback:")
+
+
+@router.action("s:cancelok:", registered=True)
+async def do_cancel(ctx: Context) -> None:
+    listed = await _open_listed(ctx, "s:cancelok:")
+    if listed is None:
+        return
+    assert ctx.artisan is not None
+    previous = await notices.withdraw(ctx.services, ctx.conn, listed.session.id, ctx.artisan.id)
+    if previous is None:
+        await show_card(ctx, listed.session.id, Msg("sess.not_enrolled"))
+        return
+    key = "sess.seat_freed" if previous == ENROLLED else "sess.left_waitlist"
+    await show_list_after(ctx, Msg(key))
+
+
+async def show_list_after(ctx: Context, intro: Msg) -> None:
+    ctx.finish()
+    ctx.say(intro)
+    await show_mine(ctx)
+
+
+# -- my sessions ------------------------------------------------------------------------------
+
+async def show_mine(ctx: Context) -> None:
+    ctx.finish()
+    assert ctx.artisan is not None
+    rows = await enrolment_repo.of_artisan(ctx.conn, ctx.artisan.id, ctx.now)
+    nav = [Choice("s:list:0", Msg("sess.btn_list")), Choice("nav:menu", Msg("nav.menu"))]
+    if not rows:
+        ctx.say(Msg("sess.mine_none"), nav)
+        return
+    lines = []
+    choices = []
+    for number, (session, enrolment) in enumerate(rows, 1):
+        title = title_of(session, ctx.lang, default_locale(ctx))
+        rank = await enrolment_repo.rank(ctx.conn, enrolment)
+        lines.append(ctx.render(Msg(
+            "sess.mine_line", number=number, title=title, when=session.starts_at,
+            status=mine_text(enrolment, rank),
+        )))
+        choices.append(Choice(f"s:open:{session.id}", f"{number}. {title}"[:60]))
+    ctx.say(Raw(ctx.render(Msg("sess.mine_title")) + "\n\n" + "\n\n".join(lines)), [*choices, *nav])
+
+
+@router.action("s:mine", registered=True)
+async def mine(ctx: Context) -> None:
+    await show_mine(ctx)
+
+
+# -- calendar file ----------------------------------------------------------------------------
+
+@router.action("s:ics:", registered=True)
+async def send_ics(ctx: Context) -> None:
+    session_id = choice_id_number(ctx, "s:ics:")
+    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+    if session is None:
+        await stale(ctx)
+        return
+    default = default_locale(ctx)
+    title = title_of(session, ctx.lang, default)
+    description = pick_text(session.description, ctx.lang, default)[0]
+    content = session_ics(session, title=title, description=description, now=ctx.now,
+                          domain=ctx.services.bot_username or "hirfa")
+    ctx.say(
+        Msg("sess.ics_caption", title=title),
+        document=Document(f"training-{session.id}.ics", content, "text/calendar"),
+    )

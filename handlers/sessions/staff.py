@@ -1,0 +1,451 @@
+"""The chamber staff's side of training sessions: the list, a session's card, create/edit
+(:mod:`handlers.sessions.editor`), reschedule, cancel, the enrolment list (text, .xlsx, .csv),
+attendance marking and the poster with its QR code.
+
+Every command, state and action here is ``role="staff"`` (the engine checks the role before each
+one), and every handler re-reads the session from the database: a forged or old button gets
+"no longer available" or "only for staff", never an effect.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.errors import InvalidInput
+from bot.i18n import Msg, Raw, Text
+from bot.messages import Choice, Document
+from handlers.sessions import editor, notices
+from handlers.sessions.files import EXPORT_COLUMNS, enrolment_table, to_csv, to_xlsx
+from handlers.sessions.parsing import parse_local_datetime
+from handlers.sessions.poster import make_poster
+from handlers.sessions.texts import LANGUAGES, card, title_of
+from storage import enrolments as enrolment_repo
+from storage import sessions as session_repo
+from storage.sessions import Listed, Session
+from storage.sessions_schema import SCHEDULED, SEATED, WAITLISTED
+
+router = Router()
+STAFF = "staff"
+PAGE_SIZE = 6
+ATTENDANCE_PAGE = 8
+RECENT = timedelta(days=30)
+
+
+def _number(ctx: Context, prefix: str) -> int | None:
+    tail = (ctx.choice_id or "").removeprefix(prefix)
+    return int(tail) if tail.isdigit() and len(tail) < 10 else None
+
+
+def deep_link(ctx: Context, session_id: int) -> str | None:
+    username = ctx.services.bot_username
+    return f"https://t.me/{username}?start=s{session_id}" if username else None
+
+
+async def _stale(ctx: Context) -> None:
+    ctx.say(Msg("common.stale"))
+    await show_staff_list(ctx, 0)
+
+
+# -- the list ---------------------------------------------------------------------------------
+
+async def show_staff_list(ctx: Context, page: int, intro: Text | None = None) -> None:
+    ctx.finish()
+    rows, total = await session_repo.for_staff(ctx.conn, ctx.now - RECENT, limit=PAGE_SIZE,
+                                               offset=max(page, 0) * PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if intro is not None:
+        ctx.say(intro)
+    choices = []
+    lines = []
+    default = ctx.services.settings.default_locale
+    for number, listed in enumerate(rows, 1):  # per page: a typed "2" is the 2nd line shown
+        s = listed.session
+        title = title_of(s, ctx.lang, default)
+        lines.append(ctx.render(Msg(
+            "sess.staff_line", number=number, title=title, when=s.starts_at, seated=listed.seated,
+            capacity=s.capacity, waiting=listed.waiting, status=Msg(f"sess.status_{s.status}"),
+        )))
+        choices.append(Choice(f"sa:open:{s.id}", f"{number}. {title}"[:60]))
+    if page > 0:
+        choices.append(Choice(f"sa:list:{page - 1}", Msg("sess.btn_prev")))
+    if page < pages - 1:
+        choices.append(Choice(f"sa:list:{page + 1}", Msg("sess.btn_next")))
+    choices += [Choice("sa:new", Msg("sess.btn_new")), Choice("nav:menu", Msg("nav.menu"))]
+    header = ctx.render(Msg("sess.staff_list_title", count=total, page=page + 1, pages=pages))
+    body = "\n\n".join(lines) if lines else ctx.render(Msg("sess.staff_none"))
+    ctx.say(Raw(header + "\n\n" + body), choices)
+
+
+@router.command("sessions", role=STAFF, describe="sess.cmd_sessions")
+async def cmd_sessions(ctx: Context) -> None:
+    await show_staff_list(ctx, 0)
+
+
+async def menu_manage(ctx: Context) -> None:
+    if not ctx.is_staff():
+        ctx.say(Msg("common.not_allowed"))
+        return
+    await show_staff_list(ctx, 0)
+
+
+router.menu_item(MenuItem("manage_sessions", "sess.menu_staff", menu_manage, order=70,
+                          visible=lambda ctx: ctx.is_staff()))
+
+
+@router.action("sa:list:", role=STAFF)
+async def staff_list_page(ctx: Context) -> None:
+    await show_staff_list(ctx, _number(ctx, "sa:list:") or 0)
+
+
+@router.action("sa:new", role=STAFF)
+async def staff_new(ctx: Context) -> None:
+    await editor.new_session(ctx)
+
+
+# -- a session's card -------------------------------------------------------------------------
+
+async def show_staff_card(ctx: Context, session_id: int, intro: Text | None = None) -> None:
+    ctx.finish()
+    listed = await session_repo.get_listed(ctx.conn, session_id)
+    if listed is None:
+        await _stale(ctx)
+        return
+    s = listed.session
+    link = deep_link(ctx, s.id)
+    staff = Msg(
+        "sess.staff_block", id=str(s.id), status=Msg(f"sess.status_{s.status}"), seated=listed.seated,
+        capacity=s.capacity, waiting=listed.waiting, ref=s.ext_ref or "—",
+        link=link or Msg("sess.no_bot_username"),
+    )
+    choices = []
+    if s.status == SCHEDULED:
+        choices += [Choice(f"sa:edit:{s.id}", Msg("sess.btn_edit")),
+                    Choice(f"sa:move:{s.id}", Msg("sess.btn_reschedule")),
+                    Choice(f"sa:cancel:{s.id}", Msg("sess.btn_cancel_session"))]
+    choices += [Choice(f"sa:people:{s.id}", Msg("sess.btn_people")),
+                Choice(f"sa:att:{s.id}:0", Msg("sess.btn_attendance")),
+                Choice(f"sa:poster:{s.id}", Msg("sess.btn_poster")),
+                Choice("sa:list:0", Msg("sess.btn_staff_list"))]
+    if intro is not None:
+        ctx.say(intro)
+    ctx.say(card(listed, ctx.lang, ctx.services.settings.default_locale, staff=staff), choices)
+
+
+@router.action("sa:open:", role=STAFF)
+async def staff_open(ctx: Context) -> None:
+    session_id = _number(ctx, "sa:open:")
+    if session_id is None:
+        await _stale(ctx)
+        return
+    await show_staff_card(ctx, session_id)
+
+
+async def _scheduled(ctx: Context, prefix: str) -> Session | None:
+    """The session named by the button, if it can still be changed (else say why)."""
+    session_id = _number(ctx, prefix)
+    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+    if session is None:
+        await _stale(ctx)
+        return None
+    if session.status != SCHEDULED:
+        await show_staff_card(ctx, session.id, Msg("sess.staff_not_editable"))
+        return None
+    return session
+
+
+@router.action("sa:edit:", role=STAFF)
+async def staff_edit(ctx: Context) -> None:
+    session = await _scheduled(ctx, "sa:edit:")
+    if session is not None:
+        await editor.edit_session(ctx, session)
+
+
+# -- reschedule -------------------------------------------------------------------------------
+
+@router.action("sa:move:", role=STAFF)
+async def staff_move(ctx: Context) -> None:
+    session = await _scheduled(ctx, "sa:move:")
+    if session is not None:
+        ctx.finish()
+        await ctx.goto("sa.move", move={"id": session.id})
+
+
+def _move(ctx: Context) -> dict[str, object]:
+    value = ctx.data.get("move")
+    return value if isinstance(value, dict) else {}
+
+
+async def _move_session(ctx: Context) -> Session | None:
+    session_id = _move(ctx).get("id")
+    session = await session_repo.get(ctx.conn, int(str(session_id))) if session_id else None
+    if session is None or session.status != SCHEDULED:
+        ctx.finish()
+        ctx.say(Msg("sess.staff_not_editable"))
+        await show_staff_list(ctx, 0)
+        return None
+    return session
+
+
+async def ask_move(ctx: Context) -> None:
+    session = await _move_session(ctx)
+    if session is None:
+        return
+    example = (ctx.now + timedelta(days=7)).astimezone(ctx.zone).strftime("%d/%m/%Y 10:00")
+    ctx.say(Msg("sess.ask_new_start", when=session.starts_at, example=example, zone=str(ctx.zone.key)),
+            nav_choices(back=False), numbered=False)
+
+
+async def take_move(ctx: Context) -> None:
+    session = await _move_session(ctx)
+    if session is None:
+        return
+    if ctx.incoming.kind != "text":
+        raise InvalidInput("sess.bad_datetime")
+    starts_at = parse_local_datetime(ctx.text, ctx.zone)
+    if starts_at <= ctx.now:
+        raise InvalidInput("sess.start_in_past", when=starts_at)
+    if starts_at == session.starts_at:
+        raise InvalidInput("sess.same_time")
+    _move(ctx)["start"] = starts_at.isoformat()
+    await ctx.goto("sa.move_ok")
+
+
+async def ask_move_ok(ctx: Context) -> None:
+    session = await _move_session(ctx)
+    if session is None:
+        return
+    new_start = datetime.fromisoformat(str(_move(ctx)["start"]))
+    people = len(await enrolment_repo.audience(ctx.conn, session.id))
+    ctx.say(
+        Msg("sess.confirm_move", title=title_of(session, ctx.lang, ctx.services.settings.default_locale),
+            old=session.starts_at, new=new_start, count=people),
+        [Choice("sa:yes", Msg("sess.btn_confirm_move")), *nav_choices()],
+    )
+
+
+async def take_move_ok(ctx: Context) -> None:
+    if ctx.choice_id != "sa:yes":
+        ctx.say(Msg("common.use_buttons"))
+        await ctx.reprompt()
+        return
+    session = await _move_session(ctx)
+    if session is None:
+        return
+    new_start = datetime.fromisoformat(str(_move(ctx)["start"]))
+    if new_start <= ctx.now:
+        ctx.say(Msg("sess.start_in_past", when=new_start))
+        await ctx.goto("sa.move")
+        return
+    version = await session_repo.reschedule(
+        ctx.conn, session.id, new_start, new_start + (session.ends_at - session.starts_at), ctx.now
+    )
+    moved = await session_repo.get(ctx.conn, session.id)
+    if version is None or moved is None:
+        await show_staff_card(ctx, session.id, Msg("sess.staff_not_editable"))
+        return
+    told = await notices.announce_rescheduled(ctx.services, ctx.conn, moved, session.starts_at)
+    await show_staff_card(ctx, session.id, Msg("sess.staff_moved", count=told))
+
+
+router.state(State("sa.move", ask_move, take_move, role=STAFF))
+router.state(State("sa.move_ok", ask_move_ok, take_move_ok, back="sa.move", role=STAFF))
+
+
+# -- cancel -----------------------------------------------------------------------------------
+
+@router.action("sa:cancel:", role=STAFF)
+async def staff_cancel(ctx: Context) -> None:
+    session = await _scheduled(ctx, "sa:cancel:")
+    if session is None:
+        return
+    people = len(await enrolment_repo.audience(ctx.conn, session.id))
+    ctx.say(
+        Msg("sess.confirm_cancel_session",
+            title=title_of(session, ctx.lang, ctx.services.settings.default_locale),
+            when=session.starts_at, count=people),
+        [Choice(f"sa:cancelok:{session.id}", Msg("sess.btn_yes_cancel_session")),
+         Choice(f"sa:open:{session.id}", Msg("sess.btn_no"))],
+    )
+
+
+@router.action("sa:cancelok:", role=STAFF)
+async def staff_cancel_ok(ctx: Context) -> None:
+    session = await _scheduled(ctx, "sa:cancelok:")
+    if session is None:
+        return
+    await session_repo.cancel(ctx.conn, session.id, ctx.now)
+    cancelled = await session_repo.get(ctx.conn, session.id)
+    assert cancelled is not None
+    told = await notices.announce_cancelled(ctx.services, ctx.conn, cancelled)
+    await show_staff_card(ctx, session.id, Msg("sess.staff_cancelled", count=told))
+
+
+# -- enrolment list and exports ---------------------------------------------------------------
+
+async def _listed(ctx: Context, prefix: str) -> Listed | None:
+    session_id = _number(ctx, prefix)
+    listed = await session_repo.get_listed(ctx.conn, session_id) if session_id else None
+    if listed is None:
+        await _stale(ctx)
+    return listed
+
+
+@router.action("sa:people:", role=STAFF)
+async def staff_people(ctx: Context) -> None:
+    listed = await _listed(ctx, "sa:people:")
+    if listed is None:
+        return
+    s = listed.session
+    people = await enrolment_repo.of_session(ctx.conn, s.id)
+    lines = []
+    for number, person in enumerate(people, 1):
+        e = person.enrolment
+        status: Text = Msg(f"sess.status_{e.status}")
+        if e.status == WAITLISTED:
+            status = Msg("sess.status_waiting_rank", position=person.rank or 0)
+        rsvp: Text = Msg(f"sess.rsvp_{e.rsvp}") if e.rsvp in ("yes", "no") else ""
+        lines.append(ctx.render(Msg("sess.person_line", number=number, name=person.full_name or "—",
+                                    phone=person.phone or "—", status=status, rsvp=rsvp)))
+    title = title_of(s, ctx.lang, ctx.services.settings.default_locale)
+    header = ctx.render(Msg("sess.people_title", title=title, seated=listed.seated, capacity=s.capacity,
+                            waiting=listed.waiting))
+    body = "\n".join(lines) if lines else ctx.render(Msg("sess.people_none"))
+    ctx.finish()
+    ctx.say(Raw(header + "\n\n" + body), [
+        Choice(f"sa:xlsx:{s.id}", Msg("sess.btn_xlsx")), Choice(f"sa:csv:{s.id}", Msg("sess.btn_csv")),
+        Choice(f"sa:att:{s.id}:0", Msg("sess.btn_attendance")),
+        Choice(f"sa:open:{s.id}", Msg("sess.btn_back_session")),
+    ])
+
+
+async def _export(ctx: Context, prefix: str, kind: str) -> None:
+    listed = await _listed(ctx, prefix)
+    if listed is None:
+        return
+    s = listed.session
+    rows = await enrolment_table(ctx.conn, s, ctx.lang, ctx.zone)
+    if kind == "xlsx":
+        content = to_xlsx(EXPORT_COLUMNS, rows)
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        content, mime = to_csv(EXPORT_COLUMNS, rows), "text/csv"
+    ctx.say(Msg("sess.export_caption", count=len(rows)),
+            document=Document(f"enrolments-session-{s.id}.{kind}", content, mime))
+
+
+@router.action("sa:xlsx:", role=STAFF)
+async def staff_xlsx(ctx: Context) -> None:
+    await _export(ctx, "sa:xlsx:", "xlsx")
+
+
+@router.action("sa:csv:", role=STAFF)
+async def staff_csv(ctx: Context) -> None:
+    await _export(ctx, "sa:csv:", "csv")
+
+
+# -- attendance -------------------------------------------------------------------------------
+
+async def show_attendance(ctx: Context, session_id: int, page: int) -> None:
+    ctx.finish()
+    listed = await session_repo.get_listed(ctx.conn, session_id)
+    if listed is None:
+        await _stale(ctx)
+        return
+    s = listed.session
+    if s.status == "cancelled":
+        await show_staff_card(ctx, s.id, Msg("sess.staff_not_editable"))
+        return
+    if ctx.now < s.starts_at - timedelta(hours=1):
+        await show_staff_card(ctx, s.id, Msg("sess.attendance_not_yet", when=s.starts_at))
+        return
+    seated = [p for p in await enrolment_repo.of_session(ctx.conn, s.id) if p.enrolment.status in SEATED]
+    pages = max(1, -(-len(seated) // ATTENDANCE_PAGE))
+    page = min(max(page, 0), pages - 1)
+    chunk = seated[page * ATTENDANCE_PAGE:(page + 1) * ATTENDANCE_PAGE]
+    lines = []
+    choices = []
+    for number, person in enumerate(chunk, page * ATTENDANCE_PAGE + 1):
+        e = person.enrolment
+        lines.append(ctx.render(Msg("sess.attendance_line", number=number, name=person.full_name or "—",
+                                    mark=Msg(f"sess.mark_{e.status}"))))
+        choices += [Choice(f"sa:mark:{e.id}:p", f"✅ {number}"), Choice(f"sa:mark:{e.id}:a", f"❌ {number}")]
+    if page > 0:
+        choices.append(Choice(f"sa:att:{s.id}:{page - 1}", Msg("sess.btn_prev")))
+    if page < pages - 1:
+        choices.append(Choice(f"sa:att:{s.id}:{page + 1}", Msg("sess.btn_next")))
+    if seated:
+        choices.append(Choice(f"sa:allp:{s.id}", Msg("sess.btn_all_present")))
+    choices.append(Choice(f"sa:open:{s.id}", Msg("sess.btn_back_session")))
+    title = title_of(s, ctx.lang, ctx.services.settings.default_locale)
+    header = ctx.render(Msg("sess.attendance_title", title=title, when=s.starts_at))
+    body = "\n".join(lines) if lines else ctx.render(Msg("sess.people_none"))
+    ctx.say(Raw(header + "\n\n" + body), choices)
+
+
+@router.action("sa:att:", role=STAFF)
+async def staff_attendance(ctx: Context) -> None:
+    parts = (ctx.choice_id or "").removeprefix("sa:att:").split(":")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) < 10 for p in parts):
+        await _stale(ctx)
+        return
+    await show_attendance(ctx, int(parts[0]), int(parts[1]))
+
+
+@router.action("sa:mark:", role=STAFF)
+async def staff_mark(ctx: Context) -> None:
+    parts = (ctx.choice_id or "").removeprefix("sa:mark:").split(":")
+    if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) >= 10 or parts[1] not in ("p", "a"):
+        await _stale(ctx)
+        return
+    enrolment = await enrolment_repo.by_id(ctx.conn, int(parts[0]))
+    session = await session_repo.get(ctx.conn, enrolment.session_id) if enrolment else None
+    if enrolment is None or session is None or session.status == "cancelled" \
+            or enrolment.status not in SEATED or ctx.now < session.starts_at - timedelta(hours=1):
+        await _stale(ctx)
+        return
+    await enrolment_repo.mark(ctx.conn, enrolment.id, parts[1] == "p", ctx.now)
+    seated = [p.enrolment.id for p in await enrolment_repo.of_session(ctx.conn, session.id)
+              if p.enrolment.status in SEATED]
+    index = seated.index(enrolment.id) if enrolment.id in seated else 0
+    await show_attendance(ctx, session.id, index // ATTENDANCE_PAGE)
+
+
+@router.action("sa:allp:", role=STAFF)
+async def staff_all_present(ctx: Context) -> None:
+    session_id = _number(ctx, "sa:allp:")
+    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+    if session is None or session.status == "cancelled" or ctx.now < session.starts_at - timedelta(hours=1):
+        await _stale(ctx)
+        return
+    await enrolment_repo.mark_all_present(ctx.conn, session.id, ctx.now)
+    await show_attendance(ctx, session.id, 0)
+
+
+# -- poster -----------------------------------------------------------------------------------
+
+@router.action("sa:poster:", role=STAFF)
+async def staff_poster(ctx: Context) -> None:
+    session_id = _number(ctx, "sa:poster:")
+    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+    if session is None:
+        await _stale(ctx)
+        return
+    link = deep_link(ctx, session.id)
+    if link is None:
+        await show_staff_card(ctx, session.id, Msg("sess.no_bot_username"))
+        return
+    t = ctx.services.translator
+    zone = ctx.services.zone
+    blocks: list[tuple[str, int, bool]] = []
+    for lang in LANGUAGES:
+        title = session.title.get(lang)
+        if not title:
+            continue
+        blocks.append((title, 64, True))
+        blocks.append((t.plain(Msg("sess.poster_when", when=session.starts_at), lang, zone), 36, False))
+    blocks.append((session.venue, 40, False))
+    footer = t.plain(Msg("sess.poster_scan"), ctx.lang, zone) + "\n" + link
+    png = make_poster(blocks, link, footer.replace("\n", "  "))
+    ctx.say(Msg("sess.poster_caption", link=link),
+            document=Document(f"poster-session-{session.id}.png", png, "image/png"))
