@@ -69,15 +69,17 @@ async def record_receipt(
     conn: AsyncConnection, row: OutboxRow, message_id: str, status: str, now: datetime,
     error_code: int | None = None, error_title: str | None = None,
 ) -> None:
-    """Keep the furthest state reached by the row's message."""
+    """Keep the furthest state reached by the row's message (a new message of the row, sent
+    again as a template say, starts over)."""
     values = {"platform_message_id": message_id, "status": status, "error_code": error_code,
               "error_title": error_title, "updated_at": now}
     if await insert_ignore(conn, receipts, {"outbox_id": row.id, **values}):
         return
-    current = (
-        await conn.execute(select(receipts.c.status).where(receipts.c.outbox_id == row.id))
-    ).scalar_one()
-    if _RANK.get(status, 0) >= _RANK.get(str(current), 0):
+    stmt = select(receipts.c.status, receipts.c.platform_message_id).where(
+        receipts.c.outbox_id == row.id
+    )
+    current, current_id = (await conn.execute(stmt)).one()
+    if current_id != message_id or _RANK.get(status, 0) >= _RANK.get(str(current), 0):
         await conn.execute(update(receipts).where(receipts.c.outbox_id == row.id).values(**values))
 
 

@@ -51,7 +51,7 @@ class WhatsAppHarness(Harness):
         return Hirfa(
             self.settings, clock=self.clock,
             telegram_request=FakeRequest(self.api), telegram_updates_request=FakeRequest(self.api),
-            whatsapp_transport=httpx.MockTransport(self.graph.handler),
+            whatsapp_transport=httpx.MockTransport(self.graph.async_handler),
         )
 
     @classmethod

@@ -6,7 +6,7 @@ Nothing here talks to Meta. Two halves:
 ``/media`` like ``graph.facebook.com`` through an ``httpx.MockTransport``::
 
     graph = FakeGraphAPI(clock=clock.now)
-    client = httpx.AsyncClient(transport=httpx.MockTransport(graph.handler))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(graph.async_handler))
 
 It checks what Meta checks (bearer token, text <= 4096, 1-3 reply buttons with titles <= 20
 characters, lists of <= 10 rows with titles <= 24 and descriptions <= 72, unique ids and titles,
@@ -31,6 +31,7 @@ for every accepted message but ``delivered``/``read`` only when a test asks (:me
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -191,6 +192,7 @@ class FakeGraphAPI:
     uploads: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
     statuses: list[JSONDict] = field(default_factory=list)
     last_inbound: dict[str, datetime] = field(default_factory=dict)
+    gate: asyncio.Event | None = None  # set to a cleared Event to hold every answer
     _failures: list[_Failure] = field(default_factory=list)
     _media_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -229,6 +231,12 @@ class FakeGraphAPI:
         raise LookupError(f"no button or row {choice!r} in what {user} received")
 
     # -- the API -----------------------------------------------------------------------------
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        """The handler for ``httpx.MockTransport``; waits while :attr:`gate` is closed."""
+        if self.gate is not None:
+            await self.gate.wait()
+        return self.handler(request)
+
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
         try:
