@@ -172,9 +172,15 @@ class WhatsAppChannel:
         """Handle one post: status callbacks first, then each message in order."""
         batch = parse(payload, self.settings.phone_id)
         for status in batch.statuses:
-            await self.on_status(status)
+            try:
+                await self.on_status(status)
+            except Exception:  # one bad callback must not lose the messages of the post
+                log.exception("whatsapp: status callback for %s failed", status.message_id)
         for incoming in batch.messages:
-            await self.on_message(incoming)
+            try:
+                await self.on_message(incoming)
+            except Exception:
+                log.exception("whatsapp: message %s failed", incoming.update_id)
 
     async def on_message(self, incoming: Incoming) -> None:
         # One chat at a time, replies included, so two quick taps are answered in order.

@@ -99,8 +99,8 @@ def shorten(text: str, limit: int) -> str:
     else:  # one long word: cut inside it (with the ellipsis), but never inside a letter
         while _splits_a_letter(text, end):
             end -= 1
-    cut = text[:end].rstrip(_TRAILING)
-    return (cut or text[:1]) + ELLIPSIS
+    cut = text[:end].rstrip(_TRAILING) or text[: _fitting(text, limit - 1)]
+    return cut + ELLIPSIS
 
 
 def split_text(text: str, limit: int = TEXT_MAX) -> list[str]:
