@@ -32,11 +32,13 @@ for every accepted message but ``delivered``/``read`` only when a test asks (:me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -80,9 +82,12 @@ ERRORS: dict[int, tuple[int, str, str]] = {
 _wamids = itertools.count(1)
 
 
+_RUN = uuid.uuid4().hex[:8].upper()  # ids differ between processes, as Meta's do
+
+
 def wamid() -> str:
     """A fresh message id shaped like Meta's."""
-    return f"wamid.HBgMMjEy{next(_wamids):012d}FQIAERgSQUQ="
+    return f"wamid.HBgMMjEy{_RUN}{next(_wamids):08d}FQIAERgSQUQ="
 
 
 def bsuid(user: str) -> str:
@@ -493,3 +498,130 @@ class FakeGraphAPI:
 def _length(text: Any, low: int, high: int, what: str) -> None:
     if not isinstance(text, str) or not low <= len(text) <= high:
         raise GraphError(100, f"{what}: {low}-{high} characters (got {len(str(text))})")
+
+
+# --------------------------------------------------------------------------------------------
+# A local stand-in over real HTTP, and a way to post signed webhooks by hand
+# --------------------------------------------------------------------------------------------
+
+class FakeGraphServer:
+    """Serve a :class:`FakeGraphAPI` on 127.0.0.1 for ``hirfa run`` (``HIRFA_WHATSAPP__API_URL``
+    = :attr:`base_url`). ``GET /sent`` lists what was sent, as JSON."""
+
+    def __init__(self, api: FakeGraphAPI | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 echo: bool = False) -> None:
+        import http.server
+        import threading
+
+        self.api = api or FakeGraphAPI()
+        fake, lock = self.api, threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self, response: httpx.Response) -> None:
+                body = response.content
+                self.send_response(response.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = httpx.Request("POST", f"http://fake{self.path}",
+                                        headers=dict(self.headers.items()),
+                                        content=self.rfile.read(length))
+                with lock:
+                    before = len(fake.sent)
+                    response = fake.handler(request)
+                    new = fake.sent[before:]
+                if echo:
+                    for m in new:
+                        print(f"→ {m.to} {m.type}/{m.interactive_type or '-'}: "
+                              f"{m.text[:70]!r} {[i for i, _ in m.buttons]}", flush=True)
+                self._answer(response)
+
+            def do_GET(self) -> None:  # noqa: N802
+                with lock:
+                    sent = [{"to": m.to, "id": m.id, "body": m.body} for m in fake.sent]
+                self._answer(httpx.Response(200 if self.path == "/sent" else 404, json=sent))
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._httpd = http.server.ThreadingHTTPServer((host, port), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v21.0"
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def __enter__(self) -> FakeGraphServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.fakes.graph serve --port 8999`` runs the stand-in (every template approved
+    unless ``--strict``); ``python -m tests.fakes.graph post URL --text salam`` posts a signed
+    message (``--button ID``, ``--row ID``, ``--voice``, ``--raw FILE``)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.graph")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--port", type=int, default=8999)
+    serve.add_argument("--strict", action="store_true", help="approve no template")
+    post = sub.add_parser("post")
+    post.add_argument("url")
+    post.add_argument("--sender", default="212612345678")
+    post.add_argument("--secret", default=APP_SECRET)
+    post.add_argument("--phone-id", default=PHONE_ID)
+    what = post.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text")
+    what.add_argument("--button")
+    what.add_argument("--row")
+    what.add_argument("--voice", action="store_true")
+    what.add_argument("--raw", help="a JSON file to post as it is")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        api = FakeGraphAPI(enforce_window=False)
+        if not args.strict:
+            for name in ("hirfa_reminder", "hirfa_certification", "hirfa_announcement",
+                         "hirfa_notice"):
+                api.approve(name)
+        with FakeGraphServer(api, port=args.port, echo=True) as server:
+            print(f"fake Graph API at {server.base_url} (phone id {PHONE_ID}, token {TOKEN})",
+                  flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                server.wait()
+        return 0
+    graph = FakeGraphAPI(app_secret=args.secret, phone_id=args.phone_id)
+    if args.raw:
+        with open(args.raw, encoding="utf-8") as fh:
+            payload = json.load(fh)
+    elif args.text is not None:
+        payload = graph.text(args.sender, args.text)
+    elif args.button:
+        payload = graph.button_reply(args.sender, args.button)
+    elif args.row:
+        payload = graph.list_reply(args.sender, args.row)
+    else:
+        payload = graph.voice(args.sender)
+    body = json.dumps(payload).encode()
+    response = httpx.post(args.url, content=body, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": graph.sign(body)})
+    print(response.status_code, response.text, file=sys.stderr)
+    return 0 if response.is_success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
