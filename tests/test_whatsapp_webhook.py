@@ -166,3 +166,10 @@ def test_parse_reads_real_shaped_posts() -> None:
     assert (card.contact.phone, card.contact.user_id) == ("+212 661 234 567", "212661234567")
     reaction = graph.inbound(AMINA, "reaction", {"message_id": "wamid.x", "emoji": "👍"})
     assert parse(reaction, PHONE_ID).messages == []
+
+
+async def test_oversized_post_is_refused_before_it_is_read(h: WhatsAppHarness) -> None:
+    body = b"{" + b" " * 1_000_001 + b"}"
+    response = await h.request("POST", content=body,
+                               headers={"X-Hub-Signature-256": h.graph.sign(body)})
+    assert response.status_code == 413 and h.graph.sent == []

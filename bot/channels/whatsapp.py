@@ -100,6 +100,7 @@ class WhatsAppChannel:
             await asyncio.wait_for(self.idle(), STOP_GRACE)
         for task in list(self._tasks):
             task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.api.close()
 
     def labels(self, lang: str) -> Labels:
@@ -144,6 +145,9 @@ class WhatsAppChannel:
         if not header:
             log.warning("whatsapp: unsigned webhook post refused")
             return PlainTextResponse("signature required", status_code=401)
+        declared = request.headers.get("Content-Length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return PlainTextResponse("too large", status_code=413)
         body = await request.body()
         if len(body) > MAX_BODY:
             return PlainTextResponse("too large", status_code=413)
