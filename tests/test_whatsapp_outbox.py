@@ -118,6 +118,14 @@ async def test_meta_saying_131047_later_sends_the_template(h: WhatsAppHarness) -
         assert await wa_repo.receipt_of(conn, done["id"]) == ("sent", None)
 
 
+async def test_meta_refusing_with_131047_at_once_sends_the_template(h: WhatsAppHarness) -> None:
+    h.graph.fail_next(131047)
+    await notify(h, REMINDER)
+    await h.drain()
+    assert h.graph.last_to(AMINA).template_name == "hirfa_reminder"
+    assert (await row(h))["status"] == "sent"
+
+
 async def test_no_template_and_telegram_linked_goes_through_telegram(tmp_path: Path) -> None:
     async with WhatsAppHarness.open(tmp_path) as h:  # no template approved: Meta answers 132001
         await h.register(101, "fr", phone="+212612345678")  # Telegram first, then WhatsApp links
