@@ -70,8 +70,8 @@ def error_for(status: int, data: Any) -> Exception:
             return Transient(f"whatsapp http {status}")
         return Permanent(f"whatsapp http {status}")
     code = int(error.get("code") or 0)
-    details = (error.get("error_data") or {}).get("details") if isinstance(
-        error.get("error_data"), dict) else None
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
     detail = " ".join(str(x) for x in (error.get("message"), details) if x)[:300] or "refused"
     if code == TOKEN_INVALID:
         return TokenRejected()
