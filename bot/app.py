@@ -13,13 +13,15 @@ from typing import Any
 
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WEBHOOK_PATH, WhatsAppChannel
+from bot.channels.whatsapp_webhook import CHANNEL as WHATSAPP
 from bot.clock import Clock, SystemClock
 from bot.dialogue import Engine, Router, Services
 from bot.http import HttpServer, telegram_webhook
 from bot.i18n import Catalogs, Translator
 from bot.outbox import Outbox, Pacer
 from bot.scheduler import Scheduler
-from bot.settings import Settings
+from bot.settings import Settings, require_whatsapp
 from bot.timezones import tzdata_is_current, tzdata_version
 from handlers import build_router
 from storage import staff as staff_repo
@@ -40,6 +42,7 @@ class Hirfa:
         catalogs: Catalogs | None = None,
         telegram_request: Any = None,
         telegram_updates_request: Any = None,
+        whatsapp_transport: Any = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -62,6 +65,17 @@ class Hirfa:
             self.outbox.add_transport(self.telegram.transport, pacer)
         self.scheduler: Scheduler | None = None
         self.http: HttpServer | None = None
+        self.whatsapp: WhatsAppChannel | None = None
+        if settings.whatsapp.enabled:
+            require_whatsapp(settings.whatsapp)
+            pacer = Pacer(settings.whatsapp.rate_per_second, self.clock)
+            self.whatsapp = WhatsAppChannel(
+                settings.whatsapp, self.engine, pacer, self.translator,
+                http_transport=whatsapp_transport,
+            )
+            self.outbox.add_transport(self.whatsapp.transport, pacer)
+            self.http = HttpServer(settings.http)
+            self.http.add(WEBHOOK_PATH, self.whatsapp.endpoint, ["GET", "POST"])
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -73,6 +87,9 @@ class Hirfa:
         async with self.db.transaction() as conn:
             for admin in self.settings.telegram.admin_ids:
                 await staff_repo.grant(conn, TELEGRAM, str(admin), "admin", self.clock.now(), "settings")
+            if self.whatsapp is not None:
+                for number in self.settings.whatsapp.admin_numbers:
+                    await staff_repo.grant(conn, WHATSAPP, number, "admin", self.clock.now(), "settings")
         await self.outbox.recover()
 
     async def start(self, *, scheduler: bool = True, senders: bool = True) -> None:
@@ -99,6 +116,8 @@ class Hirfa:
         self.outbox.wake()
         if self.http is not None:
             await self.http.stop()
+        if self.whatsapp is not None:
+            await self.whatsapp.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.telegram is not None:

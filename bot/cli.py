@@ -28,9 +28,16 @@ def _secrets(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v is not None]
 
 
+def _offline(settings: Settings) -> Settings:
+    """Settings for commands that must not reach Telegram or WhatsApp (shell, db, features)."""
+    return settings.model_copy(update={
+        "telegram": settings.telegram.model_copy(update={"token": None}),
+        "whatsapp": settings.whatsapp.model_copy(update={"phone_id": None, "token": None}),
+    })
+
+
 async def shell(settings: Settings, demo: bool, language: str | None) -> None:
-    app = Hirfa(settings.model_copy(update={"telegram": settings.telegram.model_copy(
-        update={"token": None})}))
+    app = Hirfa(_offline(settings))
     channel = ShellChannel(app.engine, language=language)
     app.outbox.add_transport(ShellTransport(sys.stdout), Pacer(50, app.clock))
     await app.prepare()
@@ -55,8 +62,7 @@ async def run(settings: Settings) -> None:
 
 
 async def db_upgrade(settings: Settings) -> None:
-    app = Hirfa(settings.model_copy(update={"telegram": settings.telegram.model_copy(
-        update={"token": None})}))
+    app = Hirfa(_offline(settings))
     await app.db.upgrade()
     print("database at", settings.database_url.split("///")[-1], "is up to date:",
           ", ".join(sorted(await app.db.current_revisions())))
@@ -79,8 +85,7 @@ def parser() -> argparse.ArgumentParser:
 
 async def feature_command(settings: Settings, args: argparse.Namespace) -> int:
     """Run a feature subcommand against the migrated database, without starting channels."""
-    app = Hirfa(settings.model_copy(update={"telegram": settings.telegram.model_copy(
-        update={"token": None})}))
+    app = Hirfa(_offline(settings))
     await app.prepare()
     try:
         return int(await args.func(app, args) or 0)

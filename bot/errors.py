@@ -7,7 +7,9 @@
         ├── RetryLater    429 / flood: try again after ``retry_after`` seconds
         ├── Unreachable   403 / blocked / deactivated: stop sending to this chat
         ├── Transient     network trouble or 5xx: retry with backoff
-        └── Permanent     400-like refusal: retrying would not help
+        ├── Permanent     400-like refusal: retrying would not help
+        └── WindowClosed  the platform takes only pre-approved templates for this chat now
+                          (WhatsApp's 24-hour window) and none fits: try another channel
 
 Users never see these messages; handlers turn them into translated replies and logs keep the
 details.
@@ -55,3 +57,11 @@ class Transient(DeliveryError):
 
 class Permanent(DeliveryError):
     """The platform refused the message itself (too long, bad markup, ...)."""
+
+
+class WindowClosed(DeliveryError):
+    """Only a pre-approved template may reach this chat now and none could be used.
+
+    The outbox then moves the message to the artisan's other channel, if any, or marks it
+    ``failed`` with this error's text as the reason.
+    """

@@ -209,6 +209,11 @@ class Translator:
         """Plain text (tags removed, entities decoded) for places without formatting."""
         return html_to_plain(self.render(text, lang, zone))
 
+    def plain_param(self, value: Any, lang: str, zone: ZoneInfo) -> str:
+        """One :class:`Msg` parameter as the reader would see it, in plain text (a date in their
+        zone and language, a number in their locale): what fills a WhatsApp template variable."""
+        return html_to_plain(self._value(value, lang, zone))
+
     def _value(self, value: Any, lang: str, zone: ZoneInfo) -> str:
         if isinstance(value, Msg):
             return self.render(value, lang, zone)

@@ -105,6 +105,10 @@ class OutMessage:
     location: tuple[float, float] | None = None
     locale: str = "ar"
     numbered: bool = True
+    # What an outbox message says in catalog terms: ``{"kind", "key", "params"}`` with the
+    # parameters already rendered as plain text for the reader. Channels that may only send
+    # pre-approved templates at times (WhatsApp outside its 24-hour window) fill them from it.
+    origin: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -129,6 +133,8 @@ class OutMessage:
             data["photo"] = base64.b64encode(self.photo).decode()
         if self.location is not None:
             data["location"] = list(self.location)
+        if self.origin is not None:
+            data["origin"] = self.origin
         return data
 
     @classmethod
@@ -148,6 +154,7 @@ class OutMessage:
             location=(float(location[0]), float(location[1])) if location else None,
             locale=data.get("locale", "ar"),
             numbered=data.get("numbered", True),
+            origin=data.get("origin"),
         )
 
 

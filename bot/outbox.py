@@ -13,6 +13,10 @@ One :class:`ChannelSender` per channel delivers due rows:
   failure); 403/blocked → the identity is marked unreachable, the row becomes ``blocked`` and
   every later row for that chat is skipped; network errors → retried with exponential backoff,
   ``failed`` after ``max_attempts``; a refusal of the message itself → ``failed`` at once;
+- :class:`~bot.errors.WindowClosed` (WhatsApp outside its 24-hour window with no usable
+  template) → the row moves to the artisan's other reachable channel, or ``failed`` with the
+  reason. Rows carry ``origin`` (kind, catalog key, parameters rendered for the reader) so such
+  a channel can fill a template;
 - rows are claimed (``sending``) in small batches and settled right after; after a crash, rows
   left ``sending`` go back to ``pending``. So a crash resends at most one batch
   (``max_in_flight`` messages) and loses none.
@@ -30,13 +34,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
-from bot.errors import Permanent, RetryLater, Transient, Unreachable
-from bot.i18n import Translator
+from bot.errors import Permanent, RetryLater, Transient, Unreachable, WindowClosed
+from bot.i18n import Msg, Translator
 from bot.messages import OutMessage, Reply, render
 from bot.settings import Settings
 from bot.timezones import load_zone
@@ -96,6 +101,7 @@ class Delivery:
     chat_id: str
     message: OutMessage
     attempts: int
+    artisan_id: int | None = None
 
 
 class Outbox:
@@ -131,6 +137,7 @@ class Outbox:
         zone = load_zone(artisan.time_zone or self.settings.timezone)
         chats = [i for i in await artisan_repo.identities_of(conn, artisan_id) if not i.blocked]
         message = render(reply, self.translator, artisan.locale, zone)
+        message.origin = self._origin(reply, kind, artisan.locale, zone)
         if not chats:
             return await self._insert(
                 conn, key, "", "", artisan_id, kind, message, SKIPPED, priority, not_before,
@@ -141,6 +148,17 @@ class Outbox:
             conn, key, chat.channel, chat.chat_id, artisan_id, kind, message, PENDING, priority,
             not_before,
         )
+
+    def _origin(self, reply: Reply, kind: str, lang: str, zone: ZoneInfo) -> dict[str, Any]:
+        """The message in catalog terms, parameters rendered for the reader (for templates)."""
+        origin: dict[str, Any] = {"kind": kind}
+        if isinstance(reply.text, Msg):
+            origin["key"] = reply.text.key
+            origin["params"] = {
+                name: self.translator.plain_param(value, lang, zone)
+                for name, value in reply.text.params.items()
+            }
+        return origin
 
     async def to_chat(
         self,
@@ -175,6 +193,8 @@ class Outbox:
         error: str | None = None,
     ) -> bool:
         now = self.clock.now()
+        payload = message.to_json()
+        payload.setdefault("origin", {"kind": kind})
         return await insert_ignore(
             conn,
             outbox,
@@ -184,7 +204,7 @@ class Outbox:
                 "chat_id": chat_id,
                 "artisan_id": artisan_id,
                 "kind": kind,
-                "payload": message.to_json(),
+                "payload": payload,
                 "status": status,
                 "priority": priority,
                 "attempts": 0,
@@ -204,7 +224,7 @@ class Outbox:
 
     # -- running ----------------------------------------------------------------------------
     def add_transport(self, transport: Transport, pacer: Pacer) -> ChannelSender:
-        sender = ChannelSender(transport, pacer, self.db, self.clock, self.settings)
+        sender = ChannelSender(transport, pacer, self.db, self.clock, self.settings, self.senders)
         self.senders[transport.channel] = sender
         return sender
 
@@ -228,11 +248,14 @@ class Outbox:
     async def drain(self, channel: str | None = None) -> int:
         """Deliver everything due now (tests and the CLI); return how many rows were settled."""
         total = 0
-        for name, sender in self.senders.items():
-            if channel is None or name == channel:
-                while (done := await sender.step()) > 0:
-                    total += done
-        return total
+        while True:  # again while anything moved: a row may pass from one channel to another
+            before = total
+            for name, sender in list(self.senders.items()):
+                if channel is None or name == channel:
+                    while (done := await sender.step()) > 0:
+                        total += done
+            if total == before:
+                return total
 
     async def counts(self, conn: AsyncConnection, prefix: str | None = None) -> dict[str, int]:
         stmt = select(outbox.c.status, func.count()).group_by(outbox.c.status)
@@ -245,9 +268,11 @@ class ChannelSender:
     """Delivers the due rows of one channel at the channel's pace."""
 
     def __init__(
-        self, transport: Transport, pacer: Pacer, db: Database, clock: Clock, settings: Settings
+        self, transport: Transport, pacer: Pacer, db: Database, clock: Clock, settings: Settings,
+        peers: dict[str, ChannelSender] | None = None,
     ) -> None:
         self.transport = transport
+        self.peers = peers if peers is not None else {}  # every channel's sender, for reroutes
         self.channel = transport.channel
         self.pacer = pacer
         self.db = db
@@ -317,7 +342,8 @@ class ChannelSender:
         self._last_sent = {c: t for c, t in self._last_sent.items() if t > cutoff}
         async with self.db.transaction() as conn:
             stmt = (
-                select(outbox.c.id, outbox.c.chat_id, outbox.c.payload, outbox.c.attempts)
+                select(outbox.c.id, outbox.c.chat_id, outbox.c.payload, outbox.c.attempts,
+                       outbox.c.artisan_id)
                 .where(
                     outbox.c.channel == self.channel,
                     outbox.c.status == PENDING,
@@ -341,7 +367,8 @@ class ChannelSender:
                     continue
                 chats.add(row.chat_id)
                 chosen.append(
-                    Delivery(row.id, row.chat_id, OutMessage.from_json(row.payload), row.attempts)
+                    Delivery(row.id, row.chat_id, OutMessage.from_json(row.payload), row.attempts,
+                             row.artisan_id)
                 )
                 if len(chosen) >= self.batch:
                     break
@@ -383,6 +410,8 @@ class ChannelSender:
             return "retry", err
         except Unreachable as err:
             return "blocked", err
+        except WindowClosed as err:
+            return "reroute", err
         except Permanent as err:
             return "failed", err
         except Transient as err:
@@ -394,10 +423,14 @@ class ChannelSender:
 
     async def _settle(self, results: list[tuple[Delivery, tuple[str, Any]]]) -> None:
         now = self.clock.now()
+        woken: set[str] = set()
         async with self.db.transaction() as conn:
             for item, (outcome, detail) in results:
                 values: dict[str, Any]
-                if outcome == "sent":
+                if outcome == "reroute":
+                    values = await self._reroute(conn, item, detail, now)
+                    woken.add(str(values.get("channel", "")))
+                elif outcome == "sent":
                     values = {"status": SENT, "sent_at": now, "attempts": item.attempts + 1,
                               "platform_message_id": detail}
                 elif outcome == "retry":
@@ -425,3 +458,21 @@ class ChannelSender:
                         "last_error": str(detail)[:500] or type(detail).__name__,
                     }
                 await conn.execute(update(outbox).where(outbox.c.id == item.row_id).values(**values))
+        for name in woken & set(self.peers):
+            self.peers[name].wake()
+
+    async def _reroute(
+        self, conn: AsyncConnection, item: Delivery, reason: Any, now: datetime
+    ) -> dict[str, Any]:
+        """This channel cannot carry the message now: hand the row to the artisan's other
+        reachable channel (most recently used first), or fail it with the reason."""
+        if item.artisan_id is not None:
+            for chat in await artisan_repo.identities_of(conn, item.artisan_id):
+                if chat.channel != self.channel and not chat.blocked and chat.channel in self.peers:
+                    log.info("outbox: row %s moves from %s to %s (%s)",
+                             item.row_id, self.channel, chat.channel, reason)
+                    return {"channel": chat.channel, "chat_id": chat.chat_id, "status": PENDING,
+                            "next_attempt_at": now,
+                            "last_error": f"{self.channel}: {reason}; sent through {chat.channel}"[:500]}
+        return {"status": FAILED, "attempts": item.attempts + 1,
+                "last_error": f"{self.channel}: {reason}"[:500]}

@@ -70,8 +70,50 @@ class TelegramSettings(BaseModel):
         return self.token is not None
 
 
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
+_TEXT_PARAM = "$text"
+
+
+class WhatsAppTemplate(BaseModel):
+    """One approved WhatsApp message template, used outside the 24-hour window.
+
+    ``params`` fill the body variables ``{{1}}``, ``{{2}}``, ... in order: each is the name of a
+    parameter of the message's catalog text (rendered for the reader: a date in their zone and
+    language), or ``"$text"`` for the whole message on one line. ``body`` is the catalog key of
+    the text to submit to Meta (``hirfa whatsapp templates`` prints it in every language).
+    """
+
+    name: str
+    params: list[str] = Field(default_factory=lambda: [_TEXT_PARAM])
+    category: Literal["UTILITY", "MARKETING"] = "UTILITY"
+    body: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_shape(cls, value: str) -> str:
+        if not _TEMPLATE_NAME.match(value):
+            raise ValueError("template names are lowercase letters, digits and _ (as in Meta)")
+        return value
+
+
+def _default_templates() -> dict[str, WhatsAppTemplate]:
+    """One template per kind of outbox message; ``*`` serves every other kind."""
+    return {
+        "reminder": WhatsAppTemplate(name="hirfa_reminder", body="wa.tpl.reminder"),
+        "certification": WhatsAppTemplate(name="hirfa_certification", body="wa.tpl.certification"),
+        "broadcast": WhatsAppTemplate(name="hirfa_announcement", category="MARKETING",
+                                      body="wa.tpl.broadcast"),
+        "*": WhatsAppTemplate(name="hirfa_notice", body="wa.tpl.notice"),
+    }
+
+
 class WhatsAppSettings(BaseModel):
-    """``HIRFA_WHATSAPP__*``: the WhatsApp Business Cloud API channel."""
+    """``HIRFA_WHATSAPP__*``: the WhatsApp Business Cloud API channel.
+
+    ``templates`` (JSON, e.g. ``{"reminder": {"name": "session_reminder", "params": ["title",
+    "when"]}}``) replaces the default set; ``template_languages`` maps our languages to Meta's
+    template language codes.
+    """
 
     phone_id: str | None = None
     token: SecretStr | None = None
@@ -80,10 +122,36 @@ class WhatsAppSettings(BaseModel):
     api_url: str = "https://graph.facebook.com/v21.0"
     admin_numbers: list[str] = Field(default_factory=list)
     rate_per_second: float = Field(default=80.0, gt=0, le=1000)
+    templates: dict[str, WhatsAppTemplate] = Field(default_factory=_default_templates)
+    template_languages: dict[str, str] = Field(
+        default_factory=lambda: {"ar": "ar", "fr": "fr", "en": "en"}
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("admin_numbers")
+    @classmethod
+    def _numbers(cls, values: list[str]) -> list[str]:
+        """Numbers as WhatsApp gives them (``212612345678``): digits only, country code first."""
+        out = []
+        for value in values:
+            digits = re.sub(r"[\s().+-]", "", str(value)).removeprefix("00")
+            if not digits.isdigit() or not 8 <= len(digits) <= 15:
+                raise ValueError(f"{value!r} is not an international number such as +212612345678")
+            out.append(digits)
+        return out
 
     @property
     def enabled(self) -> bool:
         return self.phone_id is not None or self.token is not None
+
+    def template_for(self, kind: str) -> WhatsAppTemplate | None:
+        return self.templates.get(kind) or self.templates.get("*")
 
 
 class HttpSettings(BaseModel):
@@ -197,3 +265,20 @@ def require_runnable(settings: Settings) -> None:
         raise ConfigError(
             "HIRFA_TELEGRAM__WEBHOOK_SECRET: required when HIRFA_TELEGRAM__WEBHOOK_URL is set"
         )
+    require_whatsapp(settings.whatsapp)
+
+
+def require_whatsapp(wa: WhatsAppSettings) -> None:
+    """WhatsApp runs only complete: it must check every webhook post and answer Meta's check."""
+    if not wa.enabled:
+        return
+    needed = (
+        ("PHONE_ID", wa.phone_id, "the phone number id from WhatsApp Manager"),
+        ("TOKEN", wa.token, "the access token that sends messages"),
+        ("APP_SECRET", wa.app_secret, "webhook posts are checked against it"),
+        ("VERIFY_TOKEN", wa.verify_token, "Meta sends it to confirm the webhook"),
+    )
+    for name, value, why in needed:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not text or not text.strip():
+            raise ConfigError(f"HIRFA_WHATSAPP__{name}: required for WhatsApp ({why})")

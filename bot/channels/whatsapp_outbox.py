@@ -1,0 +1,113 @@
+"""The outbox's sender for WhatsApp, and the 24-hour rule.
+
+WhatsApp takes free-form messages only within 24 hours of the user's last message (the
+"customer service window"; the engine keeps ``identities.last_inbound_at``). Outside it only
+**templates** approved by Meta go through. So each outbox row goes:
+
+1. inside the window → rendered like a direct reply (buttons, lists, text);
+2. outside it, or when Meta answered 131047 → the template configured for the row's kind
+   (``HIRFA_WHATSAPP__TEMPLATES``; ``*`` serves every other kind) in the artisan's language,
+   its variables filled from the row's ``origin`` (parameters already rendered for the reader)
+   or, for ``$text``, from the whole message on one line;
+3. no template, or Meta refused it → :class:`~bot.errors.WindowClosed`: the outbox moves the
+   row to the artisan's Telegram chat if they have one, else marks it ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from bot.channels.whatsapp_api import GraphClient
+from bot.channels.whatsapp_render import Labels, render, shorten
+from bot.clock import Clock
+from bot.errors import Permanent, WindowClosed
+from bot.i18n import html_to_whatsapp
+from bot.messages import OutMessage
+from bot.outbox import Pacer
+from bot.settings import WhatsAppSettings
+from storage import whatsapp as wa_repo
+from storage.database import Database
+
+CHANNEL = wa_repo.CHANNEL
+WINDOW = timedelta(hours=24)
+# Leave a margin: a message queued at 23:59:59 may reach Meta after the window has shut.
+WINDOW_MARGIN = timedelta(minutes=2)
+TEXT_PARAM = "$text"
+PARAM_MAX = 700
+
+
+def template_value(text: str) -> str:
+    """A template variable may not hold line breaks, tabs or more than 4 spaces in a row."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return shorten(" · ".join(line for line in lines if line), PARAM_MAX) or "-"
+
+
+class WhatsAppTransport:
+    """Delivers one outbox row: free-form inside the window, a template outside it."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self, api: GraphClient, settings: WhatsAppSettings, db: Database, clock: Clock,
+        pacer: Pacer, labels: Callable[[str], Labels],
+    ) -> None:
+        self.api = api
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.pacer = pacer
+        self.labels = labels
+
+    async def window_open(self, chat_id: str) -> bool:
+        async with self.db.read() as conn:
+            last = await wa_repo.last_inbound(conn, chat_id)
+        return last is not None and self.clock.now() - last < WINDOW - WINDOW_MARGIN
+
+    async def send(self, chat_id: str, message: OutMessage) -> str | None:
+        origin = message.origin or {}
+        if origin.get("template_refused"):
+            raise WindowClosed(str(origin["template_refused"]))
+        if origin.get("template") or not await self.window_open(chat_id):
+            return await self.send_template(chat_id, message)
+        parts = render(message, self.labels(message.locale))
+        try:
+            return await self.api.send_parts(chat_id, parts, self.pacer, first_slot_taken=True)
+        except WindowClosed:
+            return await self.send_template(chat_id, message)
+
+    def template_message(self, message: OutMessage) -> tuple[str, dict[str, Any]]:
+        """The template call for ``message``; :class:`WindowClosed` if none can be built."""
+        origin = message.origin or {}
+        kind = str(origin.get("kind") or "")
+        spec = self.settings.template_for(kind)
+        if spec is None:
+            raise WindowClosed(f"outside the 24-hour window and no template for {kind!r} messages")
+        language = self.settings.template_languages.get(message.locale)
+        if language is None:
+            raise WindowClosed(f"template {spec.name}: no language code for {message.locale!r}")
+        params = origin.get("params") or {}
+        values = []
+        for name in spec.params:
+            if name == TEXT_PARAM:
+                values.append(template_value(html_to_whatsapp(message.text)))
+            elif name in params:
+                values.append(template_value(str(params[name])))
+            else:
+                raise WindowClosed(f"template {spec.name}: the message has no parameter {name!r}")
+        template: dict[str, Any] = {"name": spec.name, "language": {"code": language}}
+        if values:
+            template["components"] = [{
+                "type": "body",
+                "parameters": [{"type": "text", "text": value} for value in values],
+            }]
+        return spec.name, {"type": "template", "template": template}
+
+    async def send_template(self, chat_id: str, message: OutMessage) -> str:
+        name, body = self.template_message(message)
+        try:
+            return await self.api.post_message(chat_id, body)
+        except Permanent as err:
+            raise WindowClosed(f"template {name} ({message.locale}) refused: {err}") from err
+
