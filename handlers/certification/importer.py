@@ -221,16 +221,28 @@ class _Row:
         shown = "" if value is None else strip_invisible(str(value))[:60]
         self.problems.append(Problem(self.line, self.title(column), Msg(key, **params), shown))
 
-    def take(self, column: str, read: Any, key: str | None = None) -> Any:
-        """``read(raw value)``, or None with a problem recorded (``key`` overrides the reason)."""
+    def take(self, column: str, read: Any, key: str | None = None, *, text: bool = True) -> Any:
+        """``read(cell)``, or None with a problem recorded (``key`` overrides the reason).
+        ``text``: hand the cell over as text (a phone typed as a number in a spreadsheet cell
+        arrives as ``612345678``)."""
         value = self.raw(column)
         if value is None:
             return None
+        if text and not isinstance(value, str):
+            value = _as_text(value)
         try:
             return read(value)
         except InvalidInput as err:
             self.fail(column, key or err.key, **({} if key else err.params))
             return None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
 
 
 def _name(value: Any) -> str:
@@ -284,7 +296,7 @@ class Checker:
         name = row.take("full_name", _name)
         craft = row.take("craft", self._craft)
         code = row.take("stage", lambda v: self._stage(str(v)))
-        stage_date: date | None = row.take("stage_date", parsing.parse_day)
+        stage_date: date | None = row.take("stage_date", parsing.parse_day, text=False)
         note = row.take("note", parsing.clean_note)
         warnings: list[Problem] = []
         summons_at, place = None, None
@@ -308,8 +320,8 @@ class Checker:
 
     def _appointment(self, row: _Row, code: str, now: datetime,
                      warnings: list[Problem]) -> tuple[datetime | None, str | None]:
-        day = row.take("summons_date", parsing.parse_day)
-        clock = row.take("summons_time", parsing.parse_clock)
+        day = row.take("summons_date", parsing.parse_day, text=False)
+        clock = row.take("summons_time", parsing.parse_clock, text=False)
         place = row.take("summons_place", lambda v: parsing.clean_note(v, parsing.PLACE_MAX))
         missing = [c for c in ("summons_date", "summons_time", "summons_place")
                    if row.raw(c) is None]
@@ -434,7 +446,8 @@ def report_lines(report: Report) -> list[Msg]:
     lines = [Msg("cert.import.summary", file=report.file, rows=report.rows, created=report.created,
                  moved=report.moved, rescheduled=report.rescheduled, updated=report.updated,
                  unchanged=report.unchanged, rejected=report.rejected)]
-    lines.append(Msg("cert.import.notified", count=report.notified))
+    if report.notified:
+        lines.append(Msg("cert.import.notified", count=report.notified))
     for problem in report.problems:
         lines.append(Msg("cert.import.row_problem", line=problem.line, column=problem.column,
                          problem=problem.message, value=_shown(problem.value)))
