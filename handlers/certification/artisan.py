@@ -122,6 +122,22 @@ async def send_calendar(ctx: Context) -> None:
 
 router.menu_item(MenuItem(MENU_ID, "cert.menu", show_mine, order=40))
 
+WORDS = ("certification", "my certification", "ma certification", "mon dossier", "شهادتي",
+         "ملف شهادتي", "التصديق")
+
+
+async def typed_word(ctx: Context) -> None:
+    """"certification" / "شهادتي" typed anywhere opens the entry (registered artisans only)."""
+    if ctx.artisan is None:
+        fallback = ctx.services.router.fallback
+        if fallback is not None:
+            await fallback(ctx)
+        return
+    await show_mine(ctx)
+
+
+router.keyword(WORDS, typed_word)
+
 
 @router.command("certification", registered=True, describe="cert.cmd")
 async def cmd_certification(ctx: Context) -> None:

@@ -163,7 +163,13 @@ async def start_stage(ctx: Context) -> None:
         await start(ctx)
         return
     ctx.finish()
-    await ctx.goto("cert.staff.stage", cert_app=app.id, cert_seen=app.updated_at.isoformat())
+    await ctx.goto("cert.staff.stage", cert_app=app.id, cert_seen=await _version(ctx, app))
+
+
+async def _version(ctx: Context, app: Application) -> str:
+    """What the application looked like when the edit began (to notice a change meanwhile)."""
+    entries = await repo.history(ctx.conn, app.id)
+    return f"{app.updated_at.isoformat()}/{entries[-1].id if entries else 0}"
 
 
 # -- setting a stage ---------------------------------------------------------------------------------
@@ -317,7 +323,7 @@ async def take_confirm(ctx: Context) -> None:
         ctx.say(Msg("common.stale"))
         await start(ctx)
         return
-    if app.updated_at.isoformat() != ctx.data.get("cert_seen"):
+    if await _version(ctx, app) != ctx.data.get("cert_seen"):
         await show_card(ctx, app, Msg("cert.staff.changed_meanwhile"))
         return
     change = _change(ctx)
