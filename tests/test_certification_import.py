@@ -230,3 +230,21 @@ async def test_too_long_note_is_rejected_not_truncated(h: Harness, tmp_path: Pat
 async def test_file_problem_for_a_missing_file(h: Harness, tmp_path: Path) -> None:
     with pytest.raises(FileProblem):
         await do_import(h, tmp_path / "nowhere.csv")
+
+
+async def test_register_correcting_the_phone_takes_the_file_away_from_the_wrong_artisan(
+    h: Harness, tmp_path: Path
+) -> None:
+    await h.register(101, "fr")
+    await h.register(102, "en", name="Karim Alaoui")
+    await do_import(h, write_csv(tmp_path / "a.csv", [row("P-1", "BK1", phone_of(101), stage="eligible")]))
+    assert (await applications(h))["P-1"]["link_method"] == "phone"
+    # The chamber had typed the wrong number: the file is Karim's, and it moves on the same day.
+    report = await do_import(h, write_csv(tmp_path / "b.csv", [
+        row("P-1", "BK1", phone_of(102), stage="summoned", summons_date="15/12/2026",
+            summons_time="09:00", summons_place="Salé")]))
+    assert report.moved == 1 and report.notified == 1
+    rows = await notices(h)
+    assert [r["chat_id"] for r in rows] == ["101", "102"]
+    await h.press_data(101, "m:certification")
+    assert "P-1" not in h.last_text(101)

@@ -97,23 +97,21 @@ async def record(
 ) -> tuple[Application, bool]:
     """Put ``app`` at ``change`` and write its history row; notify the owner if there is one.
 
-    ``new``: the application was just created (its first stage is news, not a move).
+    ``new``: the application was just created with these values (its first stage is news, not
+    a move).
     Returns the application as it now is and whether a notification was queued.
     """
     change = change.normalized()
     now = services.clock.now()
     previous = None if new else app.stage
-    await repo.update_fields(
-        conn, app.id, now, stage=change.stage, stage_date=change.stage_date, note=change.note,
-        summons_at=change.summons_at, summons_place=change.summons_place,
-    )
+    fields = {"stage": change.stage, "stage_date": change.stage_date, "note": change.note,
+              "summons_at": change.summons_at, "summons_place": change.summons_place}
+    if not new:
+        await repo.update_fields(conn, app.id, now, **fields)
     history_id = await repo.add_history(
-        conn, app.id, stage=change.stage, stage_date=change.stage_date, at=now, note=change.note,
-        summons_at=change.summons_at, summons_place=change.summons_place,
-        author=author[:120], source=source,
+        conn, app.id, **fields, at=now, author=author[:120], source=source,
     )
-    current = await repo.get(conn, app.id)
-    assert current is not None
+    current = replace(app, **fields, updated_at=now)
     owner = await owner_of(conn, current)
     if owner is None:
         return current, False

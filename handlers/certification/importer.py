@@ -19,7 +19,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -354,9 +354,11 @@ async def apply_entry(
     details = {"cnie": entry.cnie, "phone": entry.phone, "full_name": entry.full_name,
                "craft": entry.craft}
     if existing is None:
-        app_id = await repo.create(conn, now, number=entry.number, stage=change.stage, **details)
-        created = await repo.get(conn, app_id)
-        assert created is not None
+        fields = {"stage": change.stage, "stage_date": change.stage_date, "note": change.note,
+                  "summons_at": change.summons_at, "summons_place": change.summons_place}
+        app_id = await repo.create(conn, now, number=entry.number, **fields, **details)
+        created = Application(id=app_id, number=entry.number, artisan_id=None, link_method=None,
+                              created_at=now, updated_at=now, **fields, **details)
         _, queued = await record(conn, services, created, change, author=author,
                                  source=SOURCE_IMPORT, new=True)
         report.created += 1
@@ -367,12 +369,12 @@ async def apply_entry(
     ):
         # The register corrected what the link was proven with: the link no longer holds.
         await repo.unlink(conn, existing.id)
+        existing = replace(existing, artisan_id=None, link_method=None)
     changed_details = any(getattr(existing, k) != v for k, v in details.items())
     if changed_details:
         await repo.update_fields(conn, existing.id, now, **details)
     if moves(existing, change):
-        app = await repo.get(conn, existing.id)
-        assert app is not None
+        app = replace(existing, **details)
         _, queued = await record(conn, services, app, change, author=author, source=SOURCE_IMPORT)
         if change.stage == existing.stage:
             report.rescheduled += 1
