@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -104,7 +105,7 @@ async def record(
     change = change.normalized()
     now = services.clock.now()
     previous = None if new else app.stage
-    fields = {"stage": change.stage, "stage_date": change.stage_date, "note": change.note,
+    fields: dict[str, Any] = {"stage": change.stage, "stage_date": change.stage_date, "note": change.note,
               "summons_at": change.summons_at, "summons_place": change.summons_place}
     if not new:
         await repo.update_fields(conn, app.id, now, **fields)

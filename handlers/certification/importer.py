@@ -351,10 +351,10 @@ async def apply_entry(
     """Create, move, correct or leave one application; count what happened."""
     now = services.clock.now()
     change = entry.change.normalized()
-    details = {"cnie": entry.cnie, "phone": entry.phone, "full_name": entry.full_name,
+    details: dict[str, Any] = {"cnie": entry.cnie, "phone": entry.phone, "full_name": entry.full_name,
                "craft": entry.craft}
     if existing is None:
-        fields = {"stage": change.stage, "stage_date": change.stage_date, "note": change.note,
+        fields: dict[str, Any] = {"stage": change.stage, "stage_date": change.stage_date, "note": change.note,
                   "summons_at": change.summons_at, "summons_place": change.summons_place}
         app_id = await repo.create(conn, now, number=entry.number, **fields, **details)
         created = Application(id=app_id, number=entry.number, artisan_id=None, link_method=None,
