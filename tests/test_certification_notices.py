@@ -43,9 +43,9 @@ async def test_second_import_moving_ten_to_summoned_sends_exactly_ten_notices(
         await h.register(user, LANGS[index % 3])
     register = [row(f"VAEP-2026-{i:04d}", f"BK{i:06d}", phone_of(users[i]) if i < len(users)
                      else f"+2126610{i:05d}", name=f"Artisan Numero {i}", stage="eligible")
-                 for i in range(40)]
+                 for i in range(300)]
     first = await do_import(h, write_csv(tmp_path / "october.csv", register))
-    assert (first.created, first.notified) == (40, 12)
+    assert (first.created, first.notified) == (300, 12)
     assert await settle(h) == 12
     sent_before = len(h.api.sent)
 
@@ -56,7 +56,7 @@ async def test_second_import_moving_ten_to_summoned_sends_exactly_ten_notices(
                         summons_place=places[i])
     november = write_csv(tmp_path / "november.csv", moved)
     second = await do_import(h, november)
-    assert (second.moved, second.unchanged, second.notified) == (10, 30, 10)
+    assert (second.moved, second.unchanged, second.notified) == (10, 290, 10)
     rows = await notices(h)
     assert len(rows) == 22
     assert await settle(h) == 10
@@ -77,7 +77,7 @@ async def test_second_import_moving_ten_to_summoned_sends_exactly_ten_notices(
 
     # The same file again, before and after a restart: nothing new, nothing sent.
     again = await do_import(h, november)
-    assert (again.moved, again.notified, again.unchanged) == (0, 0, 40)
+    assert (again.moved, again.notified, again.unchanged) == (0, 0, 300)
     await h.restart()
     again = await do_import(h, november)
     assert again.notified == 0
