@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -185,11 +185,6 @@ async def history(conn: AsyncConnection, application_id: int) -> list[HistoryEnt
         .order_by(certification_history.c.id)
     )
     return [HistoryEntry.from_row(r) for r in (await conn.execute(stmt)).mappings()]
-
-
-async def count_by_stage(conn: AsyncConnection) -> dict[str, int]:
-    stmt = select(certifications.c.stage, func.count()).group_by(certifications.c.stage)
-    return {str(stage): int(n) for stage, n in await conn.execute(stmt)}
 
 
 # -- wrong "number + CNIE" guesses ------------------------------------------------------------

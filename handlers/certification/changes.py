@@ -48,6 +48,11 @@ class Change:
             return self
         return replace(self, summons_at=None, summons_place=None)
 
+    def columns(self) -> dict[str, Any]:
+        """The columns of ``certifications`` (and of its history) that this change sets."""
+        return {"stage": self.stage, "stage_date": self.stage_date, "note": self.note,
+                "summons_at": self.summons_at, "summons_place": self.summons_place}
+
 
 def moves(app: Application, change: Change) -> bool:
     """True when ``change`` is news for the artisan: a new stage, or a new date/place."""
@@ -105,8 +110,7 @@ async def record(
     change = change.normalized()
     now = services.clock.now()
     previous = None if new else app.stage
-    fields: dict[str, Any] = {"stage": change.stage, "stage_date": change.stage_date, "note": change.note,
-              "summons_at": change.summons_at, "summons_place": change.summons_place}
+    fields = change.columns()
     if not new:
         await repo.update_fields(conn, app.id, now, **fields)
     history_id = await repo.add_history(

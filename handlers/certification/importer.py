@@ -142,7 +142,7 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     numbered = ((i, row) for i, row in enumerate(rows, 1)
                 if any(cell not in (None, "") and str(cell).strip() for cell in row))
     try:
-        first_line, header = next(numbered)
+        _, header = next(numbered)
     except StopIteration:
         raise FileProblem("cert.import.empty") from None
     return [str(h or "").strip() for h in header], numbered
@@ -351,11 +351,10 @@ async def apply_entry(
     """Create, move, correct or leave one application; count what happened."""
     now = services.clock.now()
     change = entry.change.normalized()
-    details: dict[str, Any] = {"cnie": entry.cnie, "phone": entry.phone, "full_name": entry.full_name,
-               "craft": entry.craft}
+    details: dict[str, Any] = {"cnie": entry.cnie, "phone": entry.phone,
+                               "full_name": entry.full_name, "craft": entry.craft}
     if existing is None:
-        fields: dict[str, Any] = {"stage": change.stage, "stage_date": change.stage_date, "note": change.note,
-                  "summons_at": change.summons_at, "summons_place": change.summons_place}
+        fields = change.columns()
         app_id = await repo.create(conn, now, number=entry.number, **fields, **details)
         created = Application(id=app_id, number=entry.number, artisan_id=None, link_method=None,
                               created_at=now, updated_at=now, **fields, **details)
