@@ -11,7 +11,7 @@ import json
 import os
 import re
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -170,6 +170,35 @@ class OutboxSettings(BaseModel):
     max_in_flight: int = Field(default=8, ge=1, le=100)
 
 
+CertificationStage = Literal[
+    "submitted", "eligible", "ineligible", "summoned", "assessed", "passed", "failed",
+    "certificate_ready", "delivered",
+]
+
+
+class CertificationSettings(BaseModel):
+    """``HIRFA_CERTIFICATION__*``: the certification (VAEP) tracker.
+
+    ``stages`` is the list staff may use, in order (e.g. drop ``assessed`` if the chamber does not
+    record it); each stage's words and "what to do" texts live in ``locales/*/certification.po``.
+    """
+
+    stages: list[CertificationStage] = Field(
+        default_factory=lambda: list(get_args(CertificationStage))
+    )
+    link_attempts_per_hour: int = Field(default=5, ge=1, le=50)
+    appointment_minutes: int = Field(default=180, ge=15, le=720)
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct(cls, value: list[CertificationStage]) -> list[CertificationStage]:
+        if not value:
+            raise ValueError("at least one stage")
+        if len(set(value)) != len(value):
+            raise ValueError("a stage is listed twice")
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting of Hirfa. See the README for the table."""
 
@@ -189,6 +218,7 @@ class Settings(BaseSettings):
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    certification: CertificationSettings = Field(default_factory=CertificationSettings)
     reminder_offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])
     quiet_hours: tuple[int, int] = (21, 8)
 

@@ -7,13 +7,13 @@ Handlers never import a platform: they read :class:`~bot.messages.Incoming`, wri
 from __future__ import annotations
 
 from bot.dialogue import Router
-from handlers import core, privacy, profile, registration, sessions
+from handlers import certification, core, privacy, profile, registration, sessions
 
 
 def build_router() -> Router:
     """Every feature's router, in order; registration is the catch-all for new users."""
     root = Router()
     for feature in (core.router, registration.router, profile.router, privacy.router,
-                    sessions.router):
+                    sessions.router, certification.router):
         root.include(feature)
     return root
