@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["database_url"] = f"sqlite+aiosqlite:///{Path(tmp.name) / 'demo.db'}"
     try:
         settings = load_settings(**overrides)
-        level = "WARNING" if args.command == "shell" else settings.log_level
+        level = settings.log_level if args.command == "run" else "WARNING"
         setup_logging(level, _secrets(settings))
         if args.command == "shell":
             asyncio.run(shell(settings, args.demo, args.lang))

@@ -53,6 +53,7 @@ MAX_TEXT = 4096
 NAV_BACK = "nav:back"
 NAV_CANCEL = "nav:cancel"
 NAV_MENU = "nav:menu"
+REGISTER = "nav:register"
 
 ROLE_RANK = {None: 0, "staff": 1, "admin": 2}
 
@@ -95,13 +96,23 @@ class Command:
 
 @dataclass(frozen=True)
 class MenuItem:
-    """An entry of the artisan's main menu; ``visible`` may hide it (e.g. staff-only)."""
+    """An entry of the main menu.
+
+    Items without ``role`` are the artisan's: shown to registered artisans. Items with ``role``
+    (``"staff"`` or ``"admin"``) are shown to staff of that rank, registered or not, and their
+    handler is only ever called for them. ``visible`` may hide an item further.
+    """
 
     id: str
     label: str
     handler: Handler
     order: int = 50
     visible: Callable[[Context], bool] | None = None
+    role: str | None = None
+
+    def shown_to(self, ctx: Context) -> bool:
+        allowed = ctx.is_staff(self.role) if self.role is not None else ctx.artisan is not None
+        return allowed and (self.visible is None or self.visible(ctx))
 
 
 @dataclass(frozen=True)
@@ -283,12 +294,19 @@ class Context:
         return self.services.translator.render(text, self.lang, self.zone)
 
     async def goto(self, state: str, **data: Any) -> None:
-        """Move to ``state`` and ask its question."""
+        """Move to ``state`` and ask its question (refused if the user lacks the state's role)."""
+        target = self.services.router.states[state]
+        if target.role is not None and not self.is_staff(target.role):
+            log.warning("refused entry to %s for %s/%s (role %s)", state, self.incoming.channel,
+                        self.incoming.user_id, self.role)
+            self.finish()
+            self.say(Msg("common.not_allowed"))
+            return
         self.data.pop("_offer", None)
         self.data.pop("_numbered", None)
         self.data.update(data)
         self.state = state
-        await self.services.router.states[state].prompt(self)
+        await target.prompt(self)
 
     async def reprompt(self) -> None:
         if self.state and self.state in self.services.router.states:
@@ -324,7 +342,9 @@ def normalize(text: str) -> str:
     """Fold a word for matching keywords and labels: case, accents, bidi marks, spacing."""
     text = _INVISIBLE.sub("", text).translate(_ARABIC_INDIC)
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    # Accents, emoji and other symbols go: "👤 Mon profil" is matched by "mon profil".
+    text = "".join(ch for ch in text
+                   if not unicodedata.combining(ch) and unicodedata.category(ch) not in ("So", "Sk"))
     text = re.sub(r"[\s\u0640]+", " ", text).strip(" .!?،,;:").casefold()
     return text
 
@@ -336,19 +356,22 @@ def strip_invisible(text: str) -> str:
 # -- the main menu (always available) ---------------------------------------------------------
 
 async def show_menu(ctx: Context, intro: Text | None = None) -> None:
-    """Leave any flow and show the main menu (or start registration for a new user)."""
+    """Leave any flow and show the main menu (or start registration for a new user).
+
+    Staff who are not registered as artisans get their staff entries and an offer to register.
+    """
     ctx.finish()
-    if ctx.artisan is None:
+    if ctx.artisan is None and ctx.role is None:
         fallback = ctx.services.router.fallback
         if fallback is not None:
             await fallback(ctx)
         return
-    items = [
-        item
-        for item in sorted(ctx.services.router.menu, key=lambda i: i.order)
-        if item.visible is None or item.visible(ctx)
-    ]
-    ctx.say(intro or Msg("menu.title"), [Choice(f"m:{item.id}", Msg(item.label)) for item in items])
+    items = [item for item in sorted(ctx.services.router.menu, key=lambda i: i.order)
+             if item.shown_to(ctx)]
+    choices = [Choice(f"m:{item.id}", Msg(item.label)) for item in items]
+    if ctx.artisan is None:
+        choices.append(Choice(REGISTER, Msg("menu.register")))
+    ctx.say(intro or Msg("menu.title"), choices)
 
 
 async def go_back(ctx: Context) -> None:
@@ -369,7 +392,7 @@ async def cancel(ctx: Context) -> None:
         return
     ctx.finish()
     ctx.data.pop("deeplink", None)
-    if ctx.artisan is None:
+    if ctx.artisan is None and ctx.role is None:
         ctx.say(Msg("common.cancelled_unregistered"), remove_keyboard=True)
         return
     ctx.say(Msg("common.cancelled"), remove_keyboard=True)
@@ -507,6 +530,10 @@ class Engine:
             return
         if choice_id == NAV_MENU:
             await show_menu(ctx)
+            return
+        if choice_id == REGISTER and ctx.artisan is None and self.router.fallback is not None:
+            ctx.finish()
+            await self.router.fallback(ctx)
             return
         if choice_id == NAV_BACK:
             await go_back(ctx)

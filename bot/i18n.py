@@ -123,7 +123,8 @@ class Catalogs:
 
     def _load(self, lang: str) -> Catalog:
         merged: Catalog | None = None
-        files = sorted((self.directory / lang).glob("*.po"))
+        # core.po first: its header (Plural-Forms above all) is the language's.
+        files = sorted((self.directory / lang).glob("*.po"), key=lambda p: (p.stem != "core", p.name))
         if not files:
             raise FileNotFoundError(f"no catalogs for {lang!r} in {self.directory / lang}")
         for path in files:

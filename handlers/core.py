@@ -54,9 +54,7 @@ async def menu_choice(ctx: Context) -> None:
     """A main-menu button; works from any message, re-checked against the menu as it is now."""
     item_id = (ctx.choice_id or "").removeprefix("m:")
     for item in ctx.services.router.menu:
-        if item.id == item_id and (item.visible is None or item.visible(ctx)):
-            if ctx.artisan is None:
-                break
+        if item.id == item_id and item.shown_to(ctx):
             await item.handler(ctx)
             return
     ctx.say(Msg("common.stale"))

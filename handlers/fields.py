@@ -30,6 +30,10 @@ async def take_name(ctx: Context) -> Values:
 
 
 async def ask_phone(ctx: Context) -> None:
+    if ctx.incoming.verified_phone:
+        # The channel already knows the number (WhatsApp): no "share my number" button there.
+        ctx.say(Msg("reg.ask_phone_typed"), nav_choices())
+        return
     ctx.say(Msg("reg.ask_phone"), nav_choices(), ask_contact=True)
 
 

@@ -150,7 +150,7 @@ async def handle_phone(ctx: Context) -> None:
 
 async def ask_phone(ctx: Context) -> None:
     verified = ctx.incoming.verified_phone
-    if verified:
+    if verified and not ctx.data.get("link_refused"):
         # WhatsApp: the sender's number is known and verified; no need to ask.
         phone = parse_phone(verified)
         answers(ctx).update({"phone": phone, "phone_verified": True})
@@ -209,6 +209,7 @@ async def take_link(ctx: Context) -> None:
     owner = await artisan_repo.get(ctx.conn, owner_id)
     if ctx.choice_id != "link:yes" or owner is None or owner.erased_at is not None:
         ctx.data.pop("link_to", None)
+        ctx.data["link_refused"] = True  # on WhatsApp: ask for a number instead of re-offering
         answers(ctx).pop("phone", None)
         answers(ctx).pop("phone_verified", None)
         ctx.say(Msg("reg.link_declined"))

@@ -55,7 +55,9 @@ def make_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(sync_engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front; readers use a plain (deferred) BEGIN.
+            read_only = conn.get_execution_options().get("hirfa_read_only", False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -85,7 +87,7 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads only (still a transaction, rolled back at the end)."""
         async with self.engine.connect() as conn:
-            yield conn
+            yield await conn.execution_options(hirfa_read_only=True)
 
     async def upgrade(self, revision: str = "heads") -> None:
         """Apply Alembic migrations up to ``revision`` (all feature branches by default)."""

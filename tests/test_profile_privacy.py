@@ -136,3 +136,38 @@ async def test_blocking_the_bot_marks_the_identity_unreachable(h: Harness) -> No
     await h.send(USER, "menu")  # writing again unblocks
     async with h.app.db.read() as conn:
         assert (await conn.execute(select(identities.c.blocked))).scalar_one() is False
+
+
+async def test_staff_without_a_profile_get_their_menu_not_a_registration(h: Harness) -> None:
+    from tests.harness import STAFF
+
+    async with h.app.db.transaction() as conn:
+        from storage import staff as staff_repo
+
+        await staff_repo.grant(conn, "telegram", str(STAFF), "staff", h.clock.now(), "test")
+    h.languages[STAFF] = "en"
+    await h.send(STAFF, "menu")
+    labels = h.labels(STAFF)
+    assert "📝 Register as an artisan" in labels
+    assert "👤 My profile" not in labels
+    assert any("training" in label.lower() for label in labels)
+    await h.send(STAFF, "cancel")
+    assert "Registration cancelled" not in h.last_text(STAFF)
+    await h.press(STAFF, "nav:register")
+    assert h.labels(STAFF) == ["العربية", "Français", "English"]
+
+
+async def test_artisans_never_see_or_open_staff_entries(h: Harness) -> None:
+    await h.register(USER, "fr")
+    staff_ids = [item.id for item in h.app.router.menu if item.role]
+    assert staff_ids
+    assert not any(label.startswith("🛠") for label in h.labels(USER))
+    for item_id in staff_ids:
+        await h.press_data(USER, f"m:{item_id}")
+        assert "n'est plus disponible" in h.texts(USER)[-2]
+
+
+async def test_typing_a_menu_label_without_its_emoji_opens_it(h: Harness) -> None:
+    await h.register(USER, "fr")
+    await h.send(USER, "mon profil")
+    assert "Mon profil" in h.last_text(USER)

@@ -47,7 +47,7 @@ async def start(ctx: Context) -> None:
     await ctx.goto("cert.staff.find")
 
 
-router.menu_item(MenuItem("cert_staff", "cert.staff.menu", start, order=70, visible=_is_staff))
+router.menu_item(MenuItem("cert_staff", "cert.staff.menu", start, order=70, role=STAFF))
 
 
 @router.command("certs", role=STAFF)

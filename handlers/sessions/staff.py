@@ -89,8 +89,7 @@ async def menu_manage(ctx: Context) -> None:
     await show_staff_list(ctx, 0)
 
 
-router.menu_item(MenuItem("manage_sessions", "sess.menu_staff", menu_manage, order=70,
-                          visible=lambda ctx: ctx.is_staff()))
+router.menu_item(MenuItem("manage_sessions", "sess.menu_staff", menu_manage, order=70, role="staff"))
 
 
 @router.action("sa:list:", role=STAFF)
