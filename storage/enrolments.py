@@ -257,20 +257,29 @@ async def audience(conn: AsyncConnection, session_id: int) -> list[int]:
     return [int(r[0]) for r in await conn.execute(stmt)]
 
 
-async def enrolled_in(
-    conn: AsyncConnection, session_ids: list[int]
-) -> list[tuple[Enrolment, bool, bool]]:
-    """Enrolled rows of these sessions with the artisan's (opted_out, erased) flags."""
+@dataclass(frozen=True)
+class EnrolledRow:
+    """An enrolled row with what the reminder scan needs to know about its artisan."""
+
+    enrolment: Enrolment
+    opted_out: bool
+    erased: bool
+    time_zone: str | None
+
+
+async def enrolled_in(conn: AsyncConnection, session_ids: list[int]) -> list[EnrolledRow]:
+    """Enrolled rows of these sessions, with the artisan's opt-out, erasure and time zone."""
     if not session_ids:
         return []
     stmt = (
-        select(enrolments, artisans.c.opted_out, artisans.c.erased_at)
+        select(enrolments, artisans.c.opted_out, artisans.c.erased_at, artisans.c.time_zone)
         .join(artisans, artisans.c.id == enrolments.c.artisan_id)
         .where(and_(enrolments.c.session_id.in_(session_ids), enrolments.c.status == ENROLLED))
         .order_by(enrolments.c.session_id, enrolments.c.id)
     )
     return [
-        (Enrolment.from_row(r), bool(r["opted_out"]), r["erased_at"] is not None)
+        EnrolledRow(Enrolment.from_row(r), bool(r["opted_out"]), r["erased_at"] is not None,
+                    r["time_zone"])
         for r in (await conn.execute(stmt)).mappings()
     ]
 

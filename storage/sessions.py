@@ -176,6 +176,12 @@ async def cancel(conn: AsyncConnection, session_id: int, now: datetime) -> bool:
     return bool(result.rowcount)
 
 
+async def any_ended(conn: AsyncConnection, now: datetime) -> bool:
+    """Is some session still ``scheduled`` although it has ended? (a cheap indexed read)"""
+    stmt = select(sessions.c.id).where(sessions.c.status == SCHEDULED, sessions.c.ends_at <= now).limit(1)
+    return (await conn.execute(stmt)).first() is not None
+
+
 async def finish_past(conn: AsyncConnection, now: datetime) -> int:
     """Mark scheduled sessions that have ended as ``done``; return how many."""
     result = await conn.execute(

@@ -58,6 +58,7 @@ sessions = Table(
     UniqueConstraint("ext_ref", name="uq_sessions_ext_ref"),
     Index("ix_sessions_status_starts_at", "status", "starts_at"),
     Index("ix_sessions_starts_at", "starts_at"),
+    Index("ix_sessions_status_ends_at", "status", "ends_at"),
 )
 
 enrolments = Table(

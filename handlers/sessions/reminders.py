@@ -99,21 +99,37 @@ async def _existing(conn: AsyncConnection, keys: list[str]) -> set[str]:
 
 
 async def send_reminders(services: Services) -> ReminderStats:
-    """One scan: queue every reminder that is due now and was not queued before."""
+    """One scan: queue every reminder that is due now and was not queued before.
+
+    The steady state (nothing new) is one read transaction of three indexed queries; the write
+    lock is taken only when a session has ended or a reminder is actually due.
+    """
     now = services.clock.now()
     settings = services.settings
     offsets = sorted(settings.reminder_offsets, reverse=True)
     stats = ReminderStats()
     if not offsets:
         return stats
-    async with services.db.transaction() as conn:
-        finished = await session_repo.finish_past(conn, now)
+    async with services.db.read() as conn:
+        ended = await session_repo.any_ended(conn, now)
+        candidates = {s.id: s for s in await session_repo.starting_between(conn, now, now + offsets[0])}
+        rows = await enrolment_repo.enrolled_in(conn, list(candidates))
+        due = _due(services, candidates, rows, offsets, now, stats)
+        existing = await _existing(conn, [key for _, _, key in due])
+    if ended:
+        async with services.db.transaction() as conn:
+            finished = await session_repo.finish_past(conn, now)
         if finished:
             log.info("sessions: %d session(s) ended and marked done", finished)
-        candidates = await session_repo.starting_between(conn, now, now + offsets[0])
-    for session in candidates:
+    by_session: dict[int, list[tuple[int, str]]] = {}
+    for session_id, artisan_id, key in due:
+        if key in existing:
+            stats.already += 1
+        else:
+            by_session.setdefault(session_id, []).append((artisan_id, key))
+    for session_id, pending in by_session.items():
         async with services.db.transaction() as conn:
-            await _remind_session(services, conn, session, offsets, now, stats)
+            await _queue(services, conn, session_id, pending, now, stats)
     if stats.queued or stats.blocked:
         log.info("reminders: %d queued, %d skipped (blocked), %d opted out, %d already sent",
                  stats.queued, stats.blocked, stats.opted_out, stats.already)
@@ -122,41 +138,45 @@ async def send_reminders(services: Services) -> ReminderStats:
     return stats
 
 
-async def _remind_session(
-    services: Services, conn: AsyncConnection, session: Session, offsets: list[timedelta],
-    now: datetime, stats: ReminderStats,
-) -> None:
+def _due(
+    services: Services, candidates: dict[int, Session], rows: list[enrolment_repo.EnrolledRow],
+    offsets: list[timedelta], now: datetime, stats: ReminderStats,
+) -> list[tuple[int, int, str]]:
+    """(session, artisan, key) of the latest reminder due for each enrolled artisan."""
     settings = services.settings
-    fresh = await session_repo.get(conn, session.id)  # the scan was in another transaction
-    if fresh is None or not fresh.is_open(now):
-        return
-    session = fresh
-    due: list[tuple[int, timedelta, str]] = []
-    for enrolment, opted_out, erased in await enrolment_repo.enrolled_in(conn, [session.id]):
-        if erased:
+    due: list[tuple[int, int, str]] = []
+    for row in rows:
+        session = candidates[row.enrolment.session_id]
+        if row.erased:
             continue
-        artisan = await artisan_repo.get(conn, enrolment.artisan_id)
-        if artisan is None:
-            continue
-        zone = load_zone(artisan.time_zone or settings.timezone)
+        zone = load_zone(row.time_zone or settings.timezone)
         times = [(due_time(session.starts_at, o, zone, settings.quiet_hours), o) for o in offsets]
         passed = [(when, offset) for when, offset in times if when <= now]
         if not passed:
             continue
         # The latest due reminder only (ties: the shorter offset).
         _, offset = max(passed, key=lambda pair: (pair[0], -pair[1]))
-        if enrolment.updated_at > session.starts_at - offset:
+        if row.enrolment.updated_at > session.starts_at - offset:
             continue  # took the seat after this reminder's time: they know already
-        if opted_out:
+        if row.opted_out:
             stats.opted_out += 1
             continue
-        due.append((enrolment.artisan_id, offset, reminder_key(session, enrolment.artisan_id, offset)))
-    existing = await _existing(conn, [key for _, _, key in due])
-    default = settings.default_locale
-    for artisan_id, _offset, key in due:
-        if key in existing:
-            stats.already += 1
-            continue
+        artisan_id = row.enrolment.artisan_id
+        due.append((session.id, artisan_id, reminder_key(session, artisan_id, offset)))
+    return due
+
+
+async def _queue(
+    services: Services, conn: AsyncConnection, session_id: int, pending: list[tuple[int, str]],
+    now: datetime, stats: ReminderStats,
+) -> None:
+    session = await session_repo.get(conn, session_id)  # fresh: the scan was a read
+    if session is None or not session.is_open(now):
+        return
+    default = services.settings.default_locale
+    for artisan_id, key in pending:
+        if not key.startswith(f"reminder:{session.id}:{session.version}:"):
+            continue  # rescheduled meanwhile: the next scan computes the new reminders
         artisan = await artisan_repo.get(conn, artisan_id)
         if artisan is None:
             continue
