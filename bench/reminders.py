@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import sqlite3
 import statistics
 import subprocess
@@ -127,11 +126,19 @@ def startup(db: Path) -> tuple[float, float]:
             if "hirfa started" in line:
                 elapsed = time.perf_counter() - begin
                 break
-        time.sleep(2)  # let the first scheduler tick and outbox drain run
+        time.sleep(3)  # let the first scheduler tick and the outbox drain run
+        peak = high_water_mb(proc.pid)
         proc.terminate()
         proc.communicate(timeout=30)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return elapsed, peak
+
+
+def high_water_mb(pid: int) -> float:
+    """Peak resident memory of a running process (Linux ``VmHWM``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 async def main(args: argparse.Namespace) -> None:
