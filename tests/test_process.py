@@ -197,3 +197,73 @@ def test_hostile_input_gets_clear_answers(server: FakeBotAPIServer, tmp_path: Pa
         if bot.stdout:
             bot.stdout.close()
     assert registered(db) == []
+
+
+def seed_artisans_and_session(db: Path, users: list[int], capacity: int) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "HIRFA_DATABASE_URL": f"sqlite:///{db}"}
+    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=60)
+    now = "2026-01-01 00:00:00"
+    with sqlite3.connect(db) as conn:
+        for uid in users:
+            cur = conn.execute(
+                "INSERT INTO artisans (full_name, phone, phone_verified, region, craft, locale,"
+                " opted_out, consent_at, created_at, updated_at) VALUES (?, ?, 1, 'MS', 'zellige',"
+                " 'fr', 0, ?, ?, ?)", (f"Artisan {uid}", f"+2126610{uid:05d}", now, now, now))
+            conn.execute(
+                "INSERT INTO identities (channel, external_id, artisan_id, chat_id, blocked,"
+                " created_at) VALUES ('telegram', ?, ?, ?, 0, ?)", (str(uid), cur.lastrowid, str(uid), now))
+        conn.execute(
+            "INSERT INTO sessions (id, title, description, venue, starts_at, ends_at, capacity, status,"
+            " version, created_by, created_at, updated_at) VALUES (1, '{\"fr\": \"Zellige avancé\"}',"
+            " '{}', 'Marrakech', '2099-03-01 09:00:00', '2099-03-01 12:00:00', ?, 'scheduled', 1,"
+            " 'test', ?, ?)", (capacity, now, now))
+
+
+def test_enrolments_survive_kills_without_duplicates(server: FakeBotAPIServer, tmp_path: Path) -> None:
+    """Ten artisans race for five seats while the bot is killed twice: nobody is enrolled twice,
+    capacity holds, and everyone who confirmed ends up enrolled or on the wait-list."""
+    import random
+
+    db = tmp_path / "hirfa.db"
+    users = list(range(51, 61))
+    seed_artisans_and_session(db, users, capacity=5)
+    api = server.api
+    rng = random.Random(4)
+    bot = start_bot(server, db)
+    pending = [(uid, data) for uid in users for data in ("s:enrol:1", "s:enrolok:1")]
+    kills = {7, 14}
+    try:
+        for step, (uid, data) in enumerate(pending):
+            update = factories.callback_update(uid, data)
+            update.pop("update_id")
+            api.push_update(update)
+            if step in kills:
+                time.sleep(rng.uniform(0.0, 0.3))
+                bot.send_signal(signal.SIGKILL)
+                bot.wait(timeout=10)
+                if bot.stdout:
+                    bot.stdout.close()
+                bot = start_bot(server, db)
+        wait_for(lambda: not api.pending_updates, timeout=30)
+        # Anyone whose confirmation was lost with a killed process presses it again.
+        for uid in users:
+            update = factories.callback_update(uid, "s:enrolok:1")
+            update.pop("update_id")
+            api.push_update(update)
+        wait_for(lambda: not api.pending_updates, timeout=30)
+        time.sleep(0.5)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(timeout=15)
+        if bot.stdout:
+            bot.stdout.close()
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT artisan_id, status, position FROM enrolments").fetchall()
+    by_artisan = [r[0] for r in rows]
+    assert len(by_artisan) == len(set(by_artisan)) == len(users)
+    enrolled = [r for r in rows if r[1] == "enrolled"]
+    waiting = [r for r in rows if r[1] == "waitlisted"]
+    assert len(enrolled) == 5 and len(waiting) == 5
+    positions = [r[2] for r in waiting]
+    assert len(set(positions)) == len(positions)
