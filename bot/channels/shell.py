@@ -25,7 +25,8 @@ def format_message(message: OutMessage) -> str:
     lines = [html_to_plain(message.text)]
     if message.buttons:
         if message.numbered:
-            lines += [f"  {i}. {b.label}" for i, b in enumerate(message.buttons, 1)]
+            lines += [f"  {b.label}" if b.label.startswith(f"{i}. ") else f"  {i}. {b.label}"
+                      for i, b in enumerate(message.buttons, 1)]
         else:
             lines.append("  " + "  ".join(f"[{b.label}]" for b in message.buttons))
     if message.ask_contact:
