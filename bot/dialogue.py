@@ -25,6 +25,7 @@ import unicodedata
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,7 @@ from bot.settings import Settings
 from bot.timezones import load_zone
 from storage import artisans as artisan_repo
 from storage import conversations as conversation_repo
-from storage import staff as staff_repo
+from storage import inbound as inbound_repo
 from storage.artisans import Artisan
 from storage.database import Database
 
@@ -56,6 +57,9 @@ NAV_MENU = "nav:menu"
 REGISTER = "nav:register"
 
 ROLE_RANK = {None: 0, "staff": 1, "admin": 2}
+# How fresh identities.last_inbound_at must be (it opens WhatsApp's 24-hour window); writing it
+# on every message would cost a statement per update for nothing.
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -455,18 +459,21 @@ class Engine:
             ):
                 log.info("dropped repeated update %s/%s", incoming.channel, incoming.update_id)
                 return None
-            state, data = await conversation_repo.load(conn, incoming.channel, incoming.user_id)
-            artisan = await artisan_repo.by_identity(conn, incoming.channel, incoming.user_id)
-            if artisan is not None:
+            seen = await inbound_repo.load(conn, incoming.channel, incoming.user_id)
+            if seen.artisan is not None and (
+                seen.blocked or seen.last_inbound_at is None
+                or now - seen.last_inbound_at > TOUCH_EVERY
+            ):
                 await artisan_repo.touch_identity(conn, incoming.channel, incoming.user_id, now)
-            role = await staff_repo.role_of(conn, incoming.channel, incoming.user_id)
-            ctx = Context(services, conn, incoming, state, data, artisan, role)
+            ctx = Context(services, conn, incoming, seen.state, dict(seen.data), seen.artisan, seen.role)
             await self._route(ctx)
             if ctx.state is None and not ctx.data:
-                await conversation_repo.forget(conn, incoming.channel, incoming.user_id)
-            else:
+                if seen.has_conversation:
+                    await conversation_repo.forget(conn, incoming.channel, incoming.user_id)
+            elif not seen.has_conversation or (ctx.state, ctx.data) != (seen.state, seen.data):
                 await conversation_repo.save(
-                    conn, incoming.channel, incoming.user_id, ctx.state, ctx.data, now
+                    conn, incoming.channel, incoming.user_id, ctx.state, ctx.data, now,
+                    exists=seen.has_conversation,
                 )
         return ctx
 

@@ -20,7 +20,8 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -233,14 +234,18 @@ class Translator:
     def format_datetime(self, moment: datetime, lang: str, zone: ZoneInfo) -> str:
         """``moment`` (aware) in ``zone``: weekday, day, month name, year and 24-hour time."""
         local = moment.astimezone(zone)
-        loc = BABEL_LOCALE.get(lang, lang)
-        day = format_date(local.date(), "full", locale=loc)
-        clock = format_time(local.time(), "HH:mm", locale=loc)
+        day, clock = _date_and_time(local.date(), local.time(), BABEL_LOCALE.get(lang, lang))
         template = self.catalogs.raw(lang, "fmt.datetime")
         return template.format(date=day, time=clock)
 
     def format_date(self, day: date, lang: str) -> str:
         return format_date(day, "long", locale=BABEL_LOCALE.get(lang, lang))
+
+
+@lru_cache(maxsize=4096)
+def _date_and_time(day: date, moment: time, locale: str) -> tuple[str, str]:
+    """Babel's formatting is slow and the same few session dates are shown again and again."""
+    return format_date(day, "full", locale=locale), format_time(moment, "HH:mm", locale=locale)
 
 
 _TAG = re.compile(r"<[^>]+>")

@@ -29,12 +29,15 @@ async def save(
     state: str | None,
     data: dict[str, Any],
     now: datetime,
+    *,
+    exists: bool | None = None,
 ) -> None:
-    inserted = await insert_ignore(
-        conn,
-        conversations,
-        {"channel": channel, "user_id": user_id, "state": state, "data": data, "updated_at": now},
-    )
+    """Write the state; ``exists`` (known from loading) saves a statement when given."""
+    values = {"channel": channel, "user_id": user_id, "state": state, "data": data, "updated_at": now}
+    if exists is False:
+        await conn.execute(conversations.insert().values(**values))
+        return
+    inserted = False if exists else await insert_ignore(conn, conversations, values)
     if not inserted:
         await conn.execute(
             update(conversations)
