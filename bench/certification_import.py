@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from bot.app import Hirfa  # noqa: E402
@@ -71,4 +72,6 @@ async def main(rows: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 500))
+    arguments = [a for a in sys.argv[1:] if a != "--quick"]
+    default = 300 if "--quick" in sys.argv else 3000
+    asyncio.run(main(int(arguments[0]) if arguments else default))

@@ -68,4 +68,6 @@ async def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=300)
-    asyncio.run(main(parser.parse_args().messages))
+    parser.add_argument("--quick", action="store_true", help="100 messages")
+    args = parser.parse_args()
+    asyncio.run(main(100 if args.quick else args.messages))
