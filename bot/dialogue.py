@@ -447,7 +447,7 @@ class Engine:
             if ctx is None:
                 return []
             out = [self.render(reply, ctx.lang, ctx.zone) for reply in ctx.replies]
-        self.services.outbox.wake()
+        self.services.outbox.wake_if_queued()
         return out
 
     async def _run(self, incoming: Incoming) -> Context | None:

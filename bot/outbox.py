@@ -114,6 +114,7 @@ class Outbox:
         self.settings = settings
         self.senders: dict[str, ChannelSender] = {}
         self._wake = asyncio.Event()
+        self._queued = False
 
     # -- writing ----------------------------------------------------------------------------
     async def notify(
@@ -193,6 +194,7 @@ class Outbox:
         error: str | None = None,
     ) -> bool:
         now = self.clock.now()
+        self._queued = True
         payload = message.to_json()
         payload.setdefault("origin", {"kind": kind})
         return await insert_ignore(
@@ -229,10 +231,16 @@ class Outbox:
         return sender
 
     def wake(self) -> None:
-        """Tell the senders there may be new rows (set after every committed update)."""
+        """Tell the senders there may be new rows."""
+        self._queued = False
         self._wake.set()
         for sender in self.senders.values():
             sender.wake()
+
+    def wake_if_queued(self) -> None:
+        """Wake the senders if something was queued since the last wake (after an update)."""
+        if self._queued:
+            self.wake()
 
     async def recover(self) -> int:
         """Put rows a crash left ``sending`` back to ``pending``; return how many."""
@@ -324,6 +332,8 @@ class ChannelSender:
         if self._paused_until is not None and now < self._paused_until:
             return 0
         self._paused_until = None
+        if not await self._has_due(now):
+            return 0  # the common case: no write transaction, no lock taken
         batch = await self._claim(now)
         if not batch:
             return 0
@@ -336,6 +346,14 @@ class ChannelSender:
         outcomes = await asyncio.gather(*tasks)
         await self._settle(list(zip(batch, outcomes, strict=True)))
         return len(batch)
+
+    async def _has_due(self, now: datetime) -> bool:
+        async with self.db.read() as conn:
+            stmt = select(outbox.c.id).where(
+                outbox.c.channel == self.channel, outbox.c.status == PENDING,
+                outbox.c.next_attempt_at <= now,
+            ).limit(1)
+            return (await conn.execute(stmt)).first() is not None
 
     async def _claim(self, now: datetime) -> list[Delivery]:
         cutoff = now - self.per_chat
