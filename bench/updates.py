@@ -1,7 +1,8 @@
 """End-to-end update throughput and latency: Hirfa versus a bare PTB echo bot, in one run.
 
 Both bots run the real python-telegram-bot ``Application`` against the same fake Bot API served
-over HTTP on loopback from a separate process (so the fake does not share our GIL). Hirfa runs its
+over HTTP on loopback from a separate process (``bench/fast_fake_bot.py``, uvicorn, so the fake
+neither shares our GIL nor costs more than the bots it serves). Hirfa runs its
 whole stack: engine → SQLite file on disk (WAL) → replies over HTTP.
 
 The load is a realistic mix from 1,000 registered artisans (open the menu, open their profile,
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import random
 import resource
+import socket
 import sys
 import tempfile
 import time
@@ -34,6 +35,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from telegram import Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler  # noqa: E402
 
+from bench.fast_fake_bot import start_in_process  # noqa: E402
 from bot.app import Hirfa  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from storage import artisans as artisan_repo  # noqa: E402
@@ -42,15 +44,10 @@ from tests import factories  # noqa: E402
 TOKEN = "123456:TEST"
 
 
-def serve_fake(port_pipe: Any, stop: Any) -> None:
-    """Child process: the fake Bot API on an ephemeral loopback port."""
-    from tests.fakes.telegram import FakeBotAPI, FakeBotAPIServer
-
-    api = FakeBotAPI()
-    api.record_polling = False
-    with FakeBotAPIServer(api) as server:
-        port_pipe.send(server.base_url)
-        stop.wait()
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -210,11 +207,9 @@ async def measure(name: str, app: Any, recorder: Recorder, updates: list[dict[st
 
 
 async def main(args: argparse.Namespace) -> None:
-    parent, child = multiprocessing.Pipe()
-    stop = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve_fake, args=(child, stop), daemon=True)
-    server.start()
-    base_url = parent.recv()
+    port = free_port()
+    server = start_in_process(port)
+    base_url = f"http://127.0.0.1:{port}/bot"
     updates = workload(args.artisans, args.updates)
     print(f"{len(updates)} updates, {args.artisans} registered artisans, concurrency "
           f"{args.concurrency}, fake Bot API at {base_url} (separate process)")
@@ -230,7 +225,7 @@ async def main(args: argparse.Namespace) -> None:
             await app.shutdown()
             await hirfa.db.dispose()
     finally:
-        stop.set()
+        server.terminate()
         server.join(timeout=5)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"ratio Hirfa/bare (max throughput): {ours[0]['rate'] / echo[0]['rate']:.2f}   "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import conversations, processed_updates
@@ -22,6 +22,15 @@ async def load(conn: AsyncConnection, channel: str, user_id: str) -> tuple[str |
     return row[0], dict(row[1] or {})
 
 
+# Built once: these run for almost every update.
+_INSERT = conversations.insert()
+_UPDATE = (
+    update(conversations)
+    .where(conversations.c.channel == bindparam("k_channel"),
+           conversations.c.user_id == bindparam("k_user"))
+)
+
+
 async def save(
     conn: AsyncConnection,
     channel: str,
@@ -35,15 +44,12 @@ async def save(
     """Write the state; ``exists`` (known from loading) saves a statement when given."""
     values = {"channel": channel, "user_id": user_id, "state": state, "data": data, "updated_at": now}
     if exists is False:
-        await conn.execute(conversations.insert().values(**values))
+        await conn.execute(_INSERT, values)
         return
     inserted = False if exists else await insert_ignore(conn, conversations, values)
     if not inserted:
-        await conn.execute(
-            update(conversations)
-            .where(conversations.c.channel == channel, conversations.c.user_id == user_id)
-            .values(state=state, data=data, updated_at=now)
-        )
+        await conn.execute(_UPDATE, {"k_channel": channel, "k_user": user_id, "state": state,
+                                     "data": data, "updated_at": now})
 
 
 async def forget(conn: AsyncConnection, channel: str, user_id: str) -> None:

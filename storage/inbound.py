@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import String, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.artisans import Artisan
@@ -31,8 +31,9 @@ class Inbound:
     role: str | None = None
 
 
-async def load(conn: AsyncConnection, channel: str, user_id: str) -> Inbound:
-    key = select(literal(channel).label("channel"), literal(user_id).label("user_id")).subquery("k")
+def _statement() -> Any:
+    key = select(bindparam("channel", type_=String).label("channel"),
+                 bindparam("user_id", type_=String).label("user_id")).subquery("k")
     joined = (
         key.outerjoin(conversations, and_(conversations.c.channel == key.c.channel,
                                           conversations.c.user_id == key.c.user_id))
@@ -42,12 +43,19 @@ async def load(conn: AsyncConnection, channel: str, user_id: str) -> Inbound:
                                   artisans.c.erased_at.is_(None)))
         .outerjoin(staff, and_(staff.c.channel == key.c.channel, staff.c.external_id == key.c.user_id))
     )
-    stmt = select(
+    return select(
         conversations.c.user_id.label("c_user"), conversations.c.state, conversations.c.data,
         identities.c.last_inbound_at, identities.c.blocked, staff.c.role,
         *(artisans.c[name].label(f"a_{name}") for name in _ARTISAN_FIELDS),
     ).select_from(joined)
-    row = (await conn.execute(stmt)).mappings().first()
+
+
+# Built once: this runs for every update, and building the statement costs more than running it.
+_LOAD = _statement()
+
+
+async def load(conn: AsyncConnection, channel: str, user_id: str) -> Inbound:
+    row = (await conn.execute(_LOAD, {"channel": channel, "user_id": user_id})).mappings().first()
     if row is None:  # pragma: no cover - the anchor always yields one row
         return Inbound()
     artisan = None

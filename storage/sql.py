@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -9,11 +10,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+@lru_cache(maxsize=64)
+def _insert_ignore(dialect: str, table: Table) -> Any:
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
+
+
 async def insert_ignore(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
-    """``INSERT ... ON CONFLICT DO NOTHING``; True when a row was inserted."""
-    if conn.dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    result = await conn.execute(stmt)
+    """``INSERT ... ON CONFLICT DO NOTHING``; True when a row was inserted.
+
+    The statement is built once per table (and its compiled form cached by SQLAlchemy); the
+    values travel as parameters.
+    """
+    result = await conn.execute(_insert_ignore(conn.dialect.name, table), values)
     return bool(result.rowcount)
