@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Sequence
@@ -251,6 +252,7 @@ class TelegramChannel:
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self.transport = TelegramTransport(self.application)
+        self._answers: set[asyncio.Task[None]] = set()
 
     @property
     def webhook_path(self) -> str | None:
@@ -328,14 +330,22 @@ class TelegramChannel:
             return
         incoming = to_incoming(update)
         if update.callback_query is not None:
-            try:
-                await update.callback_query.answer()
-            except TelegramError:
-                log.debug("callback answer failed", exc_info=True)
+            # Stop the button's spinner while the engine works, not before.
+            task = asyncio.create_task(self._answer(update))
+            self._answers.add(task)
+            task.add_done_callback(self._answers.discard)
         if incoming is None:
             return
         replies = await self.engine.handle(incoming)
         await self.reply(incoming.chat_id, replies)
+
+    @staticmethod
+    async def _answer(update: Update) -> None:
+        assert update.callback_query is not None
+        try:
+            await update.callback_query.answer()
+        except TelegramError:
+            log.debug("callback answer failed", exc_info=True)
 
     async def reply(self, chat_id: str, replies: list[OutMessage]) -> None:
         """Send direct replies at once (they share the pacer with the outbox)."""
