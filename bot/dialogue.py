@@ -43,7 +43,7 @@ from storage.artisans import Artisan
 from storage.database import Database
 
 if TYPE_CHECKING:
-    from bot.outbox import Outbox
+    from bot.outbox import AttachmentLoader, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,8 @@ class Job:
 
 @dataclass
 class Router:
-    """What one feature adds: commands, states, actions, keywords, menu entries, deep links."""
+    """What one feature adds: commands, states, actions, keywords, menu entries, deep links,
+    jobs, demo data, and loaders of stored attachments (``OutMessage.media_ref`` prefixes)."""
 
     commands: dict[str, Command] = field(default_factory=dict)
     states: dict[str, State] = field(default_factory=dict)
@@ -125,6 +126,7 @@ class Router:
     deeplinks: dict[str, Handler] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
     demo: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
+    attachments: dict[str, AttachmentLoader] = field(default_factory=dict)
     fallback: Handler | None = None
 
     def command(
@@ -171,6 +173,7 @@ class Router:
         self.deeplinks.update(other.deeplinks)
         self.jobs.extend(other.jobs)
         self.demo.extend(other.demo)
+        self.attachments.update(other.attachments)
         if other.fallback is not None:
             self.fallback = other.fallback
 

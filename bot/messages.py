@@ -30,6 +30,21 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class IncomingFile:
+    """A photo or document the user sent: the platform's file id and what it says about it.
+
+    The bytes are fetched on demand with the channel's fetcher (``services.extras["files"]``),
+    so nobody downloads what no handler wants.
+    """
+
+    kind: Literal["photo", "document"]
+    file_id: str
+    filename: str
+    mime_type: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One thing a user did: typed text, a command, pressed a button, shared a contact, ..."""
 
@@ -45,6 +60,7 @@ class Incoming:
     verified_phone: str | None = None
     media: str | None = None
     location: tuple[float, float] | None = None
+    file: IncomingFile | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,11 @@ class OutMessage:
     location: tuple[float, float] | None = None
     locale: str = "ar"
     numbered: bool = True
+    # Edit the platform message with this id instead of sending a new one (progress reports).
+    edit_id: str | None = None
+    # A photo or document stored elsewhere (``"broadcast:12"``), loaded by the outbox just before
+    # sending, so that thousands of queued copies do not each carry the bytes.
+    media_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -129,6 +150,10 @@ class OutMessage:
             data["photo"] = base64.b64encode(self.photo).decode()
         if self.location is not None:
             data["location"] = list(self.location)
+        if self.edit_id is not None:
+            data["edit_id"] = self.edit_id
+        if self.media_ref is not None:
+            data["media_ref"] = self.media_ref
         return data
 
     @classmethod
@@ -148,6 +173,8 @@ class OutMessage:
             location=(float(location[0]), float(location[1])) if location else None,
             locale=data.get("locale", "ar"),
             numbered=data.get("numbered", True),
+            edit_id=data.get("edit_id"),
+            media_ref=data.get("media_ref"),
         )
 
 

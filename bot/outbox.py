@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import math
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, select, update
@@ -37,19 +38,37 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import Clock
 from bot.errors import Permanent, RetryLater, Transient, Unreachable
 from bot.i18n import Translator
-from bot.messages import OutMessage, Reply, render
+from bot.messages import Document, OutMessage, Reply, render
 from bot.settings import Settings
 from bot.timezones import load_zone
 from storage import artisans as artisan_repo
 from storage.database import Database
 from storage.schema import identities, outbox
-from storage.sql import insert_ignore
+from storage.sql import insert_ignore, insert_ignore_many
 
 log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
     "pending", "sending", "sent", "failed", "blocked", "skipped",
 )
+
+
+# Loads a stored photo or document by reference (``OutMessage.media_ref``): (photo, document).
+AttachmentLoader = Callable[[AsyncConnection, str], Awaitable[tuple[bytes | None, Document | None]]]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One row for :meth:`Outbox.enqueue_many`; ``payload`` (``OutMessage.to_json()``) may be
+    shared by many rows (render once per language, not once per recipient)."""
+
+    key: str
+    channel: str
+    chat_id: str
+    artisan_id: int | None
+    payload: dict[str, Any]
+    status: str = PENDING
+    error: str | None = None
 
 
 class Transport(Protocol):
@@ -64,27 +83,59 @@ class Transport(Protocol):
 class Pacer:
     """Evenly spaced send slots for one channel, shared by direct replies and the outbox.
 
-    ``acquire()`` waits for the next free slot (``1/rate`` seconds apart), so there is never a
-    burst. ``pause(seconds)`` (after a 429) pushes every slot back.
+    ``acquire(chat_id)`` waits for the next free slot (``1/rate`` seconds apart), so there is
+    never a burst, and for the chat to be free (``per_chat`` seconds since the last message to
+    it, whether a direct reply or a queued message). ``pause(seconds)`` (after a 429) pushes every
+    slot back. ``chat_free_at(chat_id)`` tells the outbox which chats to leave for later.
     """
 
-    def __init__(self, rate: float, clock: Clock) -> None:
+    def __init__(self, rate: float, clock: Clock, per_chat: float = 0.0) -> None:
         self.interval = 1.0 / rate
         self.clock = clock
+        self.per_chat = per_chat
+        self.margin = 0.05 if per_chat > 0 else 0.0
         self._next = 0.0
         self._lock = asyncio.Lock()
+        self._chat_last: dict[str, float] = {}
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
-    async def acquire(self) -> None:
+    def chat_free_at(self, chat_id: str) -> float:
+        """When ``chat_id`` may get its next message (a timestamp; in the past if free now).
+
+        A small margin on top of ``per_chat`` absorbs the jitter between our slot and the
+        moment the request reaches the platform (which is what its limit counts)."""
+        return self._chat_last.get(chat_id, -math.inf) + self.per_chat + self.margin
+
+    async def acquire(self, chat_id: str | None = None) -> None:
+        per_chat = chat_id is not None and self.per_chat > 0
+        if per_chat:
+            assert chat_id is not None
+            async with self._lock:
+                now = self._now()
+                ready = self.chat_free_at(chat_id)
+                # Hold the chat's turn now (a concurrent message to it queues behind ours) but
+                # take a global slot only when the chat is free: others use the time between.
+                self._chat_last[chat_id] = max(now, ready)
+            if ready > now:
+                await self.clock.sleep(ready - now)
         async with self._lock:
             now = self._now()
             slot = max(now, self._next)
             self._next = slot + self.interval
+            if per_chat:
+                assert chat_id is not None
+                self._chat_last[chat_id] = max(slot, self._chat_last.get(chat_id, slot))
+                self._prune(now)
         delay = slot - self._now()
         if delay > 0:
             await self.clock.sleep(delay)
+
+    def _prune(self, now: float) -> None:
+        if len(self._chat_last) > 4096:
+            horizon = now - self.per_chat
+            self._chat_last = {c: t for c, t in self._chat_last.items() if t > horizon}
 
     def pause(self, seconds: float) -> None:
         self._next = max(self._next, self._now() + seconds)
@@ -108,6 +159,10 @@ class Outbox:
         self.settings = settings
         self.senders: dict[str, ChannelSender] = {}
         self._wake = asyncio.Event()
+        # Features register loaders by the prefix of the reference ("broadcast" for
+        # "broadcast:12"); see :meth:`resolve`.
+        self.attachments: dict[str, AttachmentLoader] = {}
+        self._media_cache: dict[str, tuple[bytes | None, Document | None]] = {}
 
     # -- writing ----------------------------------------------------------------------------
     async def notify(
@@ -194,6 +249,57 @@ class Outbox:
             },
         )
 
+    async def enqueue_many(
+        self,
+        conn: AsyncConnection,
+        rows: Iterable[Queued],
+        *,
+        kind: str,
+        priority: int = 0,
+        not_before: datetime | None = None,
+        batch: int = 500,
+    ) -> int:
+        """Queue many already rendered rows in bulk (a broadcast); return how many were new.
+
+        Same rules as :meth:`notify` (a key already present makes no second row), but one
+        multi-row ``INSERT`` per ``batch`` rows instead of one query per recipient.
+        """
+        now = self.clock.now()
+        due = not_before or now
+        inserted = 0
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append({
+                "idem_key": row.key[:160], "channel": row.channel, "chat_id": row.chat_id,
+                "artisan_id": row.artisan_id, "kind": kind, "payload": row.payload,
+                "status": row.status, "priority": priority, "attempts": 0,
+                "next_attempt_at": due, "created_at": now, "last_error": row.error,
+            })
+            if len(chunk) >= batch:
+                inserted += await insert_ignore_many(conn, outbox, chunk)
+                chunk = []
+        if chunk:
+            inserted += await insert_ignore_many(conn, outbox, chunk)
+        return inserted
+
+    async def resolve(self, conn: AsyncConnection, message: OutMessage) -> OutMessage:
+        """Fill in a message's photo or document from its ``media_ref`` (cached: a broadcast
+        sends the same attachment thousands of times)."""
+        ref = message.media_ref
+        if ref is None or message.photo is not None or message.document is not None:
+            return message
+        media = self._media_cache.get(ref)
+        if media is None:
+            loader = self.attachments.get(ref.split(":", 1)[0])
+            if loader is None:
+                raise LookupError(f"no attachment loader for {ref!r}")
+            media = await loader(conn, ref)
+            if len(self._media_cache) >= 8:
+                self._media_cache.pop(next(iter(self._media_cache)))
+            self._media_cache[ref] = media
+        photo, document = media
+        return replace(message, photo=photo, document=document)
+
     async def forget_artisan(self, conn: AsyncConnection, artisan_id: int) -> None:
         """An artisan erased their data: drop what was waiting for them, payloads included."""
         await conn.execute(
@@ -204,7 +310,7 @@ class Outbox:
 
     # -- running ----------------------------------------------------------------------------
     def add_transport(self, transport: Transport, pacer: Pacer) -> ChannelSender:
-        sender = ChannelSender(transport, pacer, self.db, self.clock, self.settings)
+        sender = ChannelSender(transport, pacer, self.db, self.clock, self.settings, self.resolve)
         self.senders[transport.channel] = sender
         return sender
 
@@ -245,17 +351,26 @@ class ChannelSender:
     """Delivers the due rows of one channel at the channel's pace."""
 
     def __init__(
-        self, transport: Transport, pacer: Pacer, db: Database, clock: Clock, settings: Settings
+        self,
+        transport: Transport,
+        pacer: Pacer,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        resolve: Callable[[AsyncConnection, OutMessage], Awaitable[OutMessage]] | None = None,
     ) -> None:
         self.transport = transport
         self.channel = transport.channel
         self.pacer = pacer
+        # The per-chat spacing lives in the pacer, shared with the channel's direct replies.
+        if pacer.per_chat < settings.outbox.per_chat_interval:
+            pacer.per_chat = settings.outbox.per_chat_interval
+            pacer.margin = 0.05
         self.db = db
         self.clock = clock
-        self.per_chat = timedelta(seconds=settings.outbox.per_chat_interval)
         self.batch = settings.outbox.max_in_flight
         self.max_attempts = settings.outbox.max_attempts
-        self._last_sent: dict[str, datetime] = {}
+        self.resolve = resolve
         self._wake = asyncio.Event()
         self._paused_until: datetime | None = None
 
@@ -304,15 +419,15 @@ class ChannelSender:
         # the sends themselves may overlap.
         tasks = []
         for item in batch:
-            await self.pacer.acquire()
+            await self.pacer.acquire(item.chat_id)
             tasks.append(asyncio.ensure_future(self._deliver(item)))
         outcomes = await asyncio.gather(*tasks)
         await self._settle(list(zip(batch, outcomes, strict=True)))
         return len(batch)
 
     async def _claim(self, now: datetime) -> list[Delivery]:
-        cutoff = now - self.per_chat
-        self._last_sent = {c: t for c, t in self._last_sent.items() if t > cutoff}
+        stamp = now.timestamp()
+        waiting: list[float] = []  # when the chats we had to leave for later become free
         async with self.db.transaction() as conn:
             stmt = (
                 select(outbox.c.id, outbox.c.chat_id, outbox.c.payload, outbox.c.attempts)
@@ -330,19 +445,35 @@ class ChannelSender:
             blocked = await self._blocked_chats(conn, {r.chat_id for r in rows})
             chosen: list[Delivery] = []
             skipped: list[int] = []
+            broken: list[tuple[int, str]] = []
             chats: set[str] = set()
             for row in rows:
                 if row.chat_id in blocked:
                     skipped.append(row.id)
                     continue
-                if row.chat_id in chats or row.chat_id in self._last_sent:
+                if row.chat_id in chats:
+                    continue
+                free_at = self.pacer.chat_free_at(row.chat_id)
+                if free_at > stamp:
+                    waiting.append(free_at)
                     continue
                 chats.add(row.chat_id)
-                chosen.append(
-                    Delivery(row.id, row.chat_id, OutMessage.from_json(row.payload), row.attempts)
-                )
+                message = OutMessage.from_json(row.payload)
+                if self.resolve is not None and message.media_ref is not None:
+                    try:
+                        message = await self.resolve(conn, message)
+                    except Exception as err:  # the attachment is gone: say so, send nothing
+                        log.exception("outbox: cannot load %s for row %s", message.media_ref, row.id)
+                        broken.append((row.id, f"attachment unavailable: {err}"[:500]))
+                        continue
+                chosen.append(Delivery(row.id, row.chat_id, message, row.attempts))
                 if len(chosen) >= self.batch:
                     break
+            for row_id, error in broken:
+                await conn.execute(
+                    update(outbox).where(outbox.c.id == row_id)
+                    .values(status=FAILED, last_error=error)
+                )
             if skipped:
                 await conn.execute(
                     update(outbox)
@@ -355,11 +486,11 @@ class ChannelSender:
                     .where(outbox.c.id.in_([d.row_id for d in chosen]))
                     .values(status=SENDING, claimed_at=now)
                 )
-        if not chosen and skipped:
+        if not chosen and (skipped or broken):
             return await self._claim(now)
-        if not chosen:
+        if not chosen and waiting:
             # Everything due is for chats we just wrote to: come back when the first is free.
-            self._paused_until = min(self._last_sent.values()) + self.per_chat
+            self._paused_until = datetime.fromtimestamp(min(waiting), UTC)
         return chosen
 
     async def _blocked_chats(self, conn: AsyncConnection, chats: Iterable[str]) -> set[str]:
@@ -373,7 +504,6 @@ class ChannelSender:
         return {str(r[0]) for r in await conn.execute(stmt)}
 
     async def _deliver(self, item: Delivery) -> tuple[str, Any]:
-        self._last_sent[item.chat_id] = self.clock.now()
         try:
             message_id = await self.transport.send(item.chat_id, item.message)
         except RetryLater as err:

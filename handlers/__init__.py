@@ -7,12 +7,24 @@ Handlers never import a platform: they read :class:`~bot.messages.Incoming`, wri
 from __future__ import annotations
 
 from bot.dialogue import Router
-from handlers import core, privacy, profile, registration
+from handlers import (
+    announcements,
+    broadcast,
+    broadcast_list,
+    core,
+    privacy,
+    profile,
+    registration,
+    staff,
+    stats,
+)
 
 
 def build_router() -> Router:
     """Every feature's router, in order; registration is the catch-all for new users."""
     root = Router()
-    for feature in (core.router, registration.router, profile.router, privacy.router):
+    for feature in (core.router, registration.router, profile.router, privacy.router,
+                    broadcast.router, broadcast_list.router, staff.router, announcements.router,
+                    stats.router):
         root.include(feature)
     return root

@@ -7,4 +7,4 @@ The CLI builds the application (migrated database, no channels started) and awai
 
 from __future__ import annotations
 
-MODULES: list[str] = []
+MODULES: list[str] = ["broadcasts"]
