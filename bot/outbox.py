@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -81,22 +82,35 @@ class Transport(Protocol):
 
 
 class Pacer:
-    """Evenly spaced send slots for one channel, shared by direct replies and the outbox.
+    """Send slots for one channel, shared by direct replies and the outbox.
 
-    ``acquire(chat_id)`` waits for the next free slot (``1/rate`` seconds apart), so there is
-    never a burst, and for the chat to be free (``per_chat`` seconds since the last message to
-    it, whether a direct reply or a queued message). ``pause(seconds)`` (after a 429) pushes every
-    slot back. ``chat_free_at(chat_id)`` tells the outbox which chats to leave for later.
+    - Evenly spaced: ``acquire()`` returns at least ``1/rate`` seconds after the previous one,
+      counted from when each really returned (a slot is never handed out in advance, so an
+      event loop that stalled for a moment cannot release two sends back to back).
+    - A sliding window on the moments sends were really dispatched (``record()``): never
+      ``limit`` sends within ``1 s`` plus a small margin, which is what the platform counts.
+      (``limit - 1`` earlier sends at most). At ``rate`` < ``limit`` it never binds in steady
+      state; it catches bunching.
+    - Per chat: ``acquire(chat_id)`` also waits until ``per_chat`` seconds have passed since the
+      last message to that chat, direct reply or queued; ``chat_free_at`` lets the outbox pick
+      other chats meanwhile.
+    - ``pause(seconds)`` after a 429 pushes every slot back.
     """
 
-    def __init__(self, rate: float, clock: Clock, per_chat: float = 0.0) -> None:
+    def __init__(
+        self, rate: float, clock: Clock, per_chat: float = 0.0, limit: int | None = None
+    ) -> None:
         self.interval = 1.0 / rate
         self.clock = clock
         self.per_chat = per_chat
         self.margin = 0.05 if per_chat > 0 else 0.0
+        # The platform's hard cap per second (Telegram: 30); by default the next whole number.
+        self.limit = limit if limit is not None else math.floor(rate) + 1
+        self.window = 1.0 + min(0.02, max(0.0, (self.limit / rate - 1.0) / 2))
         self._next = 0.0
         self._lock = asyncio.Lock()
         self._chat_last: dict[str, float] = {}
+        self._dispatched: deque[float] = deque()
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -108,7 +122,9 @@ class Pacer:
         moment the request reaches the platform (which is what its limit counts)."""
         return self._chat_last.get(chat_id, -math.inf) + self.per_chat + self.margin
 
-    async def acquire(self, chat_id: str | None = None) -> None:
+    async def acquire(self, chat_id: str | None = None, *, record: bool = True) -> None:
+        """Wait for a slot (and for ``chat_id`` to be free). ``record=False`` when the caller
+        calls :meth:`record` itself right before dispatching (the outbox does)."""
         per_chat = chat_id is not None and self.per_chat > 0
         if per_chat:
             assert chat_id is not None
@@ -120,17 +136,32 @@ class Pacer:
                 self._chat_last[chat_id] = max(now, ready)
             if ready > now:
                 await self.clock.sleep(ready - now)
-        async with self._lock:
-            now = self._now()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-            if per_chat:
-                assert chat_id is not None
-                self._chat_last[chat_id] = max(slot, self._chat_last.get(chat_id, slot))
-                self._prune(now)
-        delay = slot - self._now()
-        if delay > 0:
-            await self.clock.sleep(delay)
+        while True:
+            async with self._lock:
+                now = self._now()
+                wait = self._next - now
+                recent = self._dispatched
+                while recent and recent[0] <= now - self.window:
+                    recent.popleft()
+                if len(recent) >= self.limit:  # the platform would see one too many
+                    wait = max(wait, recent[len(recent) - self.limit] + self.window - now)
+                if wait <= 1e-6:  # clocks count in microseconds: less is no wait at all
+                    # Keep the cadence when only a little late (a timer's usual overshoot);
+                    # after a real stall, start again from now: never two sends back to back.
+                    late = now - self._next
+                    self._next = (self._next if late < self.interval / 4 else now) + self.interval
+                    if record:
+                        recent.append(now)
+                    if per_chat:
+                        assert chat_id is not None
+                        self._chat_last[chat_id] = max(now, self._chat_last.get(chat_id, now))
+                        self._prune(now)
+                    return
+            await self.clock.sleep(wait)
+
+    def record(self) -> None:
+        """A send is being dispatched now (counted by the sliding window)."""
+        self._dispatched.append(self._now())
 
     def _prune(self, now: float) -> None:
         if len(self._chat_last) > 4096:
@@ -368,24 +399,52 @@ class ChannelSender:
             pacer.margin = 0.05
         self.db = db
         self.clock = clock
-        self.batch = settings.outbox.max_in_flight
+        # ``run`` keeps two batches in flight (one being sent, the previous one being settled),
+        # so each is half of ``max_in_flight``: a crash still resends at most that many.
+        self.batch = max(1, settings.outbox.max_in_flight // 2)
         self.max_attempts = settings.outbox.max_attempts
         self.resolve = resolve
         self._wake = asyncio.Event()
         self._paused_until: datetime | None = None
+        self._inflight: set[str] = set()  # chats with a claimed, not yet settled row
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
-        """Send until ``stop`` is set; sleep up to ``idle`` seconds when nothing is due."""
+        """Send until ``stop`` is set; sleep up to ``idle`` seconds when nothing is due.
+
+        Pipelined, so that the send slots never wait for the database: while one batch takes
+        its slots, the previous one is settled and the next one claimed. At most two batches
+        (``max_in_flight`` rows) are ``sending`` at any time, which bounds what a crash resends.
+        """
+        settling: asyncio.Future[None] | None = None
+        batch: list[Delivery] = []
         while not stop.is_set():
             try:
-                done = await self.step()
+                if not batch:
+                    if settling is not None:
+                        await settling  # its outcome may make rows due, or pause the channel
+                        settling = None
+                    now = self.clock.now()
+                    batch = [] if self._paused(now) else await self._claim(now)
+                if batch:
+                    launching = asyncio.ensure_future(self._launch(batch))
+                    try:
+                        if settling is not None:
+                            await settling
+                            settling = None
+                        now = self.clock.now()
+                        following = [] if self._paused(now) else await self._claim(now)
+                    finally:
+                        tasks = await launching
+                        settling = asyncio.ensure_future(self._finish(batch, tasks))
+                    batch = following
+                    continue
             except Exception:
                 log.exception("outbox sender %s failed; retrying", self.channel)
-                done = 0
-            if done:
+                batch = []
+                await asyncio.sleep(1)
                 continue
             self._wake.clear()
             wait = idle
@@ -397,6 +456,14 @@ class ChannelSender:
                     wait = min(wait, max(0.05, (next_due - self.clock.now()).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        if settling is not None:
+            await settling
+
+    def _paused(self, now: datetime) -> bool:
+        if self._paused_until is not None and now < self._paused_until:
+            return True
+        self._paused_until = None
+        return False
 
     async def _next_due(self) -> datetime | None:
         async with self.db.read() as conn:
@@ -409,21 +476,29 @@ class ChannelSender:
     async def step(self) -> int:
         """Claim one batch of due rows, send it, record the outcome; return rows settled."""
         now = self.clock.now()
-        if self._paused_until is not None and now < self._paused_until:
+        if self._paused(now):
             return 0
-        self._paused_until = None
         batch = await self._claim(now)
         if not batch:
             return 0
+        await self._finish(batch, await self._launch(batch))
+        return len(batch)
+
+    async def _launch(self, batch: list[Delivery]) -> list[asyncio.Future[tuple[str, Any]]]:
         # Slots are taken one at a time (a direct reply never queues behind a whole batch);
         # the sends themselves may overlap.
-        tasks = []
+        tasks: list[asyncio.Future[tuple[str, Any]]] = []
         for item in batch:
-            await self.pacer.acquire(item.chat_id)
+            await self.pacer.acquire(item.chat_id, record=False)
             tasks.append(asyncio.ensure_future(self._deliver(item)))
-        outcomes = await asyncio.gather(*tasks)
-        await self._settle(list(zip(batch, outcomes, strict=True)))
-        return len(batch)
+        return tasks
+
+    async def _finish(self, batch: list[Delivery], tasks: list[asyncio.Future[tuple[str, Any]]]) -> None:
+        try:
+            outcomes = await asyncio.gather(*tasks)
+            await self._settle(list(zip(batch, outcomes, strict=True)))
+        finally:
+            self._inflight.difference_update(item.chat_id for item in batch)
 
     async def _claim(self, now: datetime) -> list[Delivery]:
         stamp = now.timestamp()
@@ -451,7 +526,7 @@ class ChannelSender:
                 if row.chat_id in blocked:
                     skipped.append(row.id)
                     continue
-                if row.chat_id in chats:
+                if row.chat_id in chats or row.chat_id in self._inflight:
                     continue
                 free_at = self.pacer.chat_free_at(row.chat_id)
                 if free_at > stamp:
@@ -467,6 +542,7 @@ class ChannelSender:
                         broken.append((row.id, f"attachment unavailable: {err}"[:500]))
                         continue
                 chosen.append(Delivery(row.id, row.chat_id, message, row.attempts))
+                self._inflight.add(row.chat_id)
                 if len(chosen) >= self.batch:
                     break
             for row_id, error in broken:
@@ -504,6 +580,7 @@ class ChannelSender:
         return {str(r[0]) for r in await conn.execute(stmt)}
 
     async def _deliver(self, item: Delivery) -> tuple[str, Any]:
+        self.pacer.record()
         try:
             message_id = await self.transport.send(item.chat_id, item.message)
         except RetryLater as err:
