@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import multiprocessing as mp
 import os
 import statistics
@@ -185,8 +186,8 @@ async def seed(app: Any, count: int, chatter: int) -> None:
     assert FIRST_CHAT <= chatter < FIRST_CHAT + count
 
 
-async def wait_for(server: Server, command: str, arg: Any, at_least: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(server: Server, command: str, arg: Any, at_least: int, within: float = 30) -> None:
+    deadline = time.monotonic() + within
     while await server.call(command, arg) < at_least:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{command} {arg} stayed below {at_least}")
@@ -248,7 +249,7 @@ async def run_hirfa(server: Server, recipients: int, folder: Path) -> Result:
     if os.environ.get("BENCH_DUMP"):
         import json
 
-        Path(os.environ["BENCH_DUMP"]).write_text(json.dumps(report))
+        await asyncio.to_thread(Path(os.environ["BENCH_DUMP"]).write_text, json.dumps(report))
     result = measure("Hirfa outbox", report, recipients, chats)
     window = [at for chat, at, marked in report["sent"] if marked and chat in chats]
     begin, end = (min(window), max(window)) if window else (0.0, 0.0)
@@ -270,6 +271,7 @@ async def run_ptb(server: Server, recipients: int, retries: int) -> Result:
     from telegram.ext import AIORateLimiter, ExtBot
     from telegram.request import HTTPXRequest
 
+    logging.getLogger("telegram").setLevel(logging.CRITICAL)  # it logs every lost message
     await server.call("reset")
     bot: Bot = ExtBot("123456:BENCH", base_url=server.base_url,
                       request=HTTPXRequest(connection_pool_size=64, pool_timeout=60),
@@ -306,7 +308,8 @@ def show(results: list[Result]) -> None:
           f"{'lost':>6} {'time':>7}")
     for r in results:
         print(f"{r.name:38} {r.rate:7.2f} {r.rate / LIMIT:8.3f} {r.total_rate:7.2f} "
-              f"{r.total_rate / LIMIT:8.3f} {r.too_many:6d} {r.duplicates:5d} {r.losses:6d} {r.seconds:6.0f}s")
+              f"{r.total_rate / LIMIT:8.3f} {r.too_many:6d} {r.duplicates:5d} {r.losses:6d} "
+              f"{r.seconds:6.0f}s")
     print("(msg/s: the broadcast's own messages; all/s: everything the bot sent meanwhile,"
           " direct replies included)")
     ours = results[0]

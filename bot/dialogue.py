@@ -62,7 +62,8 @@ class State:
     """A step of a conversation: ``prompt`` asks, ``handle`` takes the answer.
 
     ``back`` names the step that "back" returns to; ``role`` (``"staff"`` or ``"admin"``) and
-    ``registered`` are checked before every answer is handled.
+    ``registered`` are checked before every answer is handled. ``files=True`` lets a photo or
+    document (``Incoming.file``) reach ``handle``; elsewhere media get "not supported".
     """
 
     name: str
@@ -72,6 +73,7 @@ class State:
     role: str | None = None
     registered: bool = False
     on_back: Handler | None = None
+    files: bool = False
 
 
 @dataclass(frozen=True)
@@ -478,6 +480,10 @@ class Engine:
             await self._choice(ctx, inc.choice_id)
             return
         if inc.kind == "unsupported":
+            state = self.router.states.get(ctx.state or "")
+            if inc.file is not None and state is not None and state.files:
+                await self._in_state(ctx)
+                return
             key = "common.voice_unsupported" if inc.media == "voice" else "common.media_unsupported"
             ctx.say(Msg(key))
             await ctx.reprompt()

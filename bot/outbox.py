@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
@@ -110,6 +111,7 @@ class Pacer:
         self._next = 0.0
         self._lock = asyncio.Lock()
         self._chat_last: dict[str, float] = {}
+        self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._dispatched: deque[float] = deque()
 
     def _now(self) -> float:
@@ -125,17 +127,21 @@ class Pacer:
     async def acquire(self, chat_id: str | None = None, *, record: bool = True) -> None:
         """Wait for a slot (and for ``chat_id`` to be free). ``record=False`` when the caller
         calls :meth:`record` itself right before dispatching (the outbox does)."""
-        per_chat = chat_id is not None and self.per_chat > 0
-        if per_chat:
-            assert chat_id is not None
-            async with self._lock:
-                now = self._now()
-                ready = self.chat_free_at(chat_id)
-                # Hold the chat's turn now (a concurrent message to it queues behind ours) but
-                # take a global slot only when the chat is free: others use the time between.
-                self._chat_last[chat_id] = max(now, ready)
-            if ready > now:
-                await self.clock.sleep(ready - now)
+        if chat_id is None or self.per_chat <= 0:
+            await self._slot(record)
+            return
+        lock = self._chat_locks.get(chat_id)
+        if lock is None:
+            lock = self._chat_locks[chat_id] = asyncio.Lock()
+        async with lock:  # messages to one chat queue behind each other
+            wait = self.chat_free_at(chat_id) - self._now()
+            if wait > 1e-6:
+                await self.clock.sleep(wait)
+            await self._slot(record)
+            self._chat_last[chat_id] = self._now()
+            self._prune()
+
+    async def _slot(self, record: bool) -> None:
         while True:
             async with self._lock:
                 now = self._now()
@@ -152,10 +158,6 @@ class Pacer:
                     self._next = (self._next if late < self.interval / 4 else now) + self.interval
                     if record:
                         recent.append(now)
-                    if per_chat:
-                        assert chat_id is not None
-                        self._chat_last[chat_id] = max(now, self._chat_last.get(chat_id, now))
-                        self._prune(now)
                     return
             await self.clock.sleep(wait)
 
@@ -163,9 +165,9 @@ class Pacer:
         """A send is being dispatched now (counted by the sliding window)."""
         self._dispatched.append(self._now())
 
-    def _prune(self, now: float) -> None:
+    def _prune(self) -> None:
         if len(self._chat_last) > 4096:
-            horizon = now - self.per_chat
+            horizon = self._now() - self.per_chat
             self._chat_last = {c: t for c, t in self._chat_last.items() if t > horizon}
 
     def pause(self, seconds: float) -> None:

@@ -81,8 +81,9 @@ def _lang_name(code: str) -> str:
 
 
 def _state(name: str, prompt: Callable[[Context], Awaitable[None]],
-           handle: Callable[[Context], Awaitable[None]], back: str | None = None) -> None:
-    router.state(State(name, _guarded(prompt), _guarded(handle), back=back, role=STAFF))
+           handle: Callable[[Context], Awaitable[None]], back: str | None = None,
+           files: bool = False) -> None:
+    router.state(State(name, _guarded(prompt), _guarded(handle), back=back, role=STAFF, files=files))
 
 
 # -- entry -----------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ async def take_media(ctx: Context) -> None:
 
 _state("bc.hub", ask_hub, take_hub)
 _state("bc.fallback", ask_fallback, take_fallback, back="bc.hub")
-_state("bc.media", ask_media, take_media, back="bc.hub")
+_state("bc.media", ask_media, take_media, back="bc.hub", files=True)
 
 
 # -- audience ----------------------------------------------------------------------------------

@@ -126,4 +126,5 @@ async def send_deliveries(ctx: Context) -> None:
 async def unknown_broadcast_button(ctx: Context) -> None:
     """Any other broadcast button outside its step: stale for staff (others are refused first)."""
     ctx.say(Msg("common.stale"))
-    await ctx.reprompt()
+    if ctx.state:
+        await ctx.reprompt()
