@@ -54,10 +54,11 @@ class Hirfa:
             db=self.db, clock=self.clock, settings=settings, translator=self.translator,
             outbox=self.outbox, router=self.router, bot_username=settings.telegram.bot_username,
         )
+        self.outbox.attachments.update(self.router.attachments)
         self.engine = Engine(self.services)
         self.telegram: TelegramChannel | None = None
         if settings.telegram.enabled:
-            pacer = Pacer(settings.outbox.telegram_rate, self.clock)
+            pacer = Pacer(settings.outbox.telegram_rate, self.clock, settings.outbox.per_chat_interval)
             self.telegram = TelegramChannel(
                 settings.telegram, self.engine, pacer, self.translator,
                 request=telegram_request, updates_request=telegram_updates_request,

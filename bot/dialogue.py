@@ -44,7 +44,7 @@ from storage.artisans import Artisan
 from storage.database import Database
 
 if TYPE_CHECKING:
-    from bot.outbox import Outbox
+    from bot.outbox import AttachmentLoader, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ class State:
     """A step of a conversation: ``prompt`` asks, ``handle`` takes the answer.
 
     ``back`` names the step that "back" returns to; ``role`` (``"staff"`` or ``"admin"``) and
-    ``registered`` are checked before every answer is handled.
+    ``registered`` are checked before every answer is handled. ``files=True`` lets a photo or
+    document (``Incoming.file``) reach ``handle``; elsewhere media get "not supported".
     """
 
     name: str
@@ -77,6 +78,7 @@ class State:
     role: str | None = None
     registered: bool = False
     on_back: Handler | None = None
+    files: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,8 @@ class Job:
 
 @dataclass
 class Router:
-    """What one feature adds: commands, states, actions, keywords, menu entries, deep links."""
+    """What one feature adds: commands, states, actions, keywords, menu entries, deep links,
+    jobs, demo data, and loaders of stored attachments (``OutMessage.media_ref`` prefixes)."""
 
     commands: dict[str, Command] = field(default_factory=dict)
     states: dict[str, State] = field(default_factory=dict)
@@ -143,6 +146,7 @@ class Router:
     # Called with (ctx, artisan_id) when an artisan deletes their data, before the erasure, in
     # the same transaction (e.g. to free their seats).
     erase_hooks: list[Callable[[Context, int], Awaitable[None]]] = field(default_factory=list)
+    attachments: dict[str, AttachmentLoader] = field(default_factory=dict)
     fallback: Handler | None = None
 
     def command(
@@ -190,6 +194,7 @@ class Router:
         self.jobs.extend(other.jobs)
         self.demo.extend(other.demo)
         self.erase_hooks.extend(other.erase_hooks)
+        self.attachments.update(other.attachments)
         if other.fallback is not None:
             self.fallback = other.fallback
 
@@ -509,6 +514,10 @@ class Engine:
             await self._choice(ctx, inc.choice_id)
             return
         if inc.kind == "unsupported":
+            state = self.router.states.get(ctx.state or "")
+            if inc.file is not None and state is not None and state.files:
+                await self._in_state(ctx)
+                return
             key = "common.voice_unsupported" if inc.media == "voice" else "common.media_unsupported"
             ctx.say(Msg(key))
             await ctx.reprompt()

@@ -30,6 +30,21 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class IncomingFile:
+    """A photo or document the user sent: the platform's file id and what it says about it.
+
+    The bytes are fetched on demand with the channel's fetcher (``services.extras["files"]``),
+    so nobody downloads what no handler wants.
+    """
+
+    kind: Literal["photo", "document"]
+    file_id: str
+    filename: str
+    mime_type: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One thing a user did: typed text, a command, pressed a button, shared a contact, ..."""
 
@@ -45,6 +60,7 @@ class Incoming:
     verified_phone: str | None = None
     media: str | None = None
     location: tuple[float, float] | None = None
+    file: IncomingFile | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,11 @@ class OutMessage:
     # parameters already rendered as plain text for the reader. Channels that may only send
     # pre-approved templates at times (WhatsApp outside its 24-hour window) fill them from it.
     origin: dict[str, Any] | None = None
+    # Edit the platform message with this id instead of sending a new one (progress reports).
+    edit_id: str | None = None
+    # A photo or document stored elsewhere (``"broadcast:12"``), loaded by the outbox just before
+    # sending, so that thousands of queued copies do not each carry the bytes.
+    media_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -135,6 +156,10 @@ class OutMessage:
             data["location"] = list(self.location)
         if self.origin is not None:
             data["origin"] = self.origin
+        if self.edit_id is not None:
+            data["edit_id"] = self.edit_id
+        if self.media_ref is not None:
+            data["media_ref"] = self.media_ref
         return data
 
     @classmethod
@@ -155,6 +180,8 @@ class OutMessage:
             locale=data.get("locale", "ar"),
             numbered=data.get("numbered", True),
             origin=data.get("origin"),
+            edit_id=data.get("edit_id"),
+            media_ref=data.get("media_ref"),
         )
 
 

@@ -30,9 +30,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import math
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -42,19 +45,37 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import Clock
 from bot.errors import Permanent, RetryLater, Transient, Unreachable, WindowClosed
 from bot.i18n import Msg, Translator
-from bot.messages import OutMessage, Reply, render
+from bot.messages import Document, OutMessage, Reply, render
 from bot.settings import Settings
 from bot.timezones import load_zone
 from storage import artisans as artisan_repo
 from storage.database import Database
 from storage.schema import identities, outbox
-from storage.sql import insert_ignore
+from storage.sql import insert_ignore, insert_ignore_many
 
 log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
     "pending", "sending", "sent", "failed", "blocked", "skipped",
 )
+
+
+# Loads a stored photo or document by reference (``OutMessage.media_ref``): (photo, document).
+AttachmentLoader = Callable[[AsyncConnection, str], Awaitable[tuple[bytes | None, Document | None]]]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One row for :meth:`Outbox.enqueue_many`; ``payload`` (``OutMessage.to_json()``) may be
+    shared by many rows (render once per language, not once per recipient)."""
+
+    key: str
+    channel: str
+    chat_id: str
+    artisan_id: int | None
+    payload: dict[str, Any]
+    status: str = PENDING
+    error: str | None = None
 
 
 class Transport(Protocol):
@@ -67,29 +88,92 @@ class Transport(Protocol):
 
 
 class Pacer:
-    """Evenly spaced send slots for one channel, shared by direct replies and the outbox.
+    """Send slots for one channel, shared by direct replies and the outbox.
 
-    ``acquire()`` waits for the next free slot (``1/rate`` seconds apart), so there is never a
-    burst. ``pause(seconds)`` (after a 429) pushes every slot back.
+    - Evenly spaced: ``acquire()`` returns at least ``1/rate`` seconds after the previous one,
+      counted from when each really returned (a slot is never handed out in advance, so an
+      event loop that stalled for a moment cannot release two sends back to back).
+    - A sliding window on the moments sends were really dispatched (``record()``): never
+      ``limit`` sends within ``1 s`` plus a small margin, which is what the platform counts.
+      (``limit - 1`` earlier sends at most). At ``rate`` < ``limit`` it never binds in steady
+      state; it catches bunching.
+    - Per chat: ``acquire(chat_id)`` also waits until ``per_chat`` seconds have passed since the
+      last message to that chat, direct reply or queued; ``chat_free_at`` lets the outbox pick
+      other chats meanwhile.
+    - ``pause(seconds)`` after a 429 pushes every slot back.
     """
 
-    def __init__(self, rate: float, clock: Clock) -> None:
+    def __init__(
+        self, rate: float, clock: Clock, per_chat: float = 0.0, limit: int | None = None
+    ) -> None:
         self.interval = 1.0 / rate
         self.clock = clock
+        self.per_chat = per_chat
+        self.margin = 0.05 if per_chat > 0 else 0.0
+        # The platform's hard cap per second (Telegram: 30); by default the next whole number.
+        self.limit = limit if limit is not None else math.floor(rate) + 1
+        self.window = 1.0 + min(0.02, max(0.0, (self.limit / rate - 1.0) / 2))
         self._next = 0.0
         self._lock = asyncio.Lock()
+        self._chat_last: dict[str, float] = {}
+        self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._dispatched: deque[float] = deque()
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
-    async def acquire(self) -> None:
-        async with self._lock:
-            now = self._now()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        delay = slot - self._now()
-        if delay > 0:
-            await self.clock.sleep(delay)
+    def chat_free_at(self, chat_id: str) -> float:
+        """When ``chat_id`` may get its next message (a timestamp; in the past if free now).
+
+        A small margin on top of ``per_chat`` absorbs the jitter between our slot and the
+        moment the request reaches the platform (which is what its limit counts)."""
+        return self._chat_last.get(chat_id, -math.inf) + self.per_chat + self.margin
+
+    async def acquire(self, chat_id: str | None = None, *, record: bool = True) -> None:
+        """Wait for a slot (and for ``chat_id`` to be free). ``record=False`` when the caller
+        calls :meth:`record` itself right before dispatching (the outbox does)."""
+        if chat_id is None or self.per_chat <= 0:
+            await self._slot(record)
+            return
+        lock = self._chat_locks.get(chat_id)
+        if lock is None:
+            lock = self._chat_locks[chat_id] = asyncio.Lock()
+        async with lock:  # messages to one chat queue behind each other
+            wait = self.chat_free_at(chat_id) - self._now()
+            if wait > 1e-6:
+                await self.clock.sleep(wait)
+            await self._slot(record)
+            self._chat_last[chat_id] = self._now()
+            self._prune()
+
+    async def _slot(self, record: bool) -> None:
+        while True:
+            async with self._lock:
+                now = self._now()
+                wait = self._next - now
+                recent = self._dispatched
+                while recent and recent[0] <= now - self.window:
+                    recent.popleft()
+                if len(recent) >= self.limit:  # the platform would see one too many
+                    wait = max(wait, recent[len(recent) - self.limit] + self.window - now)
+                if wait <= 1e-6:  # clocks count in microseconds: less is no wait at all
+                    # Keep the cadence when only a little late (a timer's usual overshoot);
+                    # after a real stall, start again from now: never two sends back to back.
+                    late = now - self._next
+                    self._next = (self._next if late < self.interval / 4 else now) + self.interval
+                    if record:
+                        recent.append(now)
+                    return
+            await self.clock.sleep(wait)
+
+    def record(self) -> None:
+        """A send is being dispatched now (counted by the sliding window)."""
+        self._dispatched.append(self._now())
+
+    def _prune(self) -> None:
+        if len(self._chat_last) > 4096:
+            horizon = self._now() - self.per_chat
+            self._chat_last = {c: t for c, t in self._chat_last.items() if t > horizon}
 
     def pause(self, seconds: float) -> None:
         self._next = max(self._next, self._now() + seconds)
@@ -115,6 +199,10 @@ class Outbox:
         self.senders: dict[str, ChannelSender] = {}
         self._wake = asyncio.Event()
         self._queued = False
+        # Features register loaders by the prefix of the reference ("broadcast" for
+        # "broadcast:12"); see :meth:`resolve`.
+        self.attachments: dict[str, AttachmentLoader] = {}
+        self._media_cache: dict[str, tuple[bytes | None, Document | None]] = {}
 
     # -- writing ----------------------------------------------------------------------------
     async def notify(
@@ -216,6 +304,57 @@ class Outbox:
             },
         )
 
+    async def enqueue_many(
+        self,
+        conn: AsyncConnection,
+        rows: Iterable[Queued],
+        *,
+        kind: str,
+        priority: int = 0,
+        not_before: datetime | None = None,
+        batch: int = 500,
+    ) -> int:
+        """Queue many already rendered rows in bulk (a broadcast); return how many were new.
+
+        Same rules as :meth:`notify` (a key already present makes no second row), but one
+        multi-row ``INSERT`` per ``batch`` rows instead of one query per recipient.
+        """
+        now = self.clock.now()
+        due = not_before or now
+        inserted = 0
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append({
+                "idem_key": row.key[:160], "channel": row.channel, "chat_id": row.chat_id,
+                "artisan_id": row.artisan_id, "kind": kind, "payload": row.payload,
+                "status": row.status, "priority": priority, "attempts": 0,
+                "next_attempt_at": due, "created_at": now, "last_error": row.error,
+            })
+            if len(chunk) >= batch:
+                inserted += await insert_ignore_many(conn, outbox, chunk)
+                chunk = []
+        if chunk:
+            inserted += await insert_ignore_many(conn, outbox, chunk)
+        return inserted
+
+    async def resolve(self, conn: AsyncConnection, message: OutMessage) -> OutMessage:
+        """Fill in a message's photo or document from its ``media_ref`` (cached: a broadcast
+        sends the same attachment thousands of times)."""
+        ref = message.media_ref
+        if ref is None or message.photo is not None or message.document is not None:
+            return message
+        media = self._media_cache.get(ref)
+        if media is None:
+            loader = self.attachments.get(ref.split(":", 1)[0])
+            if loader is None:
+                raise LookupError(f"no attachment loader for {ref!r}")
+            media = await loader(conn, ref)
+            if len(self._media_cache) >= 8:
+                self._media_cache.pop(next(iter(self._media_cache)))
+            self._media_cache[ref] = media
+        photo, document = media
+        return replace(message, photo=photo, document=document)
+
     async def forget_artisan(self, conn: AsyncConnection, artisan_id: int) -> None:
         """An artisan erased their data: drop what was waiting for them, payloads included."""
         await conn.execute(
@@ -226,7 +365,8 @@ class Outbox:
 
     # -- running ----------------------------------------------------------------------------
     def add_transport(self, transport: Transport, pacer: Pacer) -> ChannelSender:
-        sender = ChannelSender(transport, pacer, self.db, self.clock, self.settings, self.senders)
+        sender = ChannelSender(transport, pacer, self.db, self.clock, self.settings,
+                               self.resolve, self.senders)
         self.senders[transport.channel] = sender
         return sender
 
@@ -276,36 +416,71 @@ class ChannelSender:
     """Delivers the due rows of one channel at the channel's pace."""
 
     def __init__(
-        self, transport: Transport, pacer: Pacer, db: Database, clock: Clock, settings: Settings,
+        self,
+        transport: Transport,
+        pacer: Pacer,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        resolve: Callable[[AsyncConnection, OutMessage], Awaitable[OutMessage]] | None = None,
         peers: dict[str, ChannelSender] | None = None,
     ) -> None:
         self.transport = transport
         self.peers = peers if peers is not None else {}  # every channel's sender, for reroutes
         self.channel = transport.channel
         self.pacer = pacer
+        # The per-chat spacing lives in the pacer, shared with the channel's direct replies.
+        if pacer.per_chat < settings.outbox.per_chat_interval:
+            pacer.per_chat = settings.outbox.per_chat_interval
+            pacer.margin = 0.05
         self.db = db
         self.clock = clock
-        # A little slack, so timing jitter between us and the platform never makes the second
-        # message to a chat arrive early.
-        self.per_chat = timedelta(seconds=settings.outbox.per_chat_interval * 1.05)
-        self.batch = settings.outbox.max_in_flight
+        # ``run`` keeps two batches in flight (one being sent, the previous one being settled),
+        # so each is half of ``max_in_flight``: a crash still resends at most that many.
+        self.batch = max(1, settings.outbox.max_in_flight // 2)
         self.max_attempts = settings.outbox.max_attempts
-        self._last_sent: dict[str, datetime] = {}
+        self.resolve = resolve
         self._wake = asyncio.Event()
         self._paused_until: datetime | None = None
+        self._inflight: set[str] = set()  # chats with a claimed, not yet settled row
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
-        """Send until ``stop`` is set; sleep up to ``idle`` seconds when nothing is due."""
+        """Send until ``stop`` is set; sleep up to ``idle`` seconds when nothing is due.
+
+        Pipelined, so that the send slots never wait for the database: while one batch takes
+        its slots, the previous one is settled and the next one claimed. At most two batches
+        (``max_in_flight`` rows) are ``sending`` at any time, which bounds what a crash resends.
+        """
+        settling: asyncio.Future[None] | None = None
+        batch: list[Delivery] = []
         while not stop.is_set():
             try:
-                done = await self.step()
+                if not batch:
+                    if settling is not None:
+                        await settling  # its outcome may make rows due, or pause the channel
+                        settling = None
+                    now = self.clock.now()
+                    batch = [] if self._paused(now) else await self._claim(now)
+                if batch:
+                    launching = asyncio.ensure_future(self._launch(batch))
+                    try:
+                        if settling is not None:
+                            await settling
+                            settling = None
+                        now = self.clock.now()
+                        following = [] if self._paused(now) else await self._claim(now)
+                    finally:
+                        tasks = await launching
+                        settling = asyncio.ensure_future(self._finish(batch, tasks))
+                    batch = following
+                    continue
             except Exception:
                 log.exception("outbox sender %s failed; retrying", self.channel)
-                done = 0
-            if done:
+                batch = []
+                await asyncio.sleep(1)
                 continue
             self._wake.clear()
             wait = idle
@@ -317,6 +492,14 @@ class ChannelSender:
                     wait = min(wait, max(0.05, (next_due - self.clock.now()).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        if settling is not None:
+            await settling
+
+    def _paused(self, now: datetime) -> bool:
+        if self._paused_until is not None and now < self._paused_until:
+            return True
+        self._paused_until = None
+        return False
 
     async def _next_due(self) -> datetime | None:
         async with self.db.read() as conn:
@@ -329,23 +512,29 @@ class ChannelSender:
     async def step(self) -> int:
         """Claim one batch of due rows, send it, record the outcome; return rows settled."""
         now = self.clock.now()
-        if self._paused_until is not None and now < self._paused_until:
+        if self._paused(now):
             return 0
-        self._paused_until = None
-        if not await self._has_due(now):
-            return 0  # the common case: no write transaction, no lock taken
         batch = await self._claim(now)
         if not batch:
             return 0
+        await self._finish(batch, await self._launch(batch))
+        return len(batch)
+
+    async def _launch(self, batch: list[Delivery]) -> list[asyncio.Future[tuple[str, Any]]]:
         # Slots are taken one at a time (a direct reply never queues behind a whole batch);
         # the sends themselves may overlap.
-        tasks = []
+        tasks: list[asyncio.Future[tuple[str, Any]]] = []
         for item in batch:
-            await self.pacer.acquire()
+            await self.pacer.acquire(item.chat_id, record=False)
             tasks.append(asyncio.ensure_future(self._deliver(item)))
-        outcomes = await asyncio.gather(*tasks)
-        await self._settle(list(zip(batch, outcomes, strict=True)))
-        return len(batch)
+        return tasks
+
+    async def _finish(self, batch: list[Delivery], tasks: list[asyncio.Future[tuple[str, Any]]]) -> None:
+        try:
+            outcomes = await asyncio.gather(*tasks)
+            await self._settle(list(zip(batch, outcomes, strict=True)))
+        finally:
+            self._inflight.difference_update(item.chat_id for item in batch)
 
     async def _has_due(self, now: datetime) -> bool:
         async with self.db.read() as conn:
@@ -356,8 +545,10 @@ class ChannelSender:
             return (await conn.execute(stmt)).first() is not None
 
     async def _claim(self, now: datetime) -> list[Delivery]:
-        cutoff = now - self.per_chat
-        self._last_sent = {c: t for c, t in self._last_sent.items() if t > cutoff}
+        if not await self._has_due(now):
+            return []  # the common case: no write transaction, no lock taken
+        stamp = now.timestamp()
+        waiting: list[float] = []  # when the chats we had to leave for later become free
         async with self.db.transaction() as conn:
             stmt = (
                 select(outbox.c.id, outbox.c.chat_id, outbox.c.payload, outbox.c.attempts,
@@ -376,20 +567,36 @@ class ChannelSender:
             blocked = await self._blocked_chats(conn, {r.chat_id for r in rows})
             chosen: list[Delivery] = []
             skipped: list[int] = []
+            broken: list[tuple[int, str]] = []
             chats: set[str] = set()
             for row in rows:
                 if row.chat_id in blocked:
                     skipped.append(row.id)
                     continue
-                if row.chat_id in chats or row.chat_id in self._last_sent:
+                if row.chat_id in chats or row.chat_id in self._inflight:
+                    continue
+                free_at = self.pacer.chat_free_at(row.chat_id)
+                if free_at > stamp:
+                    waiting.append(free_at)
                     continue
                 chats.add(row.chat_id)
-                chosen.append(
-                    Delivery(row.id, row.chat_id, OutMessage.from_json(row.payload), row.attempts,
-                             row.artisan_id)
-                )
+                message = OutMessage.from_json(row.payload)
+                if self.resolve is not None and message.media_ref is not None:
+                    try:
+                        message = await self.resolve(conn, message)
+                    except Exception as err:  # the attachment is gone: say so, send nothing
+                        log.exception("outbox: cannot load %s for row %s", message.media_ref, row.id)
+                        broken.append((row.id, f"attachment unavailable: {err}"[:500]))
+                        continue
+                chosen.append(Delivery(row.id, row.chat_id, message, row.attempts, row.artisan_id))
+                self._inflight.add(row.chat_id)
                 if len(chosen) >= self.batch:
                     break
+            for row_id, error in broken:
+                await conn.execute(
+                    update(outbox).where(outbox.c.id == row_id)
+                    .values(status=FAILED, last_error=error)
+                )
             if skipped:
                 await conn.execute(
                     update(outbox)
@@ -402,11 +609,11 @@ class ChannelSender:
                     .where(outbox.c.id.in_([d.row_id for d in chosen]))
                     .values(status=SENDING, claimed_at=now)
                 )
-        if not chosen and skipped:
+        if not chosen and (skipped or broken):
             return await self._claim(now)
-        if not chosen:
+        if not chosen and waiting:
             # Everything due is for chats we just wrote to: come back when the first is free.
-            self._paused_until = min(self._last_sent.values()) + self.per_chat
+            self._paused_until = datetime.fromtimestamp(min(waiting), UTC)
         return chosen
 
     async def _blocked_chats(self, conn: AsyncConnection, chats: Iterable[str]) -> set[str]:
@@ -420,7 +627,7 @@ class ChannelSender:
         return {str(r[0]) for r in await conn.execute(stmt)}
 
     async def _deliver(self, item: Delivery) -> tuple[str, Any]:
-        self._last_sent[item.chat_id] = self.clock.now()
+        self.pacer.record()
         try:
             message_id = await self.transport.send(item.chat_id, item.message)
         except RetryLater as err:

@@ -7,13 +7,26 @@ Handlers never import a platform: they read :class:`~bot.messages.Incoming`, wri
 from __future__ import annotations
 
 from bot.dialogue import Router
-from handlers import certification, core, privacy, profile, registration, sessions
+from handlers import (
+    announcements,
+    broadcast,
+    broadcast_list,
+    certification,
+    core,
+    privacy,
+    profile,
+    registration,
+    sessions,
+    staff,
+    stats,
+)
 
 
 def build_router() -> Router:
     """Every feature's router, in order; registration is the catch-all for new users."""
     root = Router()
     for feature in (core.router, registration.router, profile.router, privacy.router,
-                    sessions.router, certification.router):
+                    sessions.router, certification.router, broadcast.router,
+                    broadcast_list.router, staff.router, announcements.router, stats.router):
         root.include(feature)
     return root

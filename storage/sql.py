@@ -24,3 +24,15 @@ async def insert_ignore(conn: AsyncConnection, table: Table, values: dict[str, A
     """
     result = await conn.execute(_insert_ignore(conn.dialect.name, table), values)
     return bool(result.rowcount)
+
+
+async def insert_ignore_many(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> int:
+    """One multi-row ``INSERT ... ON CONFLICT DO NOTHING``; returns how many rows were inserted."""
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        stmt: Any = postgresql.insert(table).values(rows).on_conflict_do_nothing()
+    else:
+        stmt = sqlite.insert(table).values(rows).on_conflict_do_nothing()
+    result = await conn.execute(stmt)
+    return int(result.rowcount or 0)

@@ -37,9 +37,6 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     telegram = {"token": "123456:TEST", "admin_ids": [ADMIN], "api_url": "http://fake.invalid/bot",
                 "bot_username": "hirfa_test_bot"}
     telegram.update(overrides.pop("telegram", {}))
-    # One message in flight at a time: with a fake clock, concurrent sends would all land at the
-    # same fake instant (the real-time, concurrent path is measured by bench/broadcast.py).
-    overrides.setdefault("outbox", {"max_in_flight": 1})
     return load_settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'hirfa.db'}",
         telegram=telegram,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.i18n import Msg
@@ -12,6 +15,15 @@ from storage.schema import identities, outbox
 from tests.harness import Harness
 
 USERS = list(range(1000, 1040))
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    """One message in flight at a time: with a fake clock, overlapping sends would all reach the
+    fake at the same fake instant. (The real-time, overlapping path is what bench/broadcast.py
+    measures against a rate-limited fake: 0 429s.)"""
+    async with Harness.open(tmp_path, outbox={"max_in_flight": 1}) as harness:
+        yield harness
 
 
 async def notify_all(h: Harness, key: str, users: list[int]) -> None:

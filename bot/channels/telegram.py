@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 from collections.abc import Sequence
@@ -38,7 +39,7 @@ from telegram.request import BaseRequest
 from bot.dialogue import Engine
 from bot.errors import Permanent, RetryLater, Transient, Unreachable
 from bot.i18n import Msg, Translator
-from bot.messages import Button, Contact, Incoming, OutMessage
+from bot.messages import Button, Contact, Incoming, IncomingFile, OutMessage
 from bot.outbox import Pacer
 from bot.settings import TelegramSettings
 
@@ -120,8 +121,15 @@ def reply_markup(message: OutMessage) -> Any:
     return None
 
 
-async def send_out(bot: Any, chat_id: int | str, message: OutMessage) -> Message:
-    """Send one rendered message (split if long); return the last platform message."""
+async def send_out(
+    bot: Any, chat_id: int | str, message: OutMessage, uploads: dict[str, str] | None = None
+) -> Message:
+    """Send one rendered message (split if long); return the last platform message.
+
+    ``uploads`` (content hash → Telegram ``file_id``) lets the same photo or document go to
+    thousands of chats while being uploaded once: Telegram accepts a known ``file_id`` instead
+    of the bytes.
+    """
     markup = reply_markup(message)
     sent: Message | None = None
     if message.document is not None or message.photo is not None:
@@ -129,18 +137,7 @@ async def send_out(bot: Any, chat_id: int | str, message: OutMessage) -> Message
         if caption is None:
             for piece in split_text(message.text):
                 sent = await bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML)
-        if message.document is not None:
-            doc = message.document
-            sent = await bot.send_document(
-                chat_id, InputFile(doc.content, filename=doc.filename), caption=caption,
-                parse_mode=ParseMode.HTML, reply_markup=markup,
-            )
-        else:
-            assert message.photo is not None
-            sent = await bot.send_photo(
-                chat_id, InputFile(message.photo, filename="image.png"), caption=caption,
-                parse_mode=ParseMode.HTML, reply_markup=markup,
-            )
+        sent = await _send_file(bot, chat_id, message, caption, markup, uploads)
     else:
         pieces = split_text(message.text or "…")
         for index, piece in enumerate(pieces):
@@ -155,6 +152,59 @@ async def send_out(bot: Any, chat_id: int | str, message: OutMessage) -> Message
         sent = await bot.send_location(chat_id, latitude=lat, longitude=lon)
     assert sent is not None
     return sent
+
+
+async def _send_file(
+    bot: Any, chat_id: int | str, message: OutMessage, caption: str | None, markup: Any,
+    uploads: dict[str, str] | None,
+) -> Message:
+    doc = message.document
+    content = doc.content if doc is not None else message.photo
+    assert content is not None
+    digest = hashlib.sha256(content).hexdigest()
+    known = uploads.get(digest) if uploads is not None else None
+    if known is not None:
+        try:
+            if doc is not None:
+                return await bot.send_document(chat_id, known, caption=caption,  # type: ignore[no-any-return]
+                                               parse_mode=ParseMode.HTML, reply_markup=markup)
+            return await bot.send_photo(chat_id, known, caption=caption,  # type: ignore[no-any-return]
+                                        parse_mode=ParseMode.HTML, reply_markup=markup)
+        except BadRequest as err:
+            if "file" not in str(err).lower():
+                raise
+            assert uploads is not None
+            uploads.pop(digest, None)  # the id expired: upload again
+    if doc is not None:
+        sent: Message = await bot.send_document(
+            chat_id, InputFile(doc.content, filename=doc.filename), caption=caption,
+            parse_mode=ParseMode.HTML, reply_markup=markup,
+        )
+        file_id = sent.document.file_id if sent.document else None
+    else:
+        sent = await bot.send_photo(
+            chat_id, InputFile(content, filename="image.png"), caption=caption,
+            parse_mode=ParseMode.HTML, reply_markup=markup,
+        )
+        file_id = sent.photo[-1].file_id if sent.photo else None
+    if uploads is not None and file_id:
+        uploads[digest] = file_id
+    return sent
+
+
+async def edit_out(bot: Any, chat_id: int | str, message: OutMessage) -> str:
+    """Replace the text (and buttons) of an earlier bot message (``message.edit_id``)."""
+    assert message.edit_id is not None
+    markup = inline_keyboard(message.buttons) if message.buttons else None
+    try:
+        await bot.edit_message_text(
+            message.text[:MAX_TEXT] or "…", chat_id=chat_id, message_id=int(message.edit_id),
+            parse_mode=ParseMode.HTML, reply_markup=markup,
+        )
+    except BadRequest as err:
+        if "not modified" not in str(err).lower():
+            raise
+    return message.edit_id
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -187,6 +237,17 @@ def to_incoming(update: Update) -> Incoming | None:
     if message.location is not None:
         loc = (message.location.latitude, message.location.longitude)
         return Incoming(kind="location", location=loc, **base)
+    if message.photo:
+        biggest = message.photo[-1]
+        file = IncomingFile("photo", biggest.file_id, "photo.jpg", "image/jpeg", biggest.file_size)
+        return Incoming(kind="unsupported", media="photo", text=message.caption or "", file=file,
+                        **base)
+    if message.document is not None:
+        d = message.document
+        file = IncomingFile("document", d.file_id, d.file_name or "document",
+                            d.mime_type or "application/octet-stream", d.file_size)
+        return Incoming(kind="unsupported", media="document", text=message.caption or "",
+                        file=file, **base)
     media = "voice" if (message.voice or message.audio or message.video_note) else "media"
     return Incoming(kind="unsupported", media=media, text=message.caption or "", **base)
 
@@ -198,10 +259,13 @@ class TelegramTransport:
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self.application = application
+        self.uploads: dict[str, str] = {}
 
     async def send(self, chat_id: str, message: OutMessage) -> str | None:
         try:
-            sent = await send_out(self.application.bot, int(chat_id), message)
+            if message.edit_id is not None:
+                return await edit_out(self.application.bot, int(chat_id), message)
+            sent = await send_out(self.application.bot, int(chat_id), message, self.uploads)
         except RetryAfter as err:
             raise RetryLater(retry_seconds(err.retry_after)) from err
         except Forbidden as err:
@@ -253,6 +317,7 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.transport = TelegramTransport(self.application)
         self._answers: set[asyncio.Task[None]] = set()
+        engine.services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
 
     @property
     def webhook_path(self) -> str | None:
@@ -308,6 +373,11 @@ class TelegramChannel:
             [BotCommand(n, self.translator.plain(Msg(k), default, zone)[:256]) for n, k in commands]
         )
 
+    async def fetch_file(self, file_id: str) -> bytes:
+        """The bytes of a file a user sent (for handlers that keep it, e.g. a broadcast photo)."""
+        file = await self.application.bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray())
+
     # -- webhook ----------------------------------------------------------------------------
     def secret_ok(self, header: str | None) -> bool:
         secret = self.settings.webhook_secret
@@ -351,7 +421,7 @@ class TelegramChannel:
         """Send direct replies at once (they share the pacer with the outbox)."""
         for message in replies:
             for attempt in range(3):
-                await self.pacer.acquire()
+                await self.pacer.acquire(chat_id)
                 try:
                     await send_out(self.application.bot, int(chat_id), message)
                     break

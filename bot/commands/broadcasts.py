@@ -1,0 +1,64 @@
+"""``hirfa export deliveries --broadcast ID`` and ``hirfa stats``.
+
+    hirfa export deliveries --broadcast 12                 → deliveries-12.csv
+    hirfa export deliveries --broadcast 12 --out d.xlsx    → an Excel workbook
+    hirfa stats [--lang fr] [--chart stats.png]            → the numbers, and the chart image
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.app import Hirfa
+from bot.i18n import html_to_plain
+from bot.commands import subgroup
+from handlers.exports import as_csv, as_xlsx, delivery_table
+from handlers.stats import stats_chart, stats_text
+from storage import broadcasts as broadcast_repo
+from storage.stats import collect
+
+
+def register(sub: Any) -> None:
+    deliveries = subgroup(sub, "export", "export records to a .csv or .xlsx file").add_parser(
+        "deliveries", help="who got a broadcast: one row per recipient with status and error")
+    deliveries.add_argument("--broadcast", type=int, required=True, metavar="ID")
+    deliveries.add_argument("--out", type=Path, help="file to write (.csv or .xlsx); default "
+                            "deliveries-ID.csv")
+    deliveries.set_defaults(func=export_deliveries)
+    stats = sub.add_parser("stats", help="registrations, sessions and broadcast deliveries")
+    stats.add_argument("--lang", choices=["ar", "fr", "en"], default=None)
+    stats.add_argument("--chart", type=Path, help="also save the chart as a PNG file")
+    stats.set_defaults(func=print_stats)
+
+
+async def export_deliveries(app: Hirfa, args: argparse.Namespace) -> int:
+    out: Path = args.out or Path(f"deliveries-{args.broadcast}.csv")
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        print("hirfa: --out must end in .csv or .xlsx", file=sys.stderr)
+        return 2
+    async with app.db.read() as conn:
+        if await broadcast_repo.get(conn, args.broadcast) is None:
+            print(f"hirfa: no broadcast {args.broadcast}", file=sys.stderr)
+            return 1
+        header, rows = await delivery_table(conn, args.broadcast, app.services.zone)
+    data = as_xlsx(header, rows) if out.suffix.lower() == ".xlsx" else as_csv(header, rows)
+    await asyncio.to_thread(out.write_bytes, data)
+    print(f"{len(rows)} deliveries of broadcast {args.broadcast} written to {out}")
+    return 0
+
+
+async def print_stats(app: Hirfa, args: argparse.Namespace) -> int:
+    lang = args.lang or app.settings.default_locale
+    zone = app.services.zone
+    async with app.db.read() as conn:
+        stats = await collect(conn, app.clock.now(), zone)
+    print(html_to_plain(stats_text(app.translator, stats, lang, zone)))
+    if args.chart is not None:
+        png = await asyncio.to_thread(stats_chart, app.translator, stats, lang, zone)
+        await asyncio.to_thread(args.chart.write_bytes, png)
+        print(f"\nchart written to {args.chart}")
+    return 0

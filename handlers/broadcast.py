@@ -1,0 +1,506 @@
+"""``/broadcast``: staff write a message to many artisans, check it, and send or schedule it.
+
+    /broadcast → language → text → compose hub ─┬─ text in another language / fallback language
+                                                ├─ photo or document (attach / remove)
+                                                ├─ audience hub ─ regions · crafts · languages ·
+                                                │                 session (+ enrolled/wait-listed)
+                                                └─ preview (as artisans see it, recipients per
+                                                   channel) ─┬─ send now
+                                                             └─ schedule (local date and time)
+
+The broadcast row exists from the first step (status ``draft``, with its author) so that an
+attached file is stored once, in the database, not in the conversation. Every state, action and
+command here requires the ``staff`` role, and every button re-checks the broadcast id against
+the conversation and the database: a forged or stale button gets "no longer available".
+Sending itself (bulk enqueue, progress, report) is :mod:`handlers.broadcast_delivery`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.dialogue import Context, Router, State, nav_choices, strip_invisible
+from bot.errors import InvalidInput
+from bot.i18n import Msg, Raw, Text
+from bot.messages import Choice, Document
+from handlers import broadcast_delivery as delivery
+from handlers.catalog import CRAFTS, REGIONS
+from handlers.registration import LANGUAGE_NAMES
+from storage import audience as audience_repo
+from storage import broadcasts as repo
+
+router = Router()
+router.jobs.append(delivery.JOB)
+router.attachments["broadcast"] = delivery.load_attachment
+STAFF = "staff"
+MAX_TEXT = 3500  # leaves room for the heading and the STOP line within Telegram's 4096
+MAX_MEDIA_BYTES = 10 * 1024 * 1024
+_DATETIME = re.compile(
+    r"^\s*(?:(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2}))"
+    r"(?:\s+|\s*[Tà@]\s*)(\d{1,2})\s*[:hH.]\s*(\d{2})\s*$"
+)
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+# -- the draft behind the conversation ---------------------------------------------------------
+
+async def current(ctx: Context) -> repo.Broadcast:
+    """The draft this conversation edits; a stale one (sent, cancelled, missing) ends the flow."""
+    broadcast_id = ctx.data.get("bc")
+    b = await repo.get(ctx.conn, int(broadcast_id)) if isinstance(broadcast_id, int) else None
+    if b is None or b.status != repo.DRAFT:
+        raise _Stale
+    return b
+
+
+class _Stale(Exception):
+    """The draft is gone or no longer a draft."""
+
+
+def _guarded(fn: Callable[[Context], Awaitable[None]]) -> Callable[[Context], Awaitable[None]]:
+    async def run(ctx: Context) -> None:
+        try:
+            await fn(ctx)
+        except _Stale:
+            ctx.finish()
+            ctx.say(Msg("common.stale"))
+
+    return run
+
+
+def _id_from(ctx: Context, prefix: str) -> int | None:
+    value = (ctx.choice_id or "").removeprefix(prefix)
+    return int(value) if value.isdigit() else None
+
+
+def _lang_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def _state(name: str, prompt: Callable[[Context], Awaitable[None]],
+           handle: Callable[[Context], Awaitable[None]], back: str | None = None,
+           files: bool = False) -> None:
+    router.state(State(name, _guarded(prompt), _guarded(handle), back=back, role=STAFF, files=files))
+
+
+# -- entry -----------------------------------------------------------------------------------
+
+@router.command("broadcast", role=STAFF, describe="cmd.broadcast")
+async def cmd_broadcast(ctx: Context) -> None:
+    inc = ctx.incoming
+    broadcast_id = await repo.create_draft(
+        ctx.conn, channel=inc.channel, author_id=inc.user_id, author_chat=inc.chat_id, lang=ctx.lang,
+        now=ctx.now,
+    )
+    ctx.finish()
+    await ctx.goto("bc.lang", bc=broadcast_id)
+
+
+async def ask_lang(ctx: Context) -> None:
+    b = await current(ctx)
+    key = "bc.ask_lang_first" if not b.texts else "bc.ask_lang"
+    ctx.say(Msg(key), [*[Choice(f"bc:l:{c}", n) for c, n in LANGUAGE_NAMES.items()], *nav_choices()])
+
+
+async def take_lang(ctx: Context) -> None:
+    code = (ctx.choice_id or "").removeprefix("bc:l:")
+    if code not in LANGUAGE_NAMES:
+        raise InvalidInput("common.use_buttons")
+    await ctx.goto("bc.text", bc_lang=code)
+
+
+async def ask_text(ctx: Context) -> None:
+    b = await current(ctx)
+    lang = str(ctx.data.get("bc_lang", b.fallback_lang))
+    key = "bc.ask_text_replace" if lang in b.texts else "bc.ask_text"
+    ctx.say(Msg(key, language=_lang_name(lang), max=MAX_TEXT), nav_choices(), numbered=False)
+
+
+async def take_text(ctx: Context) -> None:
+    b = await current(ctx)
+    if ctx.incoming.kind != "text":
+        raise InvalidInput("bc.text_expected")
+    text = ctx.text.strip()
+    if not strip_invisible(text).strip():
+        raise InvalidInput("common.text_empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput("bc.text_too_long", max=MAX_TEXT, length=len(text))
+    lang = str(ctx.data.get("bc_lang", b.fallback_lang))
+    texts = {**b.texts, lang: text}
+    fallback = b.fallback_lang if b.fallback_lang in b.texts else lang
+    await repo.update_fields(ctx.conn, b.id, ctx.now, texts=texts, fallback_lang=fallback)
+    ctx.data.pop("bc_lang", None)
+    await ctx.goto("bc.hub")
+
+
+_state("bc.lang", ask_lang, take_lang, back="bc.hub")
+_state("bc.text", ask_text, take_text, back="bc.lang")
+
+
+# -- the compose hub ---------------------------------------------------------------------------
+
+async def ask_hub(ctx: Context) -> None:
+    b = await current(ctx)
+    if not b.texts:
+        await ctx.goto("bc.lang")
+        return
+    written = ", ".join(_lang_name(c) for c in LANGUAGE_NAMES if c in b.texts)
+    media: Text = Msg(f"bc.media_{b.media_kind}", name=b.media_name or "") if b.media_kind else Msg(
+        "bc.media_none")
+    choices = [Choice(f"bc:l:{c}", Msg("bc.write_in", language=n)) for c, n in LANGUAGE_NAMES.items()]
+    if len(b.texts) > 1:
+        choices.append(Choice("bc:fb", Msg("bc.fallback_button")))
+    choices.append(Choice("bc:media", Msg("bc.media_button")))
+    if b.media_kind:
+        choices.append(Choice("bc:nomedia", Msg("bc.media_remove")))
+    choices += [Choice("bc:aud", Msg("bc.audience_button")), Choice("bc:preview", Msg("bc.preview_button")),
+                Choice("nav:cancel", Msg("nav.cancel"))]
+    ctx.say(Msg("bc.hub", id=b.id, languages=written, fallback=_lang_name(b.fallback_lang), media=media,
+                audience=Raw(await audience_text(ctx, b.audience))), choices)
+
+
+async def take_hub(ctx: Context) -> None:
+    b = await current(ctx)
+    choice = ctx.choice_id or ""
+    if choice.startswith("bc:l:"):
+        await take_lang(ctx)
+    elif choice == "bc:fb":
+        await ctx.goto("bc.fallback")
+    elif choice == "bc:media":
+        await ctx.goto("bc.media")
+    elif choice == "bc:nomedia":
+        await repo.update_fields(ctx.conn, b.id, ctx.now, media_kind=None, media=None, media_name=None,
+                                 media_mime=None)
+        await ctx.goto("bc.hub")
+    elif choice == "bc:aud":
+        await ctx.goto("bc.audience")
+    elif choice == "bc:preview":
+        await ctx.goto("bc.preview")
+    else:
+        raise InvalidInput("common.use_buttons")
+
+
+async def ask_fallback(ctx: Context) -> None:
+    b = await current(ctx)
+    ctx.say(Msg("bc.ask_fallback"),
+            [*[Choice(f"bc:fb:{c}", n) for c, n in LANGUAGE_NAMES.items() if c in b.texts],
+             *nav_choices()])
+
+
+async def take_fallback(ctx: Context) -> None:
+    b = await current(ctx)
+    code = (ctx.choice_id or "").removeprefix("bc:fb:")
+    if code not in b.texts:
+        raise InvalidInput("common.use_buttons")
+    await repo.update_fields(ctx.conn, b.id, ctx.now, fallback_lang=code)
+    await ctx.goto("bc.hub")
+
+
+async def ask_media(ctx: Context) -> None:
+    await current(ctx)
+    ctx.say(Msg("bc.ask_media", max=MAX_MEDIA_BYTES // (1024 * 1024)), nav_choices())
+
+
+async def take_media(ctx: Context) -> None:
+    b = await current(ctx)
+    file = ctx.incoming.file
+    if file is None:
+        raise InvalidInput("bc.media_expected")
+    if file.size is not None and file.size > MAX_MEDIA_BYTES:
+        raise InvalidInput("bc.media_too_big", max=MAX_MEDIA_BYTES // (1024 * 1024))
+    fetch = ctx.services.extras.get("files", {}).get(ctx.incoming.channel)
+    if fetch is None:
+        raise InvalidInput("bc.media_unsupported_here")
+    try:
+        content = await fetch(file.file_id)
+    except Exception as err:  # the platform could not give us the file
+        raise InvalidInput("bc.media_failed") from err
+    if not content or len(content) > MAX_MEDIA_BYTES:
+        raise InvalidInput("bc.media_too_big", max=MAX_MEDIA_BYTES // (1024 * 1024))
+    await repo.update_fields(ctx.conn, b.id, ctx.now, media_kind=file.kind, media=bytes(content),
+                             media_name=file.filename[:255], media_mime=file.mime_type[:100])
+    ctx.say(Msg("bc.media_saved"))
+    await ctx.goto("bc.hub")
+
+
+_state("bc.hub", ask_hub, take_hub)
+_state("bc.fallback", ask_fallback, take_fallback, back="bc.hub")
+_state("bc.media", ask_media, take_media, back="bc.hub", files=True)
+
+
+# -- audience ----------------------------------------------------------------------------------
+
+async def audience_text(ctx: Context, data: dict[str, Any]) -> str:
+    """The audience filter in words (HTML), e.g. "Regions: Marrakech-Safi · Crafts: Zellige"."""
+    aud = audience_repo.Audience.from_json(data)
+    if aud.everyone:
+        return ctx.render(Msg("bc.aud_everyone"))
+    parts: list[str] = []
+    if aud.regions:
+        names = ", ".join(ctx.render(Msg(f"region.{r}")) for r in aud.regions)
+        parts.append(ctx.render(Msg("bc.aud_regions", names=Raw(names))))
+    if aud.crafts:
+        names = ", ".join(ctx.render(Msg(f"craft.{c}")) for c in aud.crafts)
+        parts.append(ctx.render(Msg("bc.aud_crafts", names=Raw(names))))
+    if aud.langs:
+        parts.append(ctx.render(Msg("bc.aud_langs", names=", ".join(_lang_name(x) for x in aud.langs))))
+    if aud.session is not None:
+        found = await audience_repo.session(ctx.conn, aud.session)
+        title = audience_repo.title_in(found.title, ctx.lang, f"#{aud.session}") if found else \
+            f"#{aud.session}"
+        statuses = ", ".join(ctx.render(Msg(f"bc.enrol_{s}")) for s in aud.session_statuses)
+        parts.append(ctx.render(Msg("bc.aud_session", title=title, statuses=Raw(statuses))))
+    return "\n".join(parts)
+
+
+async def _audience(ctx: Context) -> tuple[repo.Broadcast, audience_repo.Audience]:
+    b = await current(ctx)
+    return b, audience_repo.Audience.from_json(b.audience)
+
+
+async def _save_audience(ctx: Context, b: repo.Broadcast, aud: audience_repo.Audience) -> None:
+    await repo.update_fields(ctx.conn, b.id, ctx.now, audience=aud.to_json())
+
+
+async def ask_audience(ctx: Context) -> None:
+    b, aud = await _audience(ctx)
+    reach = await audience_repo.reach(ctx.conn, aud)
+    choices = [
+        Choice("bc:a:regions", Msg("bc.aud_by_region")),
+        Choice("bc:a:crafts", Msg("bc.aud_by_craft")),
+        Choice("bc:a:langs", Msg("bc.aud_by_lang")),
+    ]
+    if await audience_repo.has_table(ctx.conn, "enrolments"):
+        choices.append(Choice("bc:a:session", Msg("bc.aud_by_session")))
+    if not aud.everyone:
+        choices.append(Choice("bc:a:all", Msg("bc.aud_all_button")))
+    choices.append(Choice("bc:a:done", Msg("bc.aud_done")))
+    ctx.say(Msg("bc.audience", audience=Raw(await audience_text(ctx, b.audience)),
+                count=reach.total - reach.unreachable), choices)
+
+
+async def take_audience(ctx: Context) -> None:
+    b, aud = await _audience(ctx)
+    choice = (ctx.choice_id or "").removeprefix("bc:a:")
+    if choice == "all":
+        await _save_audience(ctx, b, audience_repo.Audience())
+        await ctx.goto("bc.audience")
+    elif choice in ("regions", "crafts", "langs", "session"):
+        await ctx.goto(f"bc.aud_{choice}")
+    elif choice == "done":
+        await ctx.goto("bc.hub")
+    else:
+        raise InvalidInput("common.use_buttons")
+
+
+def _picker(dimension: str, prefix: str, codes: tuple[str, ...], label: Callable[[str], Text],
+            ask_key: str) -> None:
+    """A multi-select state: each press toggles one value; "Done" returns to the audience."""
+
+    async def ask(ctx: Context) -> None:
+        _, aud = await _audience(ctx)
+        chosen = set(getattr(aud, dimension))
+        choices = [Choice(f"{prefix}{code}", Msg("bc.picked" if code in chosen else "bc.unpicked",
+                                                 label=label(code))) for code in codes]
+        ctx.say(Msg(ask_key), [*choices, Choice("bc:a:back", Msg("bc.aud_done"))])
+
+    async def take(ctx: Context) -> None:
+        b, aud = await _audience(ctx)
+        choice = ctx.choice_id or ""
+        if choice == "bc:a:back":
+            await ctx.goto("bc.audience")
+            return
+        code = choice.removeprefix(prefix)
+        if not choice.startswith(prefix) or code not in codes:
+            raise InvalidInput("common.use_buttons")
+        chosen = set(getattr(aud, dimension)) ^ {code}
+        data = {**aud.to_json(), dimension: sorted(chosen)}
+        await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
+        await ctx.goto(f"bc.aud_{dimension}")
+
+    _state(f"bc.aud_{dimension}", ask, take, back="bc.audience")
+
+
+_picker("regions", "bc:r:", REGIONS, lambda c: Msg(f"region.{c}"), "bc.ask_regions")
+_picker("crafts", "bc:c:", CRAFTS, lambda c: Msg(f"craft.{c}"), "bc.ask_crafts")
+_picker("langs", "bc:g:", tuple(LANGUAGE_NAMES), _lang_name, "bc.ask_langs")
+
+
+async def ask_session(ctx: Context) -> None:
+    await current(ctx)
+    found = await audience_repo.sessions_for_audience(ctx.conn, ctx.now)
+    if not found:
+        ctx.say(Msg("bc.no_sessions"))
+        await ctx.goto("bc.audience")
+        return
+    choices = []
+    for s in found:
+        title = audience_repo.title_in(s.title, ctx.lang, f"#{s.id}")
+        label: Text = Msg("bc.session_choice", title=title, when=s.starts_at) if s.starts_at else title
+        choices.append(Choice(f"bc:s:{s.id}", label))
+    choices.append(Choice("bc:s:none", Msg("bc.session_none")))
+    ctx.say(Msg("bc.ask_session"), [*choices, *nav_choices()])
+
+
+async def take_session(ctx: Context) -> None:
+    b, aud = await _audience(ctx)
+    choice = (ctx.choice_id or "").removeprefix("bc:s:")
+    data = aud.to_json()
+    if choice == "none":
+        data.pop("session", None)
+        data.pop("session_statuses", None)
+        await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
+        await ctx.goto("bc.audience")
+        return
+    if not choice.isdigit() or await audience_repo.session(ctx.conn, int(choice)) is None:
+        raise InvalidInput("common.use_buttons")
+    data["session"] = int(choice)
+    await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
+    await ctx.goto("bc.aud_session_status")
+
+
+async def ask_session_status(ctx: Context) -> None:
+    await current(ctx)
+    ctx.say(Msg("bc.ask_session_status"), [
+        Choice("bc:ss:enrolled", Msg("bc.enrol_enrolled")),
+        Choice("bc:ss:waitlisted", Msg("bc.enrol_waitlisted")),
+        Choice("bc:ss:both", Msg("bc.enrol_both")),
+        *nav_choices(),
+    ])
+
+
+async def take_session_status(ctx: Context) -> None:
+    b, aud = await _audience(ctx)
+    choice = (ctx.choice_id or "").removeprefix("bc:ss:")
+    statuses = {"enrolled": ["enrolled"], "waitlisted": ["waitlisted"],
+                "both": ["enrolled", "waitlisted"]}.get(choice)
+    if statuses is None or aud.session is None:
+        raise InvalidInput("common.use_buttons")
+    await _save_audience(ctx, b, audience_repo.Audience.from_json(
+        {**aud.to_json(), "session_statuses": statuses}))
+    await ctx.goto("bc.audience")
+
+
+_state("bc.audience", ask_audience, take_audience, back="bc.hub")
+_state("bc.aud_session", ask_session, take_session, back="bc.audience")
+_state("bc.aud_session_status", ask_session_status, take_session_status, back="bc.aud_session")
+
+
+# -- preview, send, schedule -------------------------------------------------------------------
+
+async def ask_preview(ctx: Context) -> None:
+    b = await current(ctx)
+    if not b.texts:
+        await ctx.goto("bc.lang")
+        return
+    aud = audience_repo.Audience.from_json(b.audience)
+    people = await audience_repo.recipients(ctx.conn, aud)
+    reach = await audience_repo.reach(ctx.conn, aud)
+    readers: dict[str, int] = {}
+    for p in people:
+        readers[p.locale] = readers.get(p.locale, 0) + 1
+    media = await repo.media_of(ctx.conn, b.id)
+    photo = media[1] if media and media[0] == "photo" else None
+    document = Document(media[2], media[1], media[3]) if media and media[0] == "document" else None
+    for lang in [c for c in LANGUAGE_NAMES if readers.get(c) or (not readers and c in b.texts)]:
+        text, used = b.text_for(lang)
+        ctx.say(Msg("bc.preview_for", language=_lang_name(lang), count=readers.get(lang, 0),
+                    used=_lang_name(used)))
+        shown = delivery.artisan_message(ctx.services, b, lang)
+        ctx.say(Raw(shown.text), photo=photo, document=document)
+    lines = "\n".join(
+        ctx.render(Msg("bc.channel_line", channel=Msg(f"bc.channel_{c}") if c in ("telegram", "whatsapp")
+                       else c, n=n)) for c, n in reach.by_channel.items()
+    )
+    recipients = reach.total - reach.unreachable
+    summary = Msg("bc.preview_summary", count=recipients, channels=Raw(lines),
+                  audience=Raw(await audience_text(ctx, b.audience)),
+                  unreachable=reach.unreachable, opted_out=reach.opted_out)
+    choices = []
+    if recipients:
+        choices += [Choice(f"bc:send:{b.id}", Msg("bc.send_now")),
+                    Choice(f"bc:sched:{b.id}", Msg("bc.schedule"))]
+    choices += [Choice("bc:edit", Msg("bc.edit")), Choice("nav:cancel", Msg("nav.cancel"))]
+    ctx.say(summary if recipients else Msg("bc.nobody", audience=Raw(await audience_text(ctx, b.audience))),
+            choices)
+
+
+async def take_preview(ctx: Context) -> None:
+    b = await current(ctx)
+    choice = ctx.choice_id or ""
+    if choice == "bc:edit":
+        await ctx.goto("bc.hub")
+    elif _id_from(ctx, "bc:send:") == b.id:
+        count = await delivery.start(ctx.services, ctx.conn, b.id)
+        ctx.finish()
+        if count is None:
+            ctx.say(Msg("common.stale"))
+            return
+        ctx.say(Msg("bc.started", id=b.id, count=count))
+    elif _id_from(ctx, "bc:sched:") == b.id:
+        await ctx.goto("bc.when")
+    else:
+        raise InvalidInput("common.use_buttons")
+
+
+def parse_local(text: str, now: datetime, ctx: Context) -> datetime:
+    """``25/12/2026 09:30`` (or ``2026-12-25 09h30``) in the staff's zone → aware UTC datetime."""
+    match = _DATETIME.match(strip_invisible(text).translate(_DIGITS))
+    if match is None:
+        raise InvalidInput("bc.when_invalid")
+    g = match.groups()
+    day, month, year = (g[0], g[1], g[2]) if g[0] else (g[5], g[4], g[3])
+    try:
+        local = datetime(int(year), int(month), int(day), int(g[6]), int(g[7]), tzinfo=ctx.zone)
+    except ValueError:
+        raise InvalidInput("bc.when_invalid") from None
+    moment = local.astimezone(now.tzinfo)
+    if moment <= now + timedelta(minutes=1):
+        raise InvalidInput("bc.when_past", now=now)
+    if moment > now + timedelta(days=366):
+        raise InvalidInput("bc.when_too_far")
+    return moment
+
+
+async def ask_when(ctx: Context) -> None:
+    await current(ctx)
+    ctx.say(Msg("bc.ask_when", zone=ctx.zone.key, now=ctx.now), nav_choices(), numbered=False)
+
+
+async def take_when(ctx: Context) -> None:
+    b = await current(ctx)
+    if ctx.incoming.kind != "text":
+        raise InvalidInput("bc.when_invalid")
+    moment = parse_local(ctx.text, ctx.now, ctx)
+    await ctx.goto("bc.when_confirm", bc_at=moment.isoformat(), bc_id_check=b.id)
+
+
+async def ask_when_confirm(ctx: Context) -> None:
+    b = await current(ctx)
+    moment = datetime.fromisoformat(str(ctx.data["bc_at"]))
+    ctx.say(Msg("bc.confirm_schedule", id=b.id, when=moment),
+            [Choice(f"bc:schedok:{b.id}", Msg("bc.confirm_schedule_button")), *nav_choices()])
+
+
+async def take_when_confirm(ctx: Context) -> None:
+    b = await current(ctx)
+    if _id_from(ctx, "bc:schedok:") != b.id:
+        raise InvalidInput("common.use_buttons")
+    moment = datetime.fromisoformat(str(ctx.data["bc_at"]))
+    if moment <= ctx.now:
+        raise InvalidInput("bc.when_past", now=ctx.now)
+    moved = await repo.move(ctx.conn, b.id, repo.SCHEDULED, allowed_from=(repo.DRAFT,), now=ctx.now,
+                            scheduled_at=moment)
+    ctx.finish()
+    if not moved:
+        ctx.say(Msg("common.stale"))
+        return
+    ctx.say(Msg("bc.scheduled", id=b.id, when=moment))
+
+
+_state("bc.preview", ask_preview, take_preview, back="bc.hub")
+_state("bc.when", ask_when, take_when, back="bc.preview")
+_state("bc.when_confirm", ask_when_confirm, take_when_confirm, back="bc.when")

@@ -1,0 +1,220 @@
+"""Sending a broadcast: enqueue it in bulk, follow its progress, stop it, report on it.
+
+Starting (:func:`start`) happens in ONE transaction: the status moves ``draft|scheduled →
+sending`` only if it still is draft or scheduled (so a second confirm, a double press or a second
+worker does nothing), and every recipient gets an outbox row keyed ``broadcast:{id}:{artisan}``
+(so nobody can get the same broadcast twice, even across restarts). The message is rendered once
+per language and the rows are inserted in batches of 500.
+
+The author gets ONE progress message, edited in place as deliveries settle (an outbox row of kind
+``edit`` that carries the platform message id of the progress message, see
+``OutMessage.edit_id``), then a report: sent, failed (with the reasons), blocked, skipped.
+
+:func:`tick` is the periodic job: it starts scheduled broadcasts whose time has come, drops
+pending deliveries to artisans who said STOP meanwhile, refreshes progress and finishes
+broadcasts with nothing left to send. Everything it does is derived from the database, so a
+restart or a missed tick loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.dialogue import Job, Services
+from bot.i18n import Msg, Text
+from bot.messages import Choice, Document, OutMessage, Reply, render
+from bot.outbox import PENDING, SENDING, SKIPPED, Queued
+from storage import audience as audience_repo
+from storage import broadcasts as repo
+from storage.schema import artisans, outbox
+
+log = logging.getLogger(__name__)
+
+PRIORITY_BROADCAST = -1  # behind reminders and other notices, which are more urgent
+PRIORITY_AUTHOR = 10  # the author's progress and report go before everything else
+TICK_SECONDS = 5.0
+
+
+def artisan_message(services: Services, b: repo.Broadcast, lang: str) -> OutMessage:
+    """The message as an artisan reading ``lang`` gets it (also what the preview shows)."""
+    text, _ = b.text_for(lang)
+    reply = Reply(Msg("bc.message", text=text))
+    message = render(reply, services.translator, lang, services.zone)
+    if b.media_kind is not None:
+        message.media_ref = f"broadcast:{b.id}"
+    return message
+
+
+async def load_attachment(conn: AsyncConnection, ref: str) -> tuple[bytes | None, Document | None]:
+    """Outbox attachment loader for ``broadcast:{id}`` references."""
+    broadcast_id = int(ref.split(":", 1)[1])
+    media = await repo.media_of(conn, broadcast_id)
+    if media is None:
+        raise LookupError(f"broadcast {broadcast_id} has no attachment")
+    kind, content, name, mime = media
+    if kind == "photo":
+        return content, None
+    return None, Document(name, content, mime)
+
+
+async def start(services: Services, conn: AsyncConnection, broadcast_id: int) -> int | None:
+    """Start sending now; return the number of recipients, or None if it was not startable."""
+    now = services.clock.now()
+    if not await repo.move(conn, broadcast_id, repo.SENDING, allowed_from=(repo.DRAFT, repo.SCHEDULED),
+                           now=now, started_at=now):
+        return None
+    b = await repo.get(conn, broadcast_id)
+    assert b is not None
+    people = await audience_repo.recipients(conn, audience_repo.Audience.from_json(b.audience))
+    payloads = {}
+    for lang in {p.locale for p in people}:
+        payloads[lang] = artisan_message(services, b, lang).to_json()
+    rows = (
+        Queued(repo.delivery_key(b.id, p.artisan_id), p.channel, p.chat_id, p.artisan_id,
+               payloads[p.locale])
+        if p.channel
+        else Queued(repo.delivery_key(b.id, p.artisan_id), "", "", p.artisan_id, payloads[p.locale],
+                    status=SKIPPED, error="no reachable chat")
+        for p in people
+    )
+    await services.outbox.enqueue_many(conn, rows, kind=repo.KIND, priority=PRIORITY_BROADCAST)
+    await repo.update_fields(conn, b.id, now, total=len(people))
+    progress = _author_message(services, b, _progress_text(b.id, {}, len(people)),
+                               [Choice(f"bc:stop:{b.id}", Msg("bc.stop_button"))])
+    await services.outbox.to_chat(conn, b.author_channel, b.author_chat, progress,
+                                  kind="broadcast_progress", key=f"broadcast:{b.id}:progress",
+                                  priority=PRIORITY_AUTHOR)
+    log.info("broadcast %s started by %s/%s: %d recipients", b.id, b.author_channel, b.author_id,
+             len(people))
+    return len(people)
+
+
+async def stop(services: Services, conn: AsyncConnection, broadcast_id: int) -> int | None:
+    """Stop a running broadcast: deliveries not yet attempted become skipped. None if not running."""
+    now = services.clock.now()
+    if not await repo.move(conn, broadcast_id, repo.STOPPED, allowed_from=(repo.SENDING,), now=now):
+        return None
+    return await repo.skip_pending(conn, broadcast_id, "stopped")
+
+
+def done_count(counts: dict[str, int]) -> int:
+    return sum(n for status, n in counts.items() if status not in (PENDING, SENDING))
+
+
+def _progress_text(broadcast_id: int, counts: dict[str, int], total: int) -> Msg:
+    done = done_count(counts)
+    percent = int(100 * done / total) if total else 100
+    return Msg("bc.progress", id=broadcast_id, done=done, total=total, percent=percent,
+               sent=counts.get("sent", 0), failed=counts.get("failed", 0),
+               blocked=counts.get("blocked", 0), skipped=counts.get("skipped", 0))
+
+
+def report_text(b: repo.Broadcast, counts: dict[str, int], reasons: list[tuple[str, int]]) -> Msg:
+    """The final report: sent, failed with reasons, blocked, skipped."""
+    lines = "\n".join(f"• {reason} ({n})" for reason, n in reasons)
+    why: Text = Msg("bc.report_reasons", reasons=lines) if reasons else ""
+    status = Msg(f"bc.status_{b.status}")
+    return Msg("bc.report", id=b.id, status=status, total=b.total or sum(counts.values()),
+               sent=counts.get("sent", 0), failed=counts.get("failed", 0),
+               blocked=counts.get("blocked", 0), skipped=counts.get("skipped", 0), reasons=why)
+
+
+def _author_message(services: Services, b: repo.Broadcast, text: Text,
+                    choices: list[Choice] | None = None) -> OutMessage:
+    return render(Reply(text, choices or []), services.translator, b.author_lang, services.zone)
+
+
+async def _progress_row(conn: AsyncConnection, broadcast_id: int) -> tuple[str, str | None] | None:
+    """(status, platform message id) of the author's progress message."""
+    stmt = select(outbox.c.status, outbox.c.platform_message_id).where(
+        outbox.c.idem_key == f"broadcast:{broadcast_id}:progress"
+    )
+    row = (await conn.execute(stmt)).first()
+    return (str(row[0]), str(row[1]) if row[1] else None) if row else None
+
+
+async def _edit_waiting(conn: AsyncConnection, broadcast_id: int) -> bool:
+    prefix = f"broadcast:{broadcast_id}:edit:"
+    stmt = select(func.count()).select_from(outbox).where(
+        outbox.c.idem_key >= prefix, outbox.c.idem_key < prefix[:-1] + ";",
+        outbox.c.status.in_((PENDING, SENDING)),
+    )
+    return bool((await conn.execute(stmt)).scalar())
+
+
+async def _edit_progress(services: Services, conn: AsyncConnection, b: repo.Broadcast,
+                         text: Msg, key: str, *, final: bool) -> None:
+    row = await _progress_row(conn, b.id)
+    message_id = row[1] if row and row[0] == "sent" else None
+    if message_id is None or (not final and await _edit_waiting(conn, b.id)):
+        return
+    choices = [] if final else [Choice(f"bc:stop:{b.id}", Msg("bc.stop_button"))]
+    message = _author_message(services, b, text, choices)
+    message.edit_id = message_id
+    await services.outbox.to_chat(conn, b.author_channel, b.author_chat, message, kind="edit",
+                                  key=f"broadcast:{b.id}:edit:{key}", priority=PRIORITY_AUTHOR)
+
+
+async def _follow(services: Services, b: repo.Broadcast) -> None:
+    """One progress step of a running broadcast (its own transaction)."""
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        if b.status == repo.SENDING:
+            stopped = select(artisans.c.id).where(artisans.c.opted_out.is_(True))
+            opted = [int(r[0]) for r in await conn.execute(
+                select(outbox.c.artisan_id).where(
+                    outbox.c.artisan_id.in_(stopped), outbox.c.kind == repo.KIND,
+                    outbox.c.status == PENDING, outbox.c.idem_key.startswith(repo.key_prefix(b.id)),
+                )
+            )]
+            await repo.skip_opted_out(conn, b.id, opted)
+        counts = await repo.delivery_counts(conn, b.id)
+        total = sum(counts.values())
+        if counts.get(PENDING, 0) or counts.get(SENDING, 0):
+            await _edit_progress(services, conn, b, _progress_text(b.id, counts, total),
+                                 str(done_count(counts)), final=False)
+            return
+        progress = await _progress_row(conn, b.id)
+        if progress is not None and progress[0] == SENDING:
+            return  # its message id is not known yet: finish at the next tick, with the edit
+        if progress is not None and progress[0] == PENDING:
+            # Never shown: the report below says everything, so the author gets one message.
+            await conn.execute(update(outbox).where(
+                outbox.c.idem_key == f"broadcast:{b.id}:progress", outbox.c.status == PENDING,
+            ).values(status=SKIPPED, last_error="superseded by the report"))
+        status = repo.DONE if b.status == repo.SENDING else b.status
+        await repo.move(conn, b.id, status, allowed_from=(b.status,), now=now, finished_at=now,
+                        total=total, sent=counts.get("sent", 0), failed=counts.get("failed", 0),
+                        blocked=counts.get("blocked", 0), skipped=counts.get("skipped", 0))
+        finished = await repo.get(conn, b.id)
+        assert finished is not None
+        reasons = await repo.failure_reasons(conn, b.id)
+        await _edit_progress(services, conn, finished, report_text(finished, counts, reasons),
+                             "final", final=True)
+        report = _author_message(services, finished, report_text(finished, counts, reasons),
+                                 [Choice(f"bc:csv:{b.id}", Msg("bc.export_button"))])
+        await services.outbox.to_chat(conn, b.author_channel, b.author_chat, report, kind="broadcast_report",
+                                      key=f"broadcast:{b.id}:report", priority=PRIORITY_AUTHOR)
+    log.info("broadcast %s finished: %s", b.id, counts)
+
+
+async def tick(services: Services) -> None:
+    """The periodic job: start what is due, follow what runs, finish what is done."""
+    now = services.clock.now()
+    async with services.db.read() as conn:
+        due = await repo.due(conn, now)
+    for broadcast_id in due:
+        async with services.db.transaction() as conn:
+            await start(services, conn, broadcast_id)
+    async with services.db.read() as conn:
+        running = await repo.running(conn)
+    for b in running:
+        await _follow(services, b)
+    if due or running:
+        services.outbox.wake()
+
+
+JOB = Job("broadcasts", tick, TICK_SECONDS)

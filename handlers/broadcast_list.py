@@ -1,0 +1,130 @@
+"""``/broadcasts``: what is scheduled, running and done; cancel, stop, report, deliveries file.
+
+Every button here carries a broadcast id and is re-checked against the database (a scheduled
+broadcast can only be cancelled while still scheduled, a running one stopped while running) and
+requires the ``staff`` role. Any other ``bc:`` button is refused.
+"""
+
+from __future__ import annotations
+
+from bot.dialogue import Context, Router
+from bot.i18n import Msg, Raw
+from bot.messages import Choice, Document
+from handlers import broadcast_delivery as delivery
+from handlers.exports import as_csv, delivery_table
+from storage import broadcasts as repo
+
+router = Router()
+STAFF = "staff"
+
+
+def _id(ctx: Context, prefix: str) -> int | None:
+    value = (ctx.choice_id or "").removeprefix(prefix)
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+@router.command("broadcasts", role=STAFF, describe="cmd.broadcasts")
+async def cmd_broadcasts(ctx: Context) -> None:
+    ctx.finish()
+    scheduled = await repo.listed(ctx.conn, (repo.SCHEDULED,), limit=20)
+    running = await repo.listed(ctx.conn, (repo.SENDING,), limit=10)
+    finished = await repo.listed(ctx.conn, (repo.DONE, repo.STOPPED, repo.CANCELLED), limit=5)
+    if not (scheduled or running or finished):
+        ctx.say(Msg("bc.list_empty"))
+        return
+    choices: list[Choice] = []
+    lines: list[str] = []
+    for b in scheduled:
+        lines.append(ctx.render(Msg("bc.list_scheduled", id=b.id, when=b.scheduled_at or ctx.now,
+                                    author=b.author_id, preview=_snippet(b))))
+        choices.append(Choice(f"bc:cancel:{b.id}", Msg("bc.cancel_button", id=b.id)))
+    for b in running:
+        lines.append(ctx.render(Msg("bc.list_running", id=b.id, author=b.author_id, preview=_snippet(b))))
+        choices.append(Choice(f"bc:stop:{b.id}", Msg("bc.stop_button_id", id=b.id)))
+    for b in finished:
+        lines.append(ctx.render(Msg("bc.list_finished", id=b.id, status=Msg(f"bc.status_{b.status}"),
+                                    author=b.author_id, sent=b.sent, total=b.total, preview=_snippet(b))))
+        if b.status != repo.CANCELLED:
+            choices.append(Choice(f"bc:report:{b.id}", Msg("bc.report_button", id=b.id)))
+    ctx.say(Msg("bc.list", items=Raw("\n\n".join(lines))), choices)
+
+
+def _snippet(b: repo.Broadcast) -> str:
+    text, _ = b.text_for(b.fallback_lang)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:60] + ("…" if len(first) > 60 or len(text) > len(first) else "")
+
+
+@router.action("bc:cancel:", role=STAFF)
+async def cancel_scheduled(ctx: Context) -> None:
+    broadcast_id = _id(ctx, "bc:cancel:")
+    if broadcast_id is None or not await repo.move(
+        ctx.conn, broadcast_id, repo.CANCELLED, allowed_from=(repo.SCHEDULED,), now=ctx.now
+    ):
+        ctx.say(Msg("common.stale"))
+        return
+    ctx.say(Msg("bc.cancelled", id=broadcast_id))
+
+
+@router.action("bc:stop:", role=STAFF)
+async def ask_stop(ctx: Context) -> None:
+    broadcast_id = _id(ctx, "bc:stop:")
+    b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
+    if b is None or b.status != repo.SENDING:
+        ctx.say(Msg("common.stale"))
+        return
+    counts = await repo.delivery_counts(ctx.conn, b.id)
+    ctx.say(Msg("bc.stop_confirm", id=b.id, pending=counts.get("pending", 0)),
+            [Choice(f"bc:stopok:{b.id}", Msg("bc.stop_yes")), Choice("bc:keep", Msg("bc.stop_no"))])
+
+
+@router.action("bc:stopok:", role=STAFF)
+async def stop_running(ctx: Context) -> None:
+    broadcast_id = _id(ctx, "bc:stopok:")
+    skipped = await delivery.stop(ctx.services, ctx.conn, broadcast_id) if broadcast_id else None
+    if skipped is None:
+        ctx.say(Msg("common.stale"))
+        return
+    ctx.say(Msg("bc.stopped", id=broadcast_id, count=skipped))
+
+
+@router.action("bc:keep", role=STAFF)
+async def keep_running(ctx: Context) -> None:
+    ctx.say(Msg("bc.kept"))
+
+
+@router.action("bc:report:", role=STAFF)
+async def show_report(ctx: Context) -> None:
+    broadcast_id = _id(ctx, "bc:report:")
+    b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
+    if b is None or b.status in (repo.DRAFT, repo.SCHEDULED, repo.CANCELLED):
+        ctx.say(Msg("common.stale"))
+        return
+    counts = await repo.delivery_counts(ctx.conn, b.id)
+    reasons = await repo.failure_reasons(ctx.conn, b.id)
+    text = delivery.report_text(b, counts, reasons) if b.status != repo.SENDING else Msg(
+        "bc.progress", id=b.id, done=delivery.done_count(counts), total=sum(counts.values()),
+        percent=int(100 * delivery.done_count(counts) / max(1, sum(counts.values()))),
+        sent=counts.get("sent", 0), failed=counts.get("failed", 0), blocked=counts.get("blocked", 0),
+        skipped=counts.get("skipped", 0))
+    ctx.say(text, [Choice(f"bc:csv:{b.id}", Msg("bc.export_button"))])
+
+
+@router.action("bc:csv:", role=STAFF)
+async def send_deliveries(ctx: Context) -> None:
+    broadcast_id = _id(ctx, "bc:csv:")
+    b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
+    if b is None or b.status in (repo.DRAFT, repo.SCHEDULED, repo.CANCELLED):
+        ctx.say(Msg("common.stale"))
+        return
+    header, rows = await delivery_table(ctx.conn, b.id, ctx.zone)
+    document = Document(f"deliveries-{b.id}.csv", as_csv(header, rows), "text/csv")
+    ctx.say(Msg("bc.export_caption", id=b.id, count=len(rows)), document=document)
+
+
+@router.action("bc:", role=STAFF)
+async def unknown_broadcast_button(ctx: Context) -> None:
+    """Any other broadcast button outside its step: stale for staff (others are refused first)."""
+    ctx.say(Msg("common.stale"))
+    if ctx.state:
+        await ctx.reprompt()

@@ -1,0 +1,114 @@
+"""``/staff``: admins list, add and remove staff members (by their channel user id).
+
+A new member's id is what ``/whoami`` shows them. Admins listed in the settings
+(``HIRFA_TELEGRAM__ADMIN_IDS``) are granted again at every start, so removing one here only lasts
+until the next restart: the list says so. Nobody can remove themselves. Everything requires the
+``admin`` role, re-checked at every step.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.dialogue import Context, Router, State, nav_choices
+from bot.errors import InvalidInput
+from bot.i18n import Msg, Raw
+from bot.messages import Choice
+from storage import staff as staff_repo
+
+router = Router()
+ADMIN = "admin"
+_USER_ID = re.compile(r"^\+?\d{3,20}$")
+
+
+async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
+    ctx.finish()
+    if intro is not None:
+        ctx.say(intro)
+    members = sorted(await staff_repo.members(ctx.conn), key=lambda m: (m[2] != ADMIN, m[0], m[1]))
+    settings_admins = {str(i) for i in ctx.services.settings.telegram.admin_ids}
+    lines = []
+    choices = [Choice("st:add", Msg("staff.add_button"))]
+    me = (ctx.incoming.channel, ctx.incoming.user_id)
+    for channel, external_id, role in members:
+        from_settings = channel == "telegram" and external_id in settings_admins
+        lines.append(ctx.render(Msg(
+            "staff.line", channel=channel, user_id=external_id, role=Msg(f"core.role_{role}"),
+            note=Msg("staff.from_settings") if from_settings else "",
+        )))
+        if (channel, external_id) != me:
+            choices.append(Choice(f"st:rm:{channel}:{external_id}",
+                                  Msg("staff.remove_button", user_id=external_id)))
+    ctx.say(Msg("staff.list", n=len(members), members=Raw("\n".join(lines))), choices)
+
+
+@router.command("staff", role=ADMIN, describe="cmd.staff")
+async def cmd_staff(ctx: Context) -> None:
+    await show_staff(ctx)
+
+
+@router.action("st:add", role=ADMIN)
+async def start_add(ctx: Context) -> None:
+    ctx.finish()
+    await ctx.goto("staff.add_id")
+
+
+async def ask_id(ctx: Context) -> None:
+    ctx.say(Msg("staff.ask_id"), nav_choices(), numbered=False)
+
+
+async def take_id(ctx: Context) -> None:
+    value = re.sub(r"\s", "", ctx.text) if ctx.incoming.kind == "text" else ""
+    if not _USER_ID.match(value):
+        raise InvalidInput("staff.id_invalid")
+    await ctx.goto("staff.add_role", staff_id=value.lstrip("+"))
+
+
+async def ask_role(ctx: Context) -> None:
+    ctx.say(Msg("staff.ask_role", user_id=str(ctx.data.get("staff_id", ""))),
+            [Choice("st:role:staff", Msg("core.role_staff")), Choice("st:role:admin", Msg("core.role_admin")),
+             *nav_choices()])
+
+
+async def take_role(ctx: Context) -> None:
+    role = (ctx.choice_id or "").removeprefix("st:role:")
+    user_id = str(ctx.data.get("staff_id", ""))
+    if role not in staff_repo.ROLES or not _USER_ID.match(user_id):
+        raise InvalidInput("common.use_buttons")
+    by = f"{ctx.incoming.channel}:{ctx.incoming.user_id}"
+    await staff_repo.grant(ctx.conn, ctx.incoming.channel, user_id, role, ctx.now, by)
+    await show_staff(ctx, Msg("staff.added", user_id=user_id, role=Msg(f"core.role_{role}")))
+
+
+router.state(State("staff.add_id", ask_id, take_id, role=ADMIN))
+router.state(State("staff.add_role", ask_role, take_role, back="staff.add_id", role=ADMIN))
+
+
+@router.action("st:rm:", role=ADMIN)
+async def start_remove(ctx: Context) -> None:
+    channel, _, external_id = (ctx.choice_id or "").removeprefix("st:rm:").partition(":")
+    role = await staff_repo.role_of(ctx.conn, channel, external_id) if external_id else None
+    if role is None or (channel, external_id) == (ctx.incoming.channel, ctx.incoming.user_id):
+        ctx.say(Msg("common.stale"))
+        await show_staff(ctx)
+        return
+    ctx.finish()
+    await ctx.goto("staff.remove", staff_channel=channel, staff_id=external_id)
+
+
+async def ask_remove(ctx: Context) -> None:
+    ctx.say(Msg("staff.remove_confirm", user_id=str(ctx.data.get("staff_id", ""))),
+            [Choice("st:rmok", Msg("staff.remove_yes")), *nav_choices(back=False)])
+
+
+async def take_remove(ctx: Context) -> None:
+    if ctx.choice_id != "st:rmok":
+        raise InvalidInput("common.use_buttons")
+    channel, user_id = str(ctx.data.get("staff_channel", "")), str(ctx.data.get("staff_id", ""))
+    if (channel, user_id) == (ctx.incoming.channel, ctx.incoming.user_id):
+        raise InvalidInput("staff.not_yourself")
+    removed = await staff_repo.revoke(ctx.conn, channel, user_id)
+    await show_staff(ctx, Msg("staff.removed" if removed else "common.stale", user_id=user_id))
+
+
+router.state(State("staff.remove", ask_remove, take_remove, role=ADMIN))

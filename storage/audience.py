@@ -1,0 +1,221 @@
+"""Who a broadcast goes to: the audience filter and the recipients it selects.
+
+The filter is a small JSON object stored with the broadcast::
+
+    {}                                        everyone
+    {"regions": ["MS", "CS"]}                 artisans of these regions
+    {"crafts": ["zellige"], "langs": ["fr"]}  zellige makers who read French
+    {"session": 7, "session_statuses": ["enrolled", "waitlisted"]}
+
+Dimensions combine with AND, values within one dimension with OR. Artisans who opted out (STOP)
+or erased their data are never selected. Each recipient is reached on one chat: the same choice as
+:meth:`bot.outbox.Outbox.notify` (the most recently active identity that has not blocked the bot).
+
+The ``sessions`` and ``enrolments`` tables belong to the sessions feature; they are read through
+lightweight table clauses and their absence is tolerated (a session filter then selects nobody).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, and_, column, func, inspect, select, table
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
+
+from storage.schema import artisans, identities
+from storage.types import UTCDateTime
+
+SESSION_STATUSES = ("enrolled", "waitlisted")
+
+sessions_table = table(
+    "sessions", column("id", Integer), column("title", JSON), column("starts_at", UTCDateTime()),
+    column("status", String),
+)
+enrolments_table = table(
+    "enrolments", column("id", Integer), column("session_id", Integer), column("artisan_id", Integer),
+    column("status", String),
+)
+
+
+async def has_table(conn: AsyncConnection, name: str) -> bool:
+    """Whether another feature's table exists yet (its migration may not be merged)."""
+    return bool(await conn.run_sync(lambda sync: inspect(sync).has_table(name)))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A parsed audience filter (see the module docstring)."""
+
+    regions: tuple[str, ...] = ()
+    crafts: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    session: int | None = None
+    session_statuses: tuple[str, ...] = SESSION_STATUSES
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Audience:
+        data = data or {}
+        session = data.get("session")
+        statuses = tuple(s for s in data.get("session_statuses") or SESSION_STATUSES
+                         if s in SESSION_STATUSES)
+        return cls(
+            regions=tuple(sorted(str(r) for r in data.get("regions") or ())),
+            crafts=tuple(sorted(str(c) for c in data.get("crafts") or ())),
+            langs=tuple(sorted(str(lang) for lang in data.get("langs") or ())),
+            session=int(session) if isinstance(session, int) else None,
+            session_statuses=statuses or SESSION_STATUSES,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.regions:
+            data["regions"] = list(self.regions)
+        if self.crafts:
+            data["crafts"] = list(self.crafts)
+        if self.langs:
+            data["langs"] = list(self.langs)
+        if self.session is not None:
+            data["session"] = self.session
+            data["session_statuses"] = list(self.session_statuses)
+        return data
+
+    @property
+    def everyone(self) -> bool:
+        return not (self.regions or self.crafts or self.langs or self.session is not None)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    artisan_id: int
+    locale: str
+    channel: str  # "" when no chat can be reached
+    chat_id: str
+
+
+@dataclass
+class Reach:
+    """What a preview tells staff: recipients per channel, and who is left out and why."""
+
+    by_channel: dict[str, int] = field(default_factory=dict)
+    unreachable: int = 0
+    opted_out: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_channel.values()) + self.unreachable
+
+
+async def _filtered(conn: AsyncConnection, audience: Audience, *, opted_out: bool) -> Select[Any] | None:
+    """``SELECT artisans.id, artisans.locale`` for the audience, or None if it selects nobody."""
+    conditions = [artisans.c.erased_at.is_(None), artisans.c.opted_out.is_(opted_out)]
+    if audience.regions:
+        conditions.append(artisans.c.region.in_(audience.regions))
+    if audience.crafts:
+        conditions.append(artisans.c.craft.in_(audience.crafts))
+    if audience.langs:
+        conditions.append(artisans.c.locale.in_(audience.langs))
+    if audience.session is not None:
+        if not await has_table(conn, "enrolments"):
+            return None
+        e = enrolments_table
+        conditions.append(
+            artisans.c.id.in_(
+                select(e.c.artisan_id).where(
+                    e.c.session_id == audience.session, e.c.status.in_(audience.session_statuses)
+                )
+            )
+        )
+    return select(artisans.c.id, artisans.c.locale).where(and_(*conditions))
+
+
+def _best_chats(rows: list[Any]) -> dict[int, tuple[str, str]]:
+    """Per artisan, the most recently active identity that has not blocked the bot."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+    best: dict[int, tuple[Any, tuple[str, str]]] = {}
+    for artisan_id, channel, chat_id, blocked, last_inbound, ident in rows:
+        if blocked:
+            continue
+        rank = (last_inbound or oldest, ident)
+        current = best.get(artisan_id)
+        if current is None or rank > current[0]:
+            best[artisan_id] = (rank, (str(channel), str(chat_id)))
+    return {artisan: chat for artisan, (_, chat) in best.items()}
+
+
+async def recipients(conn: AsyncConnection, audience: Audience) -> list[Recipient]:
+    """Every artisan the audience selects, with the chat to reach them on (in id order)."""
+    chosen = await _filtered(conn, audience, opted_out=False)
+    if chosen is None:
+        return []
+    people = [(int(r[0]), str(r[1])) for r in await conn.execute(chosen.order_by(artisans.c.id))]
+    ids = chosen.with_only_columns(artisans.c.id)
+    stmt = select(
+        identities.c.artisan_id, identities.c.channel, identities.c.chat_id, identities.c.blocked,
+        identities.c.last_inbound_at, identities.c.id,
+    ).where(identities.c.artisan_id.in_(ids))
+    chats = _best_chats(list(await conn.execute(stmt)))
+    out = []
+    for artisan_id, locale in people:
+        channel, chat_id = chats.get(artisan_id, ("", ""))
+        out.append(Recipient(artisan_id, locale, channel, chat_id))
+    return out
+
+
+async def reach(conn: AsyncConnection, audience: Audience) -> Reach:
+    """The exact numbers a preview shows (the same selection :func:`recipients` makes)."""
+    result = Reach()
+    people = await recipients(conn, audience)
+    counts = Counter(p.channel for p in people)
+    result.unreachable = counts.pop("", 0)
+    result.by_channel = dict(sorted(counts.items()))
+    excluded = await _filtered(conn, audience, opted_out=True)
+    if excluded is not None:
+        count = select(func.count()).select_from(excluded.subquery())
+        result.opted_out = int((await conn.execute(count)).scalar_one())
+    return result
+
+
+@dataclass(frozen=True)
+class SessionChoice:
+    id: int
+    title: dict[str, str]
+    starts_at: datetime | None
+
+
+def title_in(title: dict[str, str], lang: str, fallback: str = "") -> str:
+    """A session title (JSON by language) in ``lang``, else any language it has."""
+    return title.get(lang) or next(iter(title.values()), fallback)
+
+
+async def sessions_for_audience(conn: AsyncConnection, now: datetime, limit: int = 8) -> list[SessionChoice]:
+    """Training sessions staff may target (not cancelled, from a month ago on), soonest first."""
+    if not await has_table(conn, "sessions"):
+        return []
+    s = sessions_table
+    stmt = (
+        select(s.c.id, s.c.title, s.c.starts_at)
+        .where(s.c.status != "cancelled", s.c.starts_at >= now - timedelta(days=31))
+        .order_by(s.c.starts_at)
+        .limit(limit)
+    )
+    return [SessionChoice(int(r[0]), _title(r[1]), r[2]) for r in await conn.execute(stmt)]
+
+
+async def session(conn: AsyncConnection, session_id: int) -> SessionChoice | None:
+    if not await has_table(conn, "sessions"):
+        return None
+    s = sessions_table
+    row = (await conn.execute(
+        select(s.c.id, s.c.title, s.c.starts_at).where(s.c.id == session_id)
+    )).first()
+    return SessionChoice(int(row[0]), _title(row[1]), row[2]) if row else None
+
+
+def _title(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items() if v}
+    return {"": str(value)} if value else {}
