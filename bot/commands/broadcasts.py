@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Hirfa
-from bot.i18n import html_to_plain
 from bot.commands import subgroup
+from bot.i18n import html_to_plain
 from handlers.exports import as_csv, as_xlsx, delivery_table
 from handlers.stats import stats_chart, stats_text
 from storage import broadcasts as broadcast_repo
