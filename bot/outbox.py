@@ -1,14 +1,17 @@
 """Durable sending: every message that is not a direct reply goes through here.
 
-Writers call :meth:`Outbox.notify` (to an artisan) or :meth:`Outbox.to_chat` (to a chat) *inside
-the transaction of the change that causes the message*, with an idempotency key such as
+Writers call :meth:`Outbox.notify` (to an artisan), :meth:`Outbox.to_chat` (to a chat) or
+:meth:`Outbox.enqueue_many` (thousands of rows at once, e.g. a broadcast) *inside the transaction
+of the change that causes the message*, with an idempotency key such as
 ``reminder:{session}:{artisan}:{offset}``: the row commits with the change or not at all, and the
 same key never makes a second row.
 
 One :class:`ChannelSender` per channel delivers due rows:
 
 - paced by a :class:`Pacer` shared with the channel's direct replies (Telegram: 29/s overall,
-  evenly spaced, never a burst) and at most one message per chat per ``per_chat_interval``;
+  evenly spaced from the moment each slot is really taken, never a burst, with a sliding-window
+  guard on actual dispatch times) and at most one message per chat per ``per_chat_interval``
+  (direct replies and queued messages alike);
 - 429 → the whole channel pauses for ``retry_after`` and the row is retried (not counted as a
   failure); 403/blocked → the identity is marked unreachable, the row becomes ``blocked`` and
   every later row for that chat is skipped; network errors → retried with exponential backoff,
@@ -17,9 +20,13 @@ One :class:`ChannelSender` per channel delivers due rows:
   template) → the row moves to the artisan's other reachable channel, or ``failed`` with the
   reason. Rows carry ``origin`` (kind, catalog key, parameters rendered for the reader) so such
   a channel can fill a template;
-- rows are claimed (``sending``) in small batches and settled right after; after a crash, rows
-  left ``sending`` go back to ``pending``. So a crash resends at most one batch
-  (``max_in_flight`` messages) and loses none.
+- rows are claimed (``sending``) in small batches and settled right after; the running sender
+  keeps two batches of ``max_in_flight / 2`` in flight (one taking its slots while the other is
+  settled and the next claimed). After a crash, rows left ``sending`` go back to ``pending``: a
+  crash resends at most ``max_in_flight`` messages and loses none.
+- ``OutMessage.edit_id`` makes a row edit an earlier message (progress reports) and
+  ``OutMessage.media_ref`` lets many rows share one stored attachment (loaded, cached, by the
+  loader a feature registers in ``Router.attachments``).
 
 Row statuses: ``pending`` → ``sending`` → ``sent`` | ``failed`` | ``blocked``; ``skipped`` when
 nobody could be reached at enqueue time (or the artisan erased their data).

@@ -23,7 +23,7 @@ def _id(ctx: Context, prefix: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
-@router.command("broadcasts", role=STAFF, describe="cmd.broadcasts")
+@router.command("broadcasts", role=STAFF)
 async def cmd_broadcasts(ctx: Context) -> None:
     ctx.finish()
     scheduled = await repo.listed(ctx.conn, (repo.SCHEDULED,), limit=20)

@@ -42,7 +42,7 @@ async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
     ctx.say(Msg("staff.list", n=len(members), members=Raw("\n".join(lines))), choices)
 
 
-@router.command("staff", role=ADMIN, describe="cmd.staff")
+@router.command("staff", role=ADMIN)
 async def cmd_staff(ctx: Context) -> None:
     await show_staff(ctx)
 

@@ -34,8 +34,10 @@ def stats_text(t: Translator, stats: Stats, lang: str, zone: ZoneInfo) -> str:
     out = [line(Msg("stats.title", count=stats.total))]
     out.append(line(Msg("stats.by_region")))
     out += [line(Msg("stats.line", name=_label(t, lang, zone, "region", r), n=n)) for r, n in stats.by_region]
+    out += [] if stats.by_region else [line(Msg("stats.none"))]
     out.append("\n" + line(Msg("stats.by_craft")))
     out += [line(Msg("stats.line", name=_label(t, lang, zone, "craft", c), n=n)) for c, n in stats.by_craft]
+    out += [] if stats.by_craft else [line(Msg("stats.none"))]
     out.append("\n" + line(Msg("stats.by_week")))
     out += [line(Msg("stats.week_line", week=w, n=n)) for w, n in stats.by_week]
     if stats.sessions is not None:
@@ -93,7 +95,7 @@ def stats_chart(t: Translator, stats: Stats, lang: str, zone: ZoneInfo) -> bytes
     return render_panels(panels, plain("stats.chart_title", count=stats.total))
 
 
-@router.command("stats", role=STAFF, describe="cmd.stats")
+@router.command("stats", role=STAFF)
 async def cmd_stats(ctx: Context) -> None:
     ctx.finish()
     t = ctx.services.translator
