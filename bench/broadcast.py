@@ -347,4 +347,8 @@ if __name__ == "__main__":
                         help="recipients for the PTB baseline (default: the same)")
     parser.add_argument("--retries", type=int, default=5, help="max_retries of the retrying baseline")
     parser.add_argument("--no-baseline", action="store_true", help="skip the PTB baseline")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--quick", action="store_true", help="1,000 recipients (CI-sized)")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.recipients = 1000
+    asyncio.run(main(arguments))
