@@ -151,7 +151,8 @@ async def identities_of(conn: AsyncConnection, artisan_id: int) -> list[Identity
     stmt = (
         select(identities)
         .where(identities.c.artisan_id == artisan_id)
-        .order_by(identities.c.last_inbound_at.desc(), identities.c.id.desc())
+        # NULLS LAST spelled out: SQLite and PostgreSQL disagree on the default.
+        .order_by(identities.c.last_inbound_at.desc().nulls_last(), identities.c.id.desc())
     )
     rows = (await conn.execute(stmt)).mappings().all()
     return [

@@ -65,6 +65,7 @@ identities = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("channel", "external_id", name="uq_identities_channel_external"),
     Index("ix_identities_artisan", "artisan_id"),
+    Index("ix_identities_channel_chat", "channel", "chat_id"),
 )
 
 staff = Table(
@@ -118,4 +119,5 @@ outbox = Table(
     Column("platform_message_id", String(128)),
     Index("ix_outbox_due", "channel", "status", "next_attempt_at"),
     Index("ix_outbox_artisan", "artisan_id"),
+    Index("ix_outbox_claim", "channel", "status", "priority", "id"),
 )
