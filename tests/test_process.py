@@ -291,7 +291,7 @@ def test_broadcast_survives_a_kill_with_no_loss(server: FakeBotAPIServer, tmp_pa
         wait_for(lambda: len(api.messages_to(9000)) >= 2)
         admin.type(text)
         admin.push(factories.callback_update(9000, "bc:preview"))
-        wait_for(lambda: any("bc:send:1" == b[1] for m in api.messages_to(9000) for b in m.buttons))
+        wait_for(lambda: any(b[1] == "bc:send:1" for m in api.messages_to(9000) for b in m.buttons))
         admin.push(factories.callback_update(9000, "bc:send:1"))
         wait_for(lambda: len(delivered()) >= 15, timeout=30)
         bot.send_signal(signal.SIGKILL)
