@@ -151,7 +151,8 @@ async def hirfa_bot(base_url: str, folder: Path, artisans: int,
     settings = load_settings(
         database_url=f"sqlite+aiosqlite:///{folder / 'bench.db'}",
         telegram={"token": TOKEN, "api_url": base_url, "concurrent_updates": concurrency},
-        outbox={"telegram_rate": 1000},
+        # Like the bare bot: no pacing (the synthetic users write faster than 1 message a second).
+        outbox={"telegram_rate": 1000, "per_chat_interval": 0},
     )
     hirfa = Hirfa(settings)
     await hirfa.prepare()
