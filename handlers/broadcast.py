@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.dialogue import Context, Router, State, nav_choices, strip_invisible
+from bot.dialogue import Context, MenuItem, Router, State, nav_choices, strip_invisible
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
@@ -504,3 +504,6 @@ async def take_when_confirm(ctx: Context) -> None:
 _state("bc.preview", ask_preview, take_preview, back="bc.hub")
 _state("bc.when", ask_when, take_when, back="bc.preview")
 _state("bc.when_confirm", ask_when_confirm, take_when_confirm, back="bc.when")
+
+
+router.menu_item(MenuItem("broadcast", "bc.menu_staff", cmd_broadcast, order=72, role=STAFF))

@@ -7,7 +7,7 @@ requires the ``staff`` role. Any other ``bc:`` button is refused.
 
 from __future__ import annotations
 
-from bot.dialogue import Context, Router
+from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw
 from bot.messages import Choice, Document
 from handlers import broadcast_delivery as delivery
@@ -128,3 +128,6 @@ async def unknown_broadcast_button(ctx: Context) -> None:
     ctx.say(Msg("common.stale"))
     if ctx.state:
         await ctx.reprompt()
+
+
+router.menu_item(MenuItem("broadcasts", "bc.menu_list", cmd_broadcasts, order=73, role=STAFF))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogue import Context, Router, State, nav_choices
+from bot.dialogue import Context, MenuItem, Router, State, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
@@ -112,3 +112,6 @@ async def take_remove(ctx: Context) -> None:
 
 
 router.state(State("staff.remove", ask_remove, take_remove, role=ADMIN))
+
+
+router.menu_item(MenuItem("staff", "bc.menu_team", cmd_staff, order=75, role=ADMIN))

@@ -171,3 +171,13 @@ async def test_typing_a_menu_label_without_its_emoji_opens_it(h: Harness) -> Non
     await h.register(USER, "fr")
     await h.send(USER, "mon profil")
     assert "Mon profil" in h.last_text(USER)
+
+
+async def test_staff_find_their_tools_in_the_menu(h: Harness) -> None:
+    h.languages[ADMIN] = "en"
+    await h.send(ADMIN, "menu")
+    labels = h.labels(ADMIN)
+    for label in ("📣 Broadcast a message", "🗓 Broadcasts", "📊 Statistics", "👥 Staff members"):
+        assert label in labels
+    await h.press(ADMIN, "m:broadcast")
+    assert any(data and data.startswith("bc:l:") for _, data in h.last(ADMIN).buttons)
