@@ -270,6 +270,12 @@ class Context:
     def text(self) -> str:
         return self.incoming.text
 
+    def choice_number(self, prefix: str) -> int | None:
+        """The id after ``prefix`` in the pressed button (``s:open:42`` → 42); None when the
+        button was forged (not digits, or too long to be one of our ids)."""
+        tail = (self.choice_id or "").removeprefix(prefix)
+        return int(tail) if tail.isdigit() and len(tail) < 10 else None
+
     def is_staff(self, role: str = "staff") -> bool:
         return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
 
@@ -338,7 +344,8 @@ class Context:
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u061c]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+# Arabic-Indic and Persian digits → 0-9 (typed numbers, phones, dates, capacities).
+LATIN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)-]?\s*$")
 
 
@@ -349,7 +356,7 @@ def clean_text(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Fold a word for matching keywords and labels: case, accents, bidi marks, spacing."""
-    text = _INVISIBLE.sub("", text).translate(_ARABIC_INDIC)
+    text = _INVISIBLE.sub("", text).translate(LATIN_DIGITS)
     text = unicodedata.normalize("NFKD", text)
     # Accents, emoji and other symbols go: "👤 Mon profil" is matched by "mon profil".
     text = "".join(ch for ch in text

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices, strip_invisible
+from bot.dialogue import LATIN_DIGITS, Context, MenuItem, Router, State, nav_choices, strip_invisible
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
@@ -42,7 +42,6 @@ _DATETIME = re.compile(
     r"^\s*(?:(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2}))"
     r"(?:\s+|\s*[Tà@]\s*)(\d{1,2})\s*[:hH.]\s*(\d{2})\s*$"
 )
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
 # -- the draft behind the conversation ---------------------------------------------------------
@@ -69,11 +68,6 @@ def _guarded(fn: Callable[[Context], Awaitable[None]]) -> Callable[[Context], Aw
             ctx.say(Msg("common.stale"))
 
     return run
-
-
-def _id_from(ctx: Context, prefix: str) -> int | None:
-    value = (ctx.choice_id or "").removeprefix(prefix)
-    return int(value) if value.isdigit() else None
 
 
 def _lang_name(code: str) -> str:
@@ -433,14 +427,14 @@ async def take_preview(ctx: Context) -> None:
     choice = ctx.choice_id or ""
     if choice == "bc:edit":
         await ctx.goto("bc.hub")
-    elif _id_from(ctx, "bc:send:") == b.id:
+    elif ctx.choice_number("bc:send:") == b.id:
         count = await delivery.start(ctx.services, ctx.conn, b.id)
         ctx.finish()
         if count is None:
             ctx.say(Msg("common.stale"))
             return
         ctx.say(Msg("bc.started", id=b.id, count=count))
-    elif _id_from(ctx, "bc:sched:") == b.id:
+    elif ctx.choice_number("bc:sched:") == b.id:
         await ctx.goto("bc.when")
     else:
         raise InvalidInput("common.use_buttons")
@@ -448,7 +442,7 @@ async def take_preview(ctx: Context) -> None:
 
 def parse_local(text: str, now: datetime, ctx: Context) -> datetime:
     """``25/12/2026 09:30`` (or ``2026-12-25 09h30``) in the staff's zone → aware UTC datetime."""
-    match = _DATETIME.match(strip_invisible(text).translate(_DIGITS))
+    match = _DATETIME.match(strip_invisible(text).translate(LATIN_DIGITS))
     if match is None:
         raise InvalidInput("bc.when_invalid")
     g = match.groups()
@@ -487,7 +481,7 @@ async def ask_when_confirm(ctx: Context) -> None:
 
 async def take_when_confirm(ctx: Context) -> None:
     b = await current(ctx)
-    if _id_from(ctx, "bc:schedok:") != b.id:
+    if ctx.choice_number("bc:schedok:") != b.id:
         raise InvalidInput("common.use_buttons")
     moment = datetime.fromisoformat(str(ctx.data["bc_at"]))
     if moment <= ctx.now:

@@ -18,11 +18,6 @@ router = Router()
 STAFF = "staff"
 
 
-def _id(ctx: Context, prefix: str) -> int | None:
-    value = (ctx.choice_id or "").removeprefix(prefix)
-    return int(value) if value.isdigit() and len(value) < 12 else None
-
-
 @router.command("broadcasts", role=STAFF)
 async def cmd_broadcasts(ctx: Context) -> None:
     ctx.finish()
@@ -57,7 +52,7 @@ def _snippet(b: repo.Broadcast) -> str:
 
 @router.action("bc:cancel:", role=STAFF)
 async def cancel_scheduled(ctx: Context) -> None:
-    broadcast_id = _id(ctx, "bc:cancel:")
+    broadcast_id = ctx.choice_number("bc:cancel:")
     if broadcast_id is None or not await repo.move(
         ctx.conn, broadcast_id, repo.CANCELLED, allowed_from=(repo.SCHEDULED,), now=ctx.now
     ):
@@ -68,7 +63,7 @@ async def cancel_scheduled(ctx: Context) -> None:
 
 @router.action("bc:stop:", role=STAFF)
 async def ask_stop(ctx: Context) -> None:
-    broadcast_id = _id(ctx, "bc:stop:")
+    broadcast_id = ctx.choice_number("bc:stop:")
     b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
     if b is None or b.status != repo.SENDING:
         ctx.say(Msg("common.stale"))
@@ -80,7 +75,7 @@ async def ask_stop(ctx: Context) -> None:
 
 @router.action("bc:stopok:", role=STAFF)
 async def stop_running(ctx: Context) -> None:
-    broadcast_id = _id(ctx, "bc:stopok:")
+    broadcast_id = ctx.choice_number("bc:stopok:")
     skipped = await delivery.stop(ctx.services, ctx.conn, broadcast_id) if broadcast_id else None
     if skipped is None:
         ctx.say(Msg("common.stale"))
@@ -95,7 +90,7 @@ async def keep_running(ctx: Context) -> None:
 
 @router.action("bc:report:", role=STAFF)
 async def show_report(ctx: Context) -> None:
-    broadcast_id = _id(ctx, "bc:report:")
+    broadcast_id = ctx.choice_number("bc:report:")
     b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
     if b is None or b.status in (repo.DRAFT, repo.SCHEDULED, repo.CANCELLED):
         ctx.say(Msg("common.stale"))
@@ -112,7 +107,7 @@ async def show_report(ctx: Context) -> None:
 
 @router.action("bc:csv:", role=STAFF)
 async def send_deliveries(ctx: Context) -> None:
-    broadcast_id = _id(ctx, "bc:csv:")
+    broadcast_id = ctx.choice_number("bc:csv:")
     b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
     if b is None or b.status in (repo.DRAFT, repo.SCHEDULED, repo.CANCELLED):
         ctx.say(Msg("common.stale"))

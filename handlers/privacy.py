@@ -72,10 +72,8 @@ async def take_delete(ctx: Context) -> None:
         return
     artisan_id = ctx.artisan.id
     await ctx.services.outbox.forget_artisan(ctx.conn, artisan_id)
-    for router_hook in ctx.services.router.erase_hooks:
-        await router_hook(ctx, artisan_id)
-    for hook in ctx.services.extras.get("erase_hooks", []):
-        await hook(ctx.conn, artisan_id)
+    for hook in ctx.services.router.erase_hooks:
+        await hook(ctx, artisan_id)
     await artisan_repo.erase(ctx.conn, artisan_id, ctx.now)
     await conversation_repo.forget(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
     lang = ctx.lang

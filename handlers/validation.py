@@ -11,7 +11,7 @@ import unicodedata
 
 import phonenumbers
 
-from bot.dialogue import strip_invisible
+from bot.dialogue import LATIN_DIGITS, strip_invisible
 from bot.errors import InvalidInput
 
 NAME_MIN, NAME_MAX = 2, 80
@@ -39,7 +39,7 @@ def clean_name(text: str) -> str:
 
 def parse_phone(text: str, default_region: str = "MA") -> str:
     """A phone number in any usual form (0612..., +212 6..., 00212...) → E.164."""
-    raw = _squash(text).translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))
+    raw = _squash(text).translate(LATIN_DIGITS)
     if raw.startswith("00"):
         raw = "+" + raw[2:]
     digits = re.sub(r"\D", "", raw)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -175,8 +175,3 @@ async def mark_blocked(conn: AsyncConnection, channel: str, chat_id: str, now: d
         .where(identities.c.channel == channel, identities.c.chat_id == chat_id)
         .values(blocked=True, blocked_at=now)
     )
-
-
-async def count_active(conn: AsyncConnection) -> int:
-    stmt = select(func.count()).select_from(artisans).where(artisans.c.erased_at.is_(None))
-    return int((await conn.execute(stmt)).scalar_one())

@@ -5,22 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import conversations, processed_updates
 from storage.sql import insert_ignore
-
-
-async def load(conn: AsyncConnection, channel: str, user_id: str) -> tuple[str | None, dict[str, Any]]:
-    stmt = select(conversations.c.state, conversations.c.data).where(
-        conversations.c.channel == channel, conversations.c.user_id == user_id
-    )
-    row = (await conn.execute(stmt)).first()
-    if row is None:
-        return None, {}
-    return row[0], dict(row[1] or {})
-
 
 # Built once: these run for almost every update.
 _INSERT = conversations.insert()

@@ -10,14 +10,13 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dialogue import strip_invisible
+from bot.dialogue import LATIN_DIGITS, strip_invisible
 from bot.errors import InvalidInput
 
 NUMBER_MAX = 32
 NOTE_MAX = 500
 PLACE_MAX = 200
 _NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/_.-]{0,31}$")
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _CLOCK = re.compile(r"^(\d{1,2})\s*(?:[:hH.]\s*(\d{2})?)?$")
@@ -25,7 +24,7 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 
 
 def _text(value: object) -> str:
-    return re.sub(r"\s+", " ", strip_invisible(str(value))).strip().translate(_DIGITS)
+    return re.sub(r"\s+", " ", strip_invisible(str(value))).strip().translate(LATIN_DIGITS)
 
 
 def clean_number(value: object) -> str:

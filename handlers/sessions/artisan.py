@@ -25,12 +25,6 @@ router = Router()
 PAGE_SIZE = 5
 
 
-def choice_id_number(ctx: Context, prefix: str) -> int | None:
-    """The number after ``prefix`` in the pressed button's id (None if forged)."""
-    tail = (ctx.choice_id or "").removeprefix(prefix)
-    return int(tail) if tail.isdigit() and len(tail) < 10 else None
-
-
 def default_locale(ctx: Context) -> str:
     return ctx.services.settings.default_locale
 
@@ -89,7 +83,7 @@ async def cmd_trainings(ctx: Context) -> None:
 
 @router.action("s:list:", registered=True)
 async def list_page(ctx: Context) -> None:
-    page = choice_id_number(ctx, "s:list:")
+    page = ctx.choice_number("s:list:")
     await show_list(ctx, page or 0)
 
 
@@ -136,7 +130,7 @@ async def show_card(ctx: Context, session_id: int, intro: Text | None = None) ->
 
 @router.action("s:open:", registered=True)
 async def open_card(ctx: Context) -> None:
-    session_id = choice_id_number(ctx, "s:open:")
+    session_id = ctx.choice_number("s:open:")
     if session_id is None:
         await stale(ctx)
         return
@@ -161,7 +155,7 @@ router.deeplinks["s"] = open_deeplink
 
 @router.action("s:map:", registered=True)
 async def send_map(ctx: Context) -> None:
-    session_id = choice_id_number(ctx, "s:map:")
+    session_id = ctx.choice_number("s:map:")
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
     if session is None or session.location is None:
         await stale(ctx)
@@ -172,7 +166,7 @@ async def send_map(ctx: Context) -> None:
 # -- enrol ------------------------------------------------------------------------------------
 
 async def _open_listed(ctx: Context, prefix: str) -> Listed | None:
-    session_id = choice_id_number(ctx, prefix)
+    session_id = ctx.choice_number(prefix)
     listed = await session_repo.get_listed(ctx.conn, session_id) if session_id else None
     if listed is None:
         await stale(ctx)
@@ -313,7 +307,7 @@ async def mine(ctx: Context) -> None:
 
 @router.action("s:ics:", registered=True)
 async def send_ics(ctx: Context) -> None:
-    session_id = choice_id_number(ctx, "s:ics:")
+    session_id = ctx.choice_number("s:ics:")
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
     if session is None:
         await stale(ctx)

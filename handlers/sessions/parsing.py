@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dialogue import strip_invisible
+from bot.dialogue import LATIN_DIGITS, strip_invisible
 from bot.errors import InvalidInput
 
 TITLE_MAX = 120
@@ -18,7 +18,6 @@ VENUE_MAX = 200
 CAPACITY_MAX = 10_000
 DURATION_MAX_MINUTES = 14 * 24 * 60
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _DMY = re.compile(
     r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:[ T,]+(\d{1,2})(?:[:hH.](\d{2})?)?)?$"
 )
@@ -29,7 +28,7 @@ _DURATION = re.compile(
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", strip_invisible(text).translate(_DIGITS)).strip()
+    return re.sub(r"\s+", " ", strip_invisible(text).translate(LATIN_DIGITS)).strip()
 
 
 def clean_text(text: str, maximum: int, *, key: str = "sess.text_too_long") -> str:

@@ -261,8 +261,8 @@ async def rsvp_no(ctx: Context) -> None:
 
 @router.action("s:cantok:", registered=True)
 async def cant_come(ctx: Context) -> None:
-    tail = (ctx.choice_id or "").removeprefix("s:cantok:")
-    session = await _enrolled_session(ctx, int(tail)) if tail.isdigit() and len(tail) < 10 else None
+    session_id = ctx.choice_number("s:cantok:")
+    session = await _enrolled_session(ctx, session_id) if session_id is not None else None
     if session is None:
         await stale(ctx)
         return

@@ -32,11 +32,6 @@ ATTENDANCE_PAGE = 8
 RECENT = timedelta(days=30)
 
 
-def _number(ctx: Context, prefix: str) -> int | None:
-    tail = (ctx.choice_id or "").removeprefix(prefix)
-    return int(tail) if tail.isdigit() and len(tail) < 10 else None
-
-
 def deep_link(ctx: Context, session_id: int) -> str | None:
     username = ctx.services.bot_username
     return f"https://t.me/{username}?start=s{session_id}" if username else None
@@ -94,7 +89,7 @@ router.menu_item(MenuItem("manage_sessions", "sess.menu_staff", menu_manage, ord
 
 @router.action("sa:list:", role=STAFF)
 async def staff_list_page(ctx: Context) -> None:
-    await show_staff_list(ctx, _number(ctx, "sa:list:") or 0)
+    await show_staff_list(ctx, ctx.choice_number("sa:list:") or 0)
 
 
 @router.action("sa:new", role=STAFF)
@@ -133,7 +128,7 @@ async def show_staff_card(ctx: Context, session_id: int, intro: Text | None = No
 
 @router.action("sa:open:", role=STAFF)
 async def staff_open(ctx: Context) -> None:
-    session_id = _number(ctx, "sa:open:")
+    session_id = ctx.choice_number("sa:open:")
     if session_id is None:
         await _stale(ctx)
         return
@@ -142,7 +137,7 @@ async def staff_open(ctx: Context) -> None:
 
 async def _scheduled(ctx: Context, prefix: str) -> Session | None:
     """The session named by the button, if it can still be changed (else say why)."""
-    session_id = _number(ctx, prefix)
+    session_id = ctx.choice_number(prefix)
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
     if session is None:
         await _stale(ctx)
@@ -283,7 +278,7 @@ async def staff_cancel_ok(ctx: Context) -> None:
 # -- enrolment list and exports ---------------------------------------------------------------
 
 async def _listed(ctx: Context, prefix: str) -> Listed | None:
-    session_id = _number(ctx, prefix)
+    session_id = ctx.choice_number(prefix)
     listed = await session_repo.get_listed(ctx.conn, session_id) if session_id else None
     if listed is None:
         await _stale(ctx)
@@ -412,7 +407,7 @@ async def staff_mark(ctx: Context) -> None:
 
 @router.action("sa:allp:", role=STAFF)
 async def staff_all_present(ctx: Context) -> None:
-    session_id = _number(ctx, "sa:allp:")
+    session_id = ctx.choice_number("sa:allp:")
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
     if session is None or session.status == "cancelled" or ctx.now < session.starts_at - timedelta(hours=1):
         await _stale(ctx)
@@ -425,7 +420,7 @@ async def staff_all_present(ctx: Context) -> None:
 
 @router.action("sa:poster:", role=STAFF)
 async def staff_poster(ctx: Context) -> None:
-    session_id = _number(ctx, "sa:poster:")
+    session_id = ctx.choice_number("sa:poster:")
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
     if session is None:
         await _stale(ctx)
