@@ -62,7 +62,8 @@ def workload(artisans: int, count: int, seed: int = 7) -> list[dict[str, Any]]:
     newcomers = iter(range(500_000, 600_000))
     registering: list[tuple[int, list[tuple[str, str]]]] = []
     while len(updates) < count:
-        if rng.random() < 0.10 or registering:
+        if rng.random() < 0.10:
+            # One update in ten comes from someone registering (several interleaved at once).
             if not registering or rng.random() < 0.3:
                 uid = next(newcomers)
                 steps = [("cmd", "start"), ("cb", "lang:fr"), ("cb", "consent:yes"),
@@ -70,10 +71,10 @@ def workload(artisans: int, count: int, seed: int = 7) -> list[dict[str, Any]]:
                          ("cb", "region:CS"), ("cb", "craft:pottery"), ("cb", "cnie:skip"),
                          ("cb", "reg:confirm")]
                 registering.append((uid, steps))
-            uid, steps = registering[0]
+            uid, steps = registering[rng.randrange(len(registering))]
             kind, value = steps.pop(0)
             if not steps:
-                registering.pop(0)
+                registering.remove((uid, steps))
         else:
             uid = 100_000 + rng.randrange(artisans)
             kind, value = rng.choice([("text", "menu"), ("cb", "m:profile"), ("cmd", "help"),
