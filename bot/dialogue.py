@@ -29,8 +29,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.clock import Clock
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text, Translator
@@ -41,7 +39,7 @@ from storage import artisans as artisan_repo
 from storage import conversations as conversation_repo
 from storage import inbound as inbound_repo
 from storage.artisans import Artisan
-from storage.database import Database
+from storage.database import Conn, Database
 
 if TYPE_CHECKING:
     from bot.outbox import AttachmentLoader, Outbox
@@ -227,7 +225,7 @@ class Context:
     def __init__(
         self,
         services: Services,
-        conn: AsyncConnection,
+        conn: Conn,
         incoming: Incoming,
         state: str | None,
         data: dict[str, Any],

@@ -47,7 +47,6 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.errors import Permanent, RetryLater, Transient, Unreachable, WindowClosed
@@ -56,7 +55,7 @@ from bot.messages import Document, OutMessage, Reply, render
 from bot.settings import Settings
 from bot.timezones import load_zone
 from storage import artisans as artisan_repo
-from storage.database import Database
+from storage.database import Conn, Database
 from storage.schema import identities, outbox
 from storage.sql import insert_ignore, insert_ignore_many
 
@@ -68,7 +67,7 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
 
 
 # Loads a stored photo or document by reference (``OutMessage.media_ref``): (photo, document).
-AttachmentLoader = Callable[[AsyncConnection, str], Awaitable[tuple[bytes | None, Document | None]]]
+AttachmentLoader = Callable[[Conn, str], Awaitable[tuple[bytes | None, Document | None]]]
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,7 @@ class Outbox:
     # -- writing ----------------------------------------------------------------------------
     async def notify(
         self,
-        conn: AsyncConnection,
+        conn: Conn,
         artisan_id: int,
         reply: Reply,
         *,
@@ -258,7 +257,7 @@ class Outbox:
 
     async def to_chat(
         self,
-        conn: AsyncConnection,
+        conn: Conn,
         channel: str,
         chat_id: str,
         message: OutMessage,
@@ -276,7 +275,7 @@ class Outbox:
 
     async def _insert(
         self,
-        conn: AsyncConnection,
+        conn: Conn,
         key: str,
         channel: str,
         chat_id: str,
@@ -313,7 +312,7 @@ class Outbox:
 
     async def enqueue_many(
         self,
-        conn: AsyncConnection,
+        conn: Conn,
         rows: Iterable[Queued],
         *,
         kind: str,
@@ -344,7 +343,7 @@ class Outbox:
             inserted += await insert_ignore_many(conn, outbox, chunk)
         return inserted
 
-    async def resolve(self, conn: AsyncConnection, message: OutMessage) -> OutMessage:
+    async def resolve(self, conn: Conn, message: OutMessage) -> OutMessage:
         """Fill in a message's photo or document from its ``media_ref`` (cached: a broadcast
         sends the same attachment thousands of times)."""
         ref = message.media_ref
@@ -362,7 +361,7 @@ class Outbox:
         photo, document = media
         return replace(message, photo=photo, document=document)
 
-    async def forget_artisan(self, conn: AsyncConnection, artisan_id: int) -> None:
+    async def forget_artisan(self, conn: Conn, artisan_id: int) -> None:
         """An artisan erased their data: drop what was waiting for them, payloads included."""
         await conn.execute(
             update(outbox)
@@ -412,7 +411,7 @@ class Outbox:
             if total == before:
                 return total
 
-    async def counts(self, conn: AsyncConnection, prefix: str | None = None) -> dict[str, int]:
+    async def counts(self, conn: Conn, prefix: str | None = None) -> dict[str, int]:
         stmt = select(outbox.c.status, func.count()).group_by(outbox.c.status)
         if prefix:
             stmt = stmt.where(outbox.c.idem_key.startswith(prefix))
@@ -429,7 +428,7 @@ class ChannelSender:
         db: Database,
         clock: Clock,
         settings: Settings,
-        resolve: Callable[[AsyncConnection, OutMessage], Awaitable[OutMessage]] | None = None,
+        resolve: Callable[[Conn, OutMessage], Awaitable[OutMessage]] | None = None,
         peers: dict[str, ChannelSender] | None = None,
     ) -> None:
         self.transport = transport
@@ -623,7 +622,7 @@ class ChannelSender:
             self._paused_until = datetime.fromtimestamp(min(waiting), UTC)
         return chosen
 
-    async def _blocked_chats(self, conn: AsyncConnection, chats: Iterable[str]) -> set[str]:
+    async def _blocked_chats(self, conn: Conn, chats: Iterable[str]) -> set[str]:
         stmt = select(identities.c.chat_id).where(
             and_(
                 identities.c.channel == self.channel,
@@ -694,7 +693,7 @@ class ChannelSender:
             self.peers[name].wake()
 
     async def _reroute(
-        self, conn: AsyncConnection, item: Delivery, reason: Any, now: datetime
+        self, conn: Conn, item: Delivery, reason: Any, now: datetime
     ) -> dict[str, Any]:
         """This channel cannot carry the message now: hand the row to the artisan's other
         reachable channel (most recently used first), or fail it with the reason."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.dialogue import Job, Services
 from bot.i18n import Msg, Text
@@ -29,6 +28,7 @@ from bot.messages import Choice, Document, OutMessage, Reply, render
 from bot.outbox import PENDING, SENDING, SKIPPED, Queued
 from storage import audience as audience_repo
 from storage import broadcasts as repo
+from storage.database import Conn
 from storage.schema import artisans, outbox
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def artisan_message(services: Services, b: repo.Broadcast, lang: str) -> OutMess
     return message
 
 
-async def load_attachment(conn: AsyncConnection, ref: str) -> tuple[bytes | None, Document | None]:
+async def load_attachment(conn: Conn, ref: str) -> tuple[bytes | None, Document | None]:
     """Outbox attachment loader for ``broadcast:{id}`` references."""
     broadcast_id = int(ref.split(":", 1)[1])
     media = await repo.media_of(conn, broadcast_id)
@@ -60,7 +60,7 @@ async def load_attachment(conn: AsyncConnection, ref: str) -> tuple[bytes | None
     return None, Document(name, content, mime)
 
 
-async def start(services: Services, conn: AsyncConnection, broadcast_id: int) -> int | None:
+async def start(services: Services, conn: Conn, broadcast_id: int) -> int | None:
     """Start sending now; return the number of recipients, or None if it was not startable."""
     now = services.clock.now()
     if not await repo.move(conn, broadcast_id, repo.SENDING, allowed_from=(repo.DRAFT, repo.SCHEDULED),
@@ -92,7 +92,7 @@ async def start(services: Services, conn: AsyncConnection, broadcast_id: int) ->
     return len(people)
 
 
-async def stop(services: Services, conn: AsyncConnection, broadcast_id: int) -> int | None:
+async def stop(services: Services, conn: Conn, broadcast_id: int) -> int | None:
     """Stop a running broadcast: deliveries not yet attempted become skipped. None if not running."""
     now = services.clock.now()
     if not await repo.move(conn, broadcast_id, repo.STOPPED, allowed_from=(repo.SENDING,), now=now):
@@ -127,7 +127,7 @@ def _author_message(services: Services, b: repo.Broadcast, text: Text,
     return render(Reply(text, choices or []), services.translator, b.author_lang, services.zone)
 
 
-async def _progress_row(conn: AsyncConnection, broadcast_id: int) -> tuple[str, str | None] | None:
+async def _progress_row(conn: Conn, broadcast_id: int) -> tuple[str, str | None] | None:
     """(status, platform message id) of the author's progress message."""
     stmt = select(outbox.c.status, outbox.c.platform_message_id).where(
         outbox.c.idem_key == f"broadcast:{broadcast_id}:progress"
@@ -136,7 +136,7 @@ async def _progress_row(conn: AsyncConnection, broadcast_id: int) -> tuple[str, 
     return (str(row[0]), str(row[1]) if row[1] else None) if row else None
 
 
-async def _edit_waiting(conn: AsyncConnection, broadcast_id: int) -> bool:
+async def _edit_waiting(conn: Conn, broadcast_id: int) -> bool:
     prefix = f"broadcast:{broadcast_id}:edit:"
     stmt = select(func.count()).select_from(outbox).where(
         outbox.c.idem_key >= prefix, outbox.c.idem_key < prefix[:-1] + ";",
@@ -145,7 +145,7 @@ async def _edit_waiting(conn: AsyncConnection, broadcast_id: int) -> bool:
     return bool((await conn.execute(stmt)).scalar())
 
 
-async def _edit_progress(services: Services, conn: AsyncConnection, b: repo.Broadcast,
+async def _edit_progress(services: Services, conn: Conn, b: repo.Broadcast,
                          text: Msg, key: str, *, final: bool) -> None:
     row = await _progress_row(conn, b.id)
     message_id = row[1] if row and row[0] == "sent" else None

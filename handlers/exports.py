@@ -13,9 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import broadcasts as repo
+from storage.database import Conn
 from storage.schema import artisans
 
 DELIVERY_HEADERS = (
@@ -29,7 +29,7 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
 
 
 async def delivery_table(
-    conn: AsyncConnection, broadcast_id: int, zone: ZoneInfo
+    conn: Conn, broadcast_id: int, zone: ZoneInfo
 ) -> tuple[list[str], list[list[Any]]]:
     """Header and rows: one row per recipient of the broadcast, in the order they were queued."""
     rows = await repo.deliveries(conn, broadcast_id)

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import Conn
 from storage.schema import artisans, identities
 
 PERSONAL_FIELDS = ("full_name", "phone", "cnie", "region", "craft", "craft_other")
@@ -48,12 +48,12 @@ class Identity:
     last_inbound_at: datetime | None
 
 
-async def get(conn: AsyncConnection, artisan_id: int) -> Artisan | None:
+async def get(conn: Conn, artisan_id: int) -> Artisan | None:
     row = (await conn.execute(select(artisans).where(artisans.c.id == artisan_id))).mappings().first()
     return Artisan.from_row(row) if row else None
 
 
-async def by_identity(conn: AsyncConnection, channel: str, external_id: str) -> Artisan | None:
+async def by_identity(conn: Conn, channel: str, external_id: str) -> Artisan | None:
     stmt = (
         select(artisans)
         .join(identities, identities.c.artisan_id == artisans.c.id)
@@ -64,19 +64,19 @@ async def by_identity(conn: AsyncConnection, channel: str, external_id: str) -> 
     return Artisan.from_row(row) if row else None
 
 
-async def by_phone(conn: AsyncConnection, phone: str) -> Artisan | None:
+async def by_phone(conn: Conn, phone: str) -> Artisan | None:
     stmt = select(artisans).where(artisans.c.phone == phone, artisans.c.erased_at.is_(None))
     row = (await conn.execute(stmt.order_by(artisans.c.id))).mappings().first()
     return Artisan.from_row(row) if row else None
 
 
-async def by_cnie(conn: AsyncConnection, cnie: str) -> Artisan | None:
+async def by_cnie(conn: Conn, cnie: str) -> Artisan | None:
     stmt = select(artisans).where(artisans.c.cnie == cnie, artisans.c.erased_at.is_(None))
     row = (await conn.execute(stmt)).mappings().first()
     return Artisan.from_row(row) if row else None
 
 
-async def create(conn: AsyncConnection, now: datetime, **fields: Any) -> int:
+async def create(conn: Conn, now: datetime, **fields: Any) -> int:
     values = {"created_at": now, "updated_at": now, "phone_verified": False, "opted_out": False}
     values.update(fields)
     result = await conn.execute(artisans.insert().values(**values))
@@ -85,13 +85,13 @@ async def create(conn: AsyncConnection, now: datetime, **fields: Any) -> int:
     return int(pk[0])
 
 
-async def update_fields(conn: AsyncConnection, artisan_id: int, now: datetime, **fields: Any) -> None:
+async def update_fields(conn: Conn, artisan_id: int, now: datetime, **fields: Any) -> None:
     await conn.execute(
         update(artisans).where(artisans.c.id == artisan_id).values(updated_at=now, **fields)
     )
 
 
-async def erase(conn: AsyncConnection, artisan_id: int, now: datetime) -> None:
+async def erase(conn: Conn, artisan_id: int, now: datetime) -> None:
     """Wipe personal fields and identities, keep a tombstone row for counts (Law 09-08)."""
     await conn.execute(
         update(artisans)
@@ -109,7 +109,7 @@ async def erase(conn: AsyncConnection, artisan_id: int, now: datetime) -> None:
 
 
 async def link_identity(
-    conn: AsyncConnection, artisan_id: int, channel: str, external_id: str, chat_id: str, now: datetime
+    conn: Conn, artisan_id: int, channel: str, external_id: str, chat_id: str, now: datetime
 ) -> None:
     existing = (
         await conn.execute(
@@ -138,7 +138,7 @@ async def link_identity(
     )
 
 
-async def touch_identity(conn: AsyncConnection, channel: str, external_id: str, now: datetime) -> None:
+async def touch_identity(conn: Conn, channel: str, external_id: str, now: datetime) -> None:
     """Record an inbound message (opens WhatsApp's 24-hour window; a reply unblocks)."""
     await conn.execute(
         update(identities)
@@ -147,7 +147,7 @@ async def touch_identity(conn: AsyncConnection, channel: str, external_id: str, 
     )
 
 
-async def identities_of(conn: AsyncConnection, artisan_id: int) -> list[Identity]:
+async def identities_of(conn: Conn, artisan_id: int) -> list[Identity]:
     stmt = (
         select(identities)
         .where(identities.c.artisan_id == artisan_id)
@@ -169,7 +169,7 @@ async def identities_of(conn: AsyncConnection, artisan_id: int) -> list[Identity
     ]
 
 
-async def mark_blocked(conn: AsyncConnection, channel: str, chat_id: str, now: datetime) -> None:
+async def mark_blocked(conn: Conn, channel: str, chat_id: str, now: datetime) -> None:
     await conn.execute(
         update(identities)
         .where(identities.c.channel == channel, identities.c.chat_id == chat_id)

@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, and_, column, func, inspect, select, table
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from storage.database import Conn
 from storage.schema import artisans, identities
 from storage.types import UTCDateTime
 
@@ -41,7 +41,7 @@ enrolments_table = table(
 )
 
 
-async def has_table(conn: AsyncConnection, name: str) -> bool:
+async def has_table(conn: Conn, name: str) -> bool:
     """Whether another feature's table exists yet (its migration may not be merged)."""
     return bool(await conn.run_sync(lambda sync: inspect(sync).has_table(name)))
 
@@ -109,7 +109,7 @@ class Reach:
         return sum(self.by_channel.values()) + self.unreachable
 
 
-async def _filtered(conn: AsyncConnection, audience: Audience, *, opted_out: bool) -> Select[Any] | None:
+async def _filtered(conn: Conn, audience: Audience, *, opted_out: bool) -> Select[int, str] | None:
     """``SELECT artisans.id, artisans.locale`` for the audience, or None if it selects nobody."""
     conditions = [artisans.c.erased_at.is_(None), artisans.c.opted_out.is_(opted_out)]
     if audience.regions:
@@ -146,7 +146,7 @@ def _best_chats(rows: list[Any]) -> dict[int, tuple[str, str]]:
     return {artisan: chat for artisan, (_, chat) in best.items()}
 
 
-async def recipients(conn: AsyncConnection, audience: Audience) -> list[Recipient]:
+async def recipients(conn: Conn, audience: Audience) -> list[Recipient]:
     """Every artisan the audience selects, with the chat to reach them on (in id order)."""
     chosen = await _filtered(conn, audience, opted_out=False)
     if chosen is None:
@@ -165,7 +165,7 @@ async def recipients(conn: AsyncConnection, audience: Audience) -> list[Recipien
     return out
 
 
-async def reach(conn: AsyncConnection, audience: Audience) -> Reach:
+async def reach(conn: Conn, audience: Audience) -> Reach:
     """The exact numbers a preview shows (the same selection :func:`recipients` makes)."""
     result = Reach()
     people = await recipients(conn, audience)
@@ -191,7 +191,7 @@ def title_in(title: dict[str, str], lang: str, fallback: str = "") -> str:
     return title.get(lang) or next(iter(title.values()), fallback)
 
 
-async def sessions_for_audience(conn: AsyncConnection, now: datetime, limit: int = 8) -> list[SessionChoice]:
+async def sessions_for_audience(conn: Conn, now: datetime, limit: int = 8) -> list[SessionChoice]:
     """Training sessions staff may target (not cancelled, from a month ago on), soonest first."""
     if not await has_table(conn, "sessions"):
         return []
@@ -205,7 +205,7 @@ async def sessions_for_audience(conn: AsyncConnection, now: datetime, limit: int
     return [SessionChoice(int(r[0]), _title(r[1]), r[2]) for r in await conn.execute(stmt)]
 
 
-async def session(conn: AsyncConnection, session_id: int) -> SessionChoice | None:
+async def session(conn: Conn, session_id: int) -> SessionChoice | None:
     if not await has_table(conn, "sessions"):
         return None
     s = sessions_table

@@ -34,8 +34,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import Conn
 from storage.schema import metadata, outbox
 from storage.types import UTCDateTime
 
@@ -139,7 +139,7 @@ def _in_broadcast(broadcast_id: int) -> Any:
 
 
 async def create_draft(
-    conn: AsyncConnection, *, channel: str, author_id: str, author_chat: str, lang: str,
+    conn: Conn, *, channel: str, author_id: str, author_chat: str, lang: str,
     now: datetime,
 ) -> int:
     result = await conn.execute(
@@ -154,13 +154,13 @@ async def create_draft(
     return int(pk[0])
 
 
-async def get(conn: AsyncConnection, broadcast_id: int) -> Broadcast | None:
+async def get(conn: Conn, broadcast_id: int) -> Broadcast | None:
     stmt = select(*_COLUMNS).where(broadcasts.c.id == broadcast_id)
     row = (await conn.execute(stmt)).mappings().first()
     return Broadcast.from_row(row) if row else None
 
 
-async def media_of(conn: AsyncConnection, broadcast_id: int) -> tuple[str, bytes, str, str] | None:
+async def media_of(conn: Conn, broadcast_id: int) -> tuple[str, bytes, str, str] | None:
     """``(kind, content, filename, mime type)`` of the attachment, if there is one."""
     stmt = select(
         broadcasts.c.media_kind, broadcasts.c.media, broadcasts.c.media_name, broadcasts.c.media_mime
@@ -171,14 +171,14 @@ async def media_of(conn: AsyncConnection, broadcast_id: int) -> tuple[str, bytes
     return str(row[0]), bytes(row[1]), str(row[2] or "file"), str(row[3] or "application/octet-stream")
 
 
-async def update_fields(conn: AsyncConnection, broadcast_id: int, now: datetime, **values: Any) -> None:
+async def update_fields(conn: Conn, broadcast_id: int, now: datetime, **values: Any) -> None:
     await conn.execute(
         update(broadcasts).where(broadcasts.c.id == broadcast_id).values(updated_at=now, **values)
     )
 
 
 async def move(
-    conn: AsyncConnection, broadcast_id: int, to: str, *, allowed_from: tuple[str, ...], now: datetime,
+    conn: Conn, broadcast_id: int, to: str, *, allowed_from: tuple[str, ...], now: datetime,
     **values: Any,
 ) -> bool:
     """Change the status only from one of ``allowed_from`` (a guarded, race-free transition).
@@ -194,7 +194,7 @@ async def move(
 
 
 async def listed(
-    conn: AsyncConnection, statuses: tuple[str, ...] = STATUSES, limit: int = 10
+    conn: Conn, statuses: tuple[str, ...] = STATUSES, limit: int = 10
 ) -> list[Broadcast]:
     stmt = (
         select(*_COLUMNS)
@@ -205,7 +205,7 @@ async def listed(
     return [Broadcast.from_row(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def due(conn: AsyncConnection, now: datetime) -> list[int]:
+async def due(conn: Conn, now: datetime) -> list[int]:
     """Scheduled broadcasts whose time has come."""
     stmt = select(broadcasts.c.id).where(
         broadcasts.c.status == SCHEDULED, broadcasts.c.scheduled_at <= now
@@ -213,7 +213,7 @@ async def due(conn: AsyncConnection, now: datetime) -> list[int]:
     return [int(r[0]) for r in await conn.execute(stmt)]
 
 
-async def running(conn: AsyncConnection) -> list[Broadcast]:
+async def running(conn: Conn) -> list[Broadcast]:
     """Broadcasts being sent, or stopped but not yet reported."""
     stmt = select(*_COLUMNS).where(
         broadcasts.c.status.in_((SENDING, STOPPED)), broadcasts.c.finished_at.is_(None)
@@ -221,7 +221,7 @@ async def running(conn: AsyncConnection) -> list[Broadcast]:
     return [Broadcast.from_row(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def delivery_counts(conn: AsyncConnection, broadcast_id: int) -> dict[str, int]:
+async def delivery_counts(conn: Conn, broadcast_id: int) -> dict[str, int]:
     """Outbox rows of the broadcast by status (pending, sending, sent, failed, blocked, skipped)."""
     stmt = (
         select(outbox.c.status, func.count())
@@ -231,7 +231,7 @@ async def delivery_counts(conn: AsyncConnection, broadcast_id: int) -> dict[str,
     return {str(status): int(n) for status, n in await conn.execute(stmt)}
 
 
-async def failure_reasons(conn: AsyncConnection, broadcast_id: int, limit: int = 5) -> list[tuple[str, int]]:
+async def failure_reasons(conn: Conn, broadcast_id: int, limit: int = 5) -> list[tuple[str, int]]:
     """The most frequent errors of failed deliveries, with how many rows each."""
     stmt = (
         select(outbox.c.last_error, func.count().label("n"))
@@ -243,7 +243,7 @@ async def failure_reasons(conn: AsyncConnection, broadcast_id: int, limit: int =
     return [(str(err or "?"), int(n)) for err, n in await conn.execute(stmt)]
 
 
-async def skip_pending(conn: AsyncConnection, broadcast_id: int, reason: str) -> int:
+async def skip_pending(conn: Conn, broadcast_id: int, reason: str) -> int:
     """Stop: every delivery not yet attempted becomes ``skipped`` with ``reason``."""
     result = await conn.execute(
         update(outbox)
@@ -253,7 +253,7 @@ async def skip_pending(conn: AsyncConnection, broadcast_id: int, reason: str) ->
     return int(result.rowcount or 0)
 
 
-async def skip_opted_out(conn: AsyncConnection, broadcast_id: int, artisan_ids: list[int]) -> int:
+async def skip_opted_out(conn: Conn, broadcast_id: int, artisan_ids: list[int]) -> int:
     """Artisans who said STOP after the broadcast started get nothing more from it."""
     if not artisan_ids:
         return 0
@@ -266,7 +266,7 @@ async def skip_opted_out(conn: AsyncConnection, broadcast_id: int, artisan_ids: 
     return int(result.rowcount or 0)
 
 
-async def deliveries(conn: AsyncConnection, broadcast_id: int) -> list[RowMapping]:
+async def deliveries(conn: Conn, broadcast_id: int) -> list[RowMapping]:
     """Every delivery row of the broadcast (for the export), in enqueue order."""
     stmt = (
         select(
@@ -280,7 +280,7 @@ async def deliveries(conn: AsyncConnection, broadcast_id: int) -> list[RowMappin
     return list((await conn.execute(stmt)).mappings())
 
 
-async def received_by(conn: AsyncConnection, artisan_id: int, limit: int = 8) -> list[tuple[int, datetime]]:
+async def received_by(conn: Conn, artisan_id: int, limit: int = 8) -> list[tuple[int, datetime]]:
     """Broadcasts addressed to an artisan (newest first) with when they were queued for them.
 
     Deliveries skipped because the broadcast was stopped, or because the artisan opted out or

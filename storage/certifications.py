@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.certification_schema import (
     certification_history,
     certification_link_attempts,
     certifications,
 )
+from storage.database import Conn
 
 LINK_PHONE = "phone"
 LINK_CNIE = "cnie"
@@ -70,19 +70,19 @@ class HistoryEntry:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
-async def get(conn: AsyncConnection, application_id: int) -> Application | None:
+async def get(conn: Conn, application_id: int) -> Application | None:
     stmt = select(certifications).where(certifications.c.id == application_id)
     row = (await conn.execute(stmt)).mappings().first()
     return Application.from_row(row) if row else None
 
 
-async def by_number(conn: AsyncConnection, number: str) -> Application | None:
+async def by_number(conn: Conn, number: str) -> Application | None:
     stmt = select(certifications).where(certifications.c.number == number)
     row = (await conn.execute(stmt)).mappings().first()
     return Application.from_row(row) if row else None
 
 
-async def by_numbers(conn: AsyncConnection, numbers: Iterable[str]) -> dict[str, Application]:
+async def by_numbers(conn: Conn, numbers: Iterable[str]) -> dict[str, Application]:
     wanted = list(set(numbers))
     found: dict[str, Application] = {}
     for start in range(0, len(wanted), 500):
@@ -94,7 +94,7 @@ async def by_numbers(conn: AsyncConnection, numbers: Iterable[str]) -> dict[str,
 
 
 async def search(
-    conn: AsyncConnection, *, number: str | None = None, cnie: str | None = None,
+    conn: Conn, *, number: str | None = None, cnie: str | None = None,
     phone: str | None = None, limit: int = 20,
 ) -> list[Application]:
     """Applications whose number, CNIE or phone is exactly one of those given."""
@@ -111,7 +111,7 @@ async def search(
     return [Application.from_row(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def of_artisan(conn: AsyncConnection, artisan_id: int) -> list[Application]:
+async def of_artisan(conn: Conn, artisan_id: int) -> list[Application]:
     stmt = (
         select(certifications)
         .where(certifications.c.artisan_id == artisan_id)
@@ -120,12 +120,12 @@ async def of_artisan(conn: AsyncConnection, artisan_id: int) -> list[Application
     return [Application.from_row(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def with_phone(conn: AsyncConnection, phone: str) -> list[Application]:
+async def with_phone(conn: Conn, phone: str) -> list[Application]:
     stmt = select(certifications).where(certifications.c.phone == phone).order_by(certifications.c.id)
     return [Application.from_row(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def create(conn: AsyncConnection, now: datetime, **fields: Any) -> int:
+async def create(conn: Conn, now: datetime, **fields: Any) -> int:
     values = {"created_at": now, "updated_at": now}
     values.update(fields)
     result = await conn.execute(certifications.insert().values(**values))
@@ -135,7 +135,7 @@ async def create(conn: AsyncConnection, now: datetime, **fields: Any) -> int:
 
 
 async def update_fields(
-    conn: AsyncConnection, application_id: int, now: datetime, **fields: Any
+    conn: Conn, application_id: int, now: datetime, **fields: Any
 ) -> None:
     await conn.execute(
         update(certifications)
@@ -145,7 +145,7 @@ async def update_fields(
 
 
 async def link(
-    conn: AsyncConnection, application_id: int, artisan_id: int, method: str,
+    conn: Conn, application_id: int, artisan_id: int, method: str,
     *, replacing: int | None = None,
 ) -> bool:
     """Link an application to an artisan if it is still unlinked (or still linked to
@@ -160,7 +160,7 @@ async def link(
     return bool(result.rowcount)
 
 
-async def unlink(conn: AsyncConnection, application_id: int) -> None:
+async def unlink(conn: Conn, application_id: int) -> None:
     await conn.execute(
         update(certifications)
         .where(certifications.c.id == application_id)
@@ -168,7 +168,7 @@ async def unlink(conn: AsyncConnection, application_id: int) -> None:
     )
 
 
-async def add_history(conn: AsyncConnection, application_id: int, **fields: Any) -> int:
+async def add_history(conn: Conn, application_id: int, **fields: Any) -> int:
     result = await conn.execute(
         certification_history.insert().values(certification_id=application_id, **fields)
     )
@@ -177,7 +177,7 @@ async def add_history(conn: AsyncConnection, application_id: int, **fields: Any)
     return int(pk[0])
 
 
-async def history(conn: AsyncConnection, application_id: int) -> list[HistoryEntry]:
+async def history(conn: Conn, application_id: int) -> list[HistoryEntry]:
     """Every stage of an application, oldest first."""
     stmt = (
         select(certification_history)
@@ -190,7 +190,7 @@ async def history(conn: AsyncConnection, application_id: int) -> list[HistoryEnt
 # -- wrong "number + CNIE" guesses ------------------------------------------------------------
 
 async def wrong_attempts_since(
-    conn: AsyncConnection, channel: str, user_id: str, since: datetime
+    conn: Conn, channel: str, user_id: str, since: datetime
 ) -> list[datetime]:
     """When this user guessed wrong since ``since``, oldest first."""
     stmt = (
@@ -205,13 +205,13 @@ async def wrong_attempts_since(
     return [r[0] for r in await conn.execute(stmt)]
 
 
-async def add_wrong_attempt(conn: AsyncConnection, channel: str, user_id: str, at: datetime) -> None:
+async def add_wrong_attempt(conn: Conn, channel: str, user_id: str, at: datetime) -> None:
     await conn.execute(
         certification_link_attempts.insert().values(channel=channel, user_id=user_id, at=at)
     )
 
 
-async def prune_attempts(conn: AsyncConnection, before: datetime) -> int:
+async def prune_attempts(conn: Conn, before: datetime) -> int:
     result = await conn.execute(
         delete(certification_link_attempts).where(certification_link_attempts.c.at <= before)
     )

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import Conn
 from storage.schema import conversations, processed_updates
 from storage.sql import insert_ignore
 
@@ -21,7 +21,7 @@ _UPDATE = (
 
 
 async def save(
-    conn: AsyncConnection,
+    conn: Conn,
     channel: str,
     user_id: str,
     state: str | None,
@@ -41,7 +41,7 @@ async def save(
                                      "data": data, "updated_at": now})
 
 
-async def forget(conn: AsyncConnection, channel: str, user_id: str) -> None:
+async def forget(conn: Conn, channel: str, user_id: str) -> None:
     await conn.execute(
         delete(conversations).where(
             conversations.c.channel == channel, conversations.c.user_id == user_id
@@ -49,14 +49,14 @@ async def forget(conn: AsyncConnection, channel: str, user_id: str) -> None:
     )
 
 
-async def mark_processed(conn: AsyncConnection, channel: str, update_id: str, now: datetime) -> bool:
+async def mark_processed(conn: Conn, channel: str, update_id: str, now: datetime) -> bool:
     """Remember an update; False when it was seen before (a duplicate delivery)."""
     return await insert_ignore(
         conn, processed_updates, {"channel": channel, "update_id": update_id, "processed_at": now}
     )
 
 
-async def prune_processed(conn: AsyncConnection, now: datetime, keep: timedelta) -> int:
+async def prune_processed(conn: Conn, now: datetime, keep: timedelta) -> int:
     result = await conn.execute(
         delete(processed_updates).where(processed_updates.c.processed_at < now - keep)
     )

@@ -1,6 +1,21 @@
-"""The database handle: an async engine with SQLite set up for a chat bot, and migrations.
+"""The database handle: transactions for a chat bot, on SQLite by default, and migrations.
 
-SQLite runs in WAL mode with foreign keys on and a busy timeout; every transaction starts with
+Every repository function takes a :class:`Conn`, an async connection inside one transaction.
+Where its statements run depends on the backend and on the kind of transaction:
+
+* **SQLite writes** (:meth:`Database.transaction`, one per update) run on the event loop
+  itself, through SQLAlchemy's synchronous ``pysqlite`` driver. A handful of small indexed
+  statements on a local file in WAL mode take microseconds each; handing each one to a worker
+  thread (as ``aiosqlite`` does, three or four hops per statement) cost more than the
+  statements, and was the largest item in a profile of the update path (see bench/README.md).
+  Writers in this process are queued on an asyncio lock; a writer in another process (a CLI
+  import) is waited for with ``asyncio.sleep`` between short attempts, so the loop never blocks
+  on the file lock for more than ``LOOP_BUSY_MS``.
+* **SQLite reads** (:meth:`Database.read`: exports, statistics, the reminder scan, the outbox's
+  look-ups) run in ``aiosqlite``'s thread, so a long read never stalls the conversation.
+* **PostgreSQL** runs everything through the async driver (``asyncpg``).
+
+SQLite runs in WAL mode with foreign keys on; every write transaction starts with
 ``BEGIN IMMEDIATE`` so two updates that both write (say, two artisans taking the last seat) are
 serialised by the database itself rather than by luck.
 """
@@ -8,19 +23,34 @@ serialised by the database itself rather than by luck.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
+from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.selectable import TypedReturnsRows
+from typing_extensions import TypeVarTuple
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+LOOP_BUSY_MS = 20
+"""How long a statement run on the event loop may wait for another process's lock."""
+BUSY_TIMEOUT_S = 10.0
+"""How long a writer waits, in all, for another process to finish writing."""
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 def _is_sqlite(url: str) -> bool:
@@ -31,76 +61,212 @@ def _is_memory(url: str) -> bool:
     return _is_sqlite(url) and (url.endswith(":memory:") or url.rstrip("/").endswith("aiosqlite:"))
 
 
+def _sync_url(url: str) -> str:
+    """The same SQLite database through the standard library's driver."""
+    return "sqlite://" + url.split("://", 1)[1]
+
+
+def _install_sqlite_hooks(engine: Engine, url: str, busy_ms: int) -> None:
+    """Pragmas on every new connection, and ``BEGIN`` / ``BEGIN IMMEDIATE`` issued by us."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite's implicit transactions are off).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not _is_memory(url):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front; readers use a plain (deferred) BEGIN.
+        read_only = conn.get_execution_options().get("hirfa_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> AsyncEngine:
-    """Create the engine; for SQLite, install the pragmas and ``BEGIN IMMEDIATE``."""
+    """The async engine (aiosqlite or asyncpg); for SQLite, with our pragmas and BEGINs."""
     kwargs: dict[str, Any] = {}
     if _is_memory(url):
         kwargs["poolclass"] = StaticPool
         kwargs["connect_args"] = {"check_same_thread": False}
     engine = create_async_engine(url, **kwargs)
     if _is_sqlite(url):
-        sync_engine = engine.sync_engine
-
-        @event.listens_for(sync_engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Let us issue BEGIN ourselves (pysqlite's implicit transactions are off).
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            if not _is_memory(url):
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        @event.listens_for(sync_engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            # Writers take the write lock up front; readers use a plain (deferred) BEGIN.
-            read_only = conn.get_execution_options().get("hirfa_read_only", False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
+        _install_sqlite_hooks(engine.sync_engine, url, int(BUSY_TIMEOUT_S * 1000))
     return engine
 
 
+def make_loop_engine(url: str) -> Engine:
+    """A synchronous SQLite engine whose statements run on the event loop (see module doc)."""
+    kwargs: dict[str, Any] = {"pool_reset_on_return": None}
+    if _is_memory(url):
+        kwargs["poolclass"] = StaticPool
+    kwargs["connect_args"] = {"check_same_thread": False}
+    engine = create_engine(_sync_url(url), **kwargs)
+    _install_sqlite_hooks(engine, url, LOOP_BUSY_MS)
+    return engine
+
+
+class Conn:
+    """A connection inside one transaction: ``await conn.execute(statement)``.
+
+    The same for every backend, so repositories neither know nor care whether their statements
+    run on the loop or in a driver's thread. Results come back complete (like SQLAlchemy's
+    ``AsyncConnection``), so they may be read after the transaction ends.
+    """
+
+    dialect: Dialect
+
+    @overload
+    async def execute(  # type: ignore[overload-overlap]  # as in SQLAlchemy's own
+        self, statement: TypedReturnsRows[*_Ts], parameters: Params = None
+    ) -> CursorResult[*_Ts]: ...
+
+    @overload
+    async def execute(self, statement: Executable, parameters: Params = None) -> CursorResult[Any]: ...
+
+    async def execute(self, statement: Executable, parameters: Params = None) -> CursorResult[Any]:
+        raise NotImplementedError
+
+    async def run_sync(self, fn: Callable[[Connection], _T]) -> _T:
+        """Run ``fn`` with the underlying synchronous connection (for inspection, Alembic)."""
+        raise NotImplementedError
+
+
+class _LoopConn(Conn):
+    """Statements run right here, on the event loop (SQLite writes)."""
+
+    def __init__(self, sync: Connection) -> None:
+        self._sync = sync
+        self.dialect = sync.dialect
+
+    async def execute(self, statement: Executable, parameters: Params = None) -> CursorResult[Any]:
+        return _buffered(self._sync.execute(statement, parameters))
+
+    async def run_sync(self, fn: Callable[[Connection], _T]) -> _T:
+        return fn(self._sync)
+
+
+class _AsyncConn(Conn):
+    """Statements run through the async driver (aiosqlite's thread, or asyncpg)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.dialect = conn.dialect
+
+    async def execute(self, statement: Executable, parameters: Params = None) -> CursorResult[Any]:
+        return await self._conn.execute(statement, parameters)
+
+    async def run_sync(self, fn: Callable[[Connection], _T]) -> _T:
+        return await self._conn.run_sync(fn)
+
+
+def _buffered(result: CursorResult[Any]) -> CursorResult[Any]:
+    """Fetch every row now, so the result outlives the cursor (as with the async drivers)."""
+    if result.returns_rows and result.cursor is not None:
+        result.cursor_strategy = FullyBufferedCursorFetchStrategy(result.cursor)
+    return result
+
+
+def _locked(err: OperationalError) -> bool:
+    orig = err.orig
+    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
+
+
 class Database:
-    """Owns the engine; hands out transactions. Built once by the application."""
+    """Owns the engines; hands out transactions. Built once by the application."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        sqlite = _is_sqlite(url)
+        self.loop_engine = make_loop_engine(url) if sqlite else None
+        # An in-memory SQLite database exists once, on the loop engine's single connection.
+        self.async_engine = None if _is_memory(url) else make_engine(url)
         # SQLite has one writer at a time. Queueing our own writers here, instead of letting
-        # them collide on the file lock, avoids SQLite's busy handler, which sleeps in steps of
-        # up to 100 ms. Other processes (a CLI import) still wait through busy_timeout.
-        self._writer = asyncio.Lock() if _is_sqlite(url) else None
+        # them collide on the file lock, keeps them off SQLite's busy handler (which sleeps).
+        self._writer = asyncio.Lock() if sqlite else None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self) -> AsyncIterator[Conn]:
         """One unit of work: commits on success, rolls back on any exception."""
-        if self._writer is None:
-            async with self.engine.begin() as conn:
-                yield conn
+        if self.loop_engine is None or self._writer is None:
+            assert self.async_engine is not None
+            async with self.async_engine.begin() as conn:
+                yield _AsyncConn(conn)
             return
-        async with self._writer, self.engine.begin() as conn:
-            yield conn
+        async with self._writer:
+            sync = await self._begin_immediate(self.loop_engine)
+            try:
+                yield _LoopConn(sync)
+            except BaseException:
+                sync.rollback()
+                raise
+            else:
+                sync.commit()
+            finally:
+                sync.close()
+
+    @staticmethod
+    async def _begin_immediate(engine: Engine) -> Connection:
+        """``BEGIN IMMEDIATE``, waiting with ``asyncio.sleep`` while another process writes."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.002
+        while True:
+            sync = engine.connect()
+            try:
+                sync.begin()
+                return sync
+            except OperationalError as err:
+                sync.close()
+                if not _locked(err) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[Conn]:
         """A connection for reads only (still a transaction, rolled back at the end)."""
-        async with self.engine.connect() as conn:
-            yield await conn.execution_options(hirfa_read_only=True)
+        if self.async_engine is None:
+            # In memory: one shared connection, so reads queue behind writes.
+            assert self.loop_engine is not None and self._writer is not None
+            async with self._writer:
+                with self.loop_engine.connect() as sync, sync.execution_options(
+                    hirfa_read_only=True
+                ).begin():
+                    yield _LoopConn(sync)
+            return
+        async with self.async_engine.connect() as conn:
+            yield _AsyncConn(await conn.execution_options(hirfa_read_only=True))
 
     async def upgrade(self, revision: str = "heads") -> None:
         """Apply Alembic migrations up to ``revision`` (all feature branches by default)."""
-        async with self.engine.connect() as conn:
+        if self.loop_engine is not None:
+            with self.loop_engine.connect() as sync:
+                _run_upgrade(sync, revision)
+                sync.commit()
+            return
+        assert self.async_engine is not None
+        async with self.async_engine.connect() as conn:
             await conn.run_sync(_run_upgrade, revision)
             await conn.commit()
 
     async def current_revisions(self) -> set[str]:
-        async with self.engine.connect() as conn:
+        if self.loop_engine is not None:
+            with self.loop_engine.connect() as sync:
+                return _current(sync)
+        assert self.async_engine is not None
+        async with self.async_engine.connect() as conn:
             return await conn.run_sync(_current)
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        if self.async_engine is not None:
+            await self.async_engine.dispose()
+        if self.loop_engine is not None:
+            self.loop_engine.dispose()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

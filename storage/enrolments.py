@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import sessions as session_repo
+from storage.database import Conn
 from storage.schema import artisans
 from storage.sessions import Session
 from storage.sessions_schema import (
@@ -61,7 +61,7 @@ class Attendee:
     rank: int | None  # position on the wait-list, 1-based
 
 
-async def get(conn: AsyncConnection, session_id: int, artisan_id: int) -> Enrolment | None:
+async def get(conn: Conn, session_id: int, artisan_id: int) -> Enrolment | None:
     stmt = select(enrolments).where(
         enrolments.c.session_id == session_id, enrolments.c.artisan_id == artisan_id
     )
@@ -69,19 +69,19 @@ async def get(conn: AsyncConnection, session_id: int, artisan_id: int) -> Enrolm
     return Enrolment.from_row(row) if row else None
 
 
-async def by_id(conn: AsyncConnection, enrolment_id: int) -> Enrolment | None:
+async def by_id(conn: Conn, enrolment_id: int) -> Enrolment | None:
     row = (await conn.execute(select(enrolments).where(enrolments.c.id == enrolment_id))).mappings().first()
     return Enrolment.from_row(row) if row else None
 
 
-async def seated_count(conn: AsyncConnection, session_id: int) -> int:
+async def seated_count(conn: Conn, session_id: int) -> int:
     stmt = select(func.count()).where(
         enrolments.c.session_id == session_id, enrolments.c.status.in_(SEATED)
     )
     return int((await conn.execute(stmt)).scalar_one())
 
 
-async def enrol(conn: AsyncConnection, session_id: int, artisan_id: int, now: datetime) -> Enrolment | None:
+async def enrol(conn: Conn, session_id: int, artisan_id: int, now: datetime) -> Enrolment | None:
     """Take a seat, or a place at the end of the wait-list when the session is full.
 
     Returns the enrolment as it is now (unchanged if the artisan was already enrolled or
@@ -111,13 +111,13 @@ async def enrol(conn: AsyncConnection, session_id: int, artisan_id: int, now: da
     return await get(conn, session_id, artisan_id)
 
 
-async def _next_position(conn: AsyncConnection, session_id: int) -> int:
+async def _next_position(conn: Conn, session_id: int) -> int:
     stmt = select(func.max(enrolments.c.position)).where(enrolments.c.session_id == session_id)
     return int((await conn.execute(stmt)).scalar() or 0) + 1
 
 
 async def withdraw(
-    conn: AsyncConnection, session_id: int, artisan_id: int, now: datetime, *, rsvp: str | None = None
+    conn: Conn, session_id: int, artisan_id: int, now: datetime, *, rsvp: str | None = None
 ) -> str | None:
     """Give up a seat or a wait-list place; return the status it had (None if neither)."""
     current = await get(conn, session_id, artisan_id)
@@ -134,7 +134,7 @@ async def withdraw(
     return current.status if result.rowcount else None
 
 
-async def promote(conn: AsyncConnection, session_id: int, now: datetime) -> list[int]:
+async def promote(conn: Conn, session_id: int, now: datetime) -> list[int]:
     """Fill free seats from the head of the wait-list; return the promoted artisans' ids."""
     session = await session_repo.get(conn, session_id, lock=True)
     if session is None or not session.is_open(now):
@@ -162,7 +162,7 @@ async def promote(conn: AsyncConnection, session_id: int, now: datetime) -> list
     return promoted
 
 
-async def rank(conn: AsyncConnection, enrolment: Enrolment) -> int | None:
+async def rank(conn: Conn, enrolment: Enrolment) -> int | None:
     """1-based place on the wait-list (None if not waiting)."""
     if enrolment.status != WAITLISTED or enrolment.position is None:
         return None
@@ -174,7 +174,7 @@ async def rank(conn: AsyncConnection, enrolment: Enrolment) -> int | None:
     return int((await conn.execute(stmt)).scalar_one())
 
 
-async def set_rsvp(conn: AsyncConnection, enrolment_id: int, answer: str, now: datetime) -> bool:
+async def set_rsvp(conn: Conn, enrolment_id: int, answer: str, now: datetime) -> bool:
     result = await conn.execute(
         update(enrolments)
         .where(enrolments.c.id == enrolment_id, enrolments.c.status == ENROLLED)
@@ -183,7 +183,7 @@ async def set_rsvp(conn: AsyncConnection, enrolment_id: int, answer: str, now: d
     return bool(result.rowcount)
 
 
-async def mark(conn: AsyncConnection, enrolment_id: int, present: bool, now: datetime) -> bool:
+async def mark(conn: Conn, enrolment_id: int, present: bool, now: datetime) -> bool:
     """Attendance: ``attended`` or ``no_show`` (only for seated rows)."""
     result = await conn.execute(
         update(enrolments)
@@ -193,7 +193,7 @@ async def mark(conn: AsyncConnection, enrolment_id: int, present: bool, now: dat
     return bool(result.rowcount)
 
 
-async def mark_all_present(conn: AsyncConnection, session_id: int, now: datetime) -> int:
+async def mark_all_present(conn: Conn, session_id: int, now: datetime) -> int:
     result = await conn.execute(
         update(enrolments)
         .where(enrolments.c.session_id == session_id, enrolments.c.status == ENROLLED)
@@ -202,7 +202,7 @@ async def mark_all_present(conn: AsyncConnection, session_id: int, now: datetime
     return int(result.rowcount or 0)
 
 
-async def of_session(conn: AsyncConnection, session_id: int, *, active_only: bool = False) -> list[Attendee]:
+async def of_session(conn: Conn, session_id: int, *, active_only: bool = False) -> list[Attendee]:
     """Everyone on a session's lists: seated first (by enrolment), then the wait-list in order."""
     stmt = (
         select(enrolments, artisans.c.full_name, artisans.c.phone, artisans.c.locale)
@@ -225,7 +225,7 @@ async def of_session(conn: AsyncConnection, session_id: int, *, active_only: boo
 
 
 async def of_artisan(
-    conn: AsyncConnection, artisan_id: int, now: datetime
+    conn: Conn, artisan_id: int, now: datetime
 ) -> list[tuple[Session, Enrolment]]:
     """The artisan's seats and wait-list places in sessions that have not started."""
     stmt = (
@@ -247,7 +247,7 @@ async def of_artisan(
     return out
 
 
-async def audience(conn: AsyncConnection, session_id: int) -> list[int]:
+async def audience(conn: Conn, session_id: int) -> list[int]:
     """Artisans enrolled or waiting (who must hear of a change)."""
     stmt = (
         select(enrolments.c.artisan_id)
@@ -267,7 +267,7 @@ class EnrolledRow:
     time_zone: str | None
 
 
-async def enrolled_in(conn: AsyncConnection, session_ids: list[int]) -> list[EnrolledRow]:
+async def enrolled_in(conn: Conn, session_ids: list[int]) -> list[EnrolledRow]:
     """Enrolled rows of these sessions, with the artisan's opt-out, erasure and time zone."""
     if not session_ids:
         return []
@@ -284,6 +284,6 @@ async def enrolled_in(conn: AsyncConnection, session_ids: list[int]) -> list[Enr
     ]
 
 
-async def active_sessions_of(conn: AsyncConnection, artisan_id: int, now: datetime) -> list[int]:
+async def active_sessions_of(conn: Conn, artisan_id: int, now: datetime) -> list[int]:
     """Open sessions where the artisan holds a seat or waits (for erasure)."""
     return [s.id for s, _ in await of_artisan(conn, artisan_id, now)]

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.artisans import Artisan
+from storage.database import Conn
 from storage.schema import artisans, conversations, identities, staff
 
 _ARTISAN_FIELDS = tuple(Artisan.__dataclass_fields__)
@@ -54,7 +54,7 @@ def _statement() -> Any:
 _LOAD = _statement()
 
 
-async def load(conn: AsyncConnection, channel: str, user_id: str) -> Inbound:
+async def load(conn: Conn, channel: str, user_id: str) -> Inbound:
     row = (await conn.execute(_LOAD, {"channel": channel, "user_id": user_id})).mappings().first()
     if row is None:  # pragma: no cover - the anchor always yields one row
         return Inbound()

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import Conn
 from storage.sessions_schema import (
     CANCELLED,
     DONE,
@@ -113,7 +113,7 @@ def _listed(row: RowMapping) -> Listed:
     return Listed(Session.from_row(row), int(row["seated"]), int(row["waiting"]))
 
 
-async def get(conn: AsyncConnection, session_id: int, *, lock: bool = False) -> Session | None:
+async def get(conn: Conn, session_id: int, *, lock: bool = False) -> Session | None:
     """The session, or None. ``lock=True`` takes the row lock (``FOR UPDATE`` on PostgreSQL;
     SQLite transactions are already ``BEGIN IMMEDIATE``) before counting seats."""
     stmt = select(sessions).where(sessions.c.id == session_id)
@@ -123,17 +123,17 @@ async def get(conn: AsyncConnection, session_id: int, *, lock: bool = False) -> 
     return Session.from_row(row) if row else None
 
 
-async def get_listed(conn: AsyncConnection, session_id: int) -> Listed | None:
+async def get_listed(conn: Conn, session_id: int) -> Listed | None:
     row = (await conn.execute(_listed_query().where(sessions.c.id == session_id))).mappings().first()
     return _listed(row) if row else None
 
 
-async def by_ext_ref(conn: AsyncConnection, ext_ref: str) -> Session | None:
+async def by_ext_ref(conn: Conn, ext_ref: str) -> Session | None:
     row = (await conn.execute(select(sessions).where(sessions.c.ext_ref == ext_ref))).mappings().first()
     return Session.from_row(row) if row else None
 
 
-async def create(conn: AsyncConnection, now: datetime, **fields: Any) -> int:
+async def create(conn: Conn, now: datetime, **fields: Any) -> int:
     values: dict[str, Any] = {"status": SCHEDULED, "version": 1, "created_at": now, "updated_at": now,
                               "description": {}}
     values.update(fields)
@@ -143,7 +143,7 @@ async def create(conn: AsyncConnection, now: datetime, **fields: Any) -> int:
     return int(pk[0])
 
 
-async def update_fields(conn: AsyncConnection, session_id: int, now: datetime, **fields: Any) -> None:
+async def update_fields(conn: Conn, session_id: int, now: datetime, **fields: Any) -> None:
     """Change details that are not the time (use :func:`reschedule` for that)."""
     await conn.execute(
         update(sessions).where(sessions.c.id == session_id).values(updated_at=now, **fields)
@@ -151,7 +151,7 @@ async def update_fields(conn: AsyncConnection, session_id: int, now: datetime, *
 
 
 async def reschedule(
-    conn: AsyncConnection, session_id: int, starts_at: datetime, ends_at: datetime, now: datetime
+    conn: Conn, session_id: int, starts_at: datetime, ends_at: datetime, now: datetime
 ) -> int | None:
     """Move a scheduled session and bump its version; return the new version (None if it is
     not scheduled any more)."""
@@ -166,7 +166,7 @@ async def reschedule(
     return session.version if session else None
 
 
-async def cancel(conn: AsyncConnection, session_id: int, now: datetime) -> bool:
+async def cancel(conn: Conn, session_id: int, now: datetime) -> bool:
     """Cancel a scheduled session; False if it was not scheduled."""
     result = await conn.execute(
         update(sessions)
@@ -176,13 +176,13 @@ async def cancel(conn: AsyncConnection, session_id: int, now: datetime) -> bool:
     return bool(result.rowcount)
 
 
-async def any_ended(conn: AsyncConnection, now: datetime) -> bool:
+async def any_ended(conn: Conn, now: datetime) -> bool:
     """Is some session still ``scheduled`` although it has ended? (a cheap indexed read)"""
     stmt = select(sessions.c.id).where(sessions.c.status == SCHEDULED, sessions.c.ends_at <= now).limit(1)
     return (await conn.execute(stmt)).first() is not None
 
 
-async def finish_past(conn: AsyncConnection, now: datetime) -> int:
+async def finish_past(conn: Conn, now: datetime) -> int:
     """Mark scheduled sessions that have ended as ``done``; return how many."""
     result = await conn.execute(
         update(sessions)
@@ -197,7 +197,7 @@ def _upcoming_filter(now: datetime) -> Any:
 
 
 async def upcoming(
-    conn: AsyncConnection,
+    conn: Conn,
     now: datetime,
     *,
     craft: str | None,
@@ -221,13 +221,13 @@ async def upcoming(
     return [_listed(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def count_upcoming(conn: AsyncConnection, now: datetime) -> int:
+async def count_upcoming(conn: Conn, now: datetime) -> int:
     stmt = select(func.count()).select_from(sessions).where(_upcoming_filter(now))
     return int((await conn.execute(stmt)).scalar_one())
 
 
 async def for_staff(
-    conn: AsyncConnection, since: datetime, *, limit: int, offset: int = 0
+    conn: Conn, since: datetime, *, limit: int, offset: int = 0
 ) -> tuple[list[Listed], int]:
     """Every session ending after ``since`` (any status), by start time; and the total."""
     where = or_(sessions.c.ends_at >= since, sessions.c.starts_at >= since)
@@ -240,7 +240,7 @@ async def for_staff(
     return rows, total
 
 
-async def starting_between(conn: AsyncConnection, start: datetime, end: datetime) -> list[Session]:
+async def starting_between(conn: Conn, start: datetime, end: datetime) -> list[Session]:
     """Scheduled sessions with ``start < starts_at <= end`` (the reminder scan's window)."""
     stmt = (
         select(sessions)

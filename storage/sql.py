@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.database import Conn
 
 
 @lru_cache(maxsize=64)
@@ -16,7 +17,7 @@ def _insert_ignore(dialect: str, table: Table) -> Any:
     return module.insert(table).on_conflict_do_nothing()
 
 
-async def insert_ignore(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
+async def insert_ignore(conn: Conn, table: Table, values: dict[str, Any]) -> bool:
     """``INSERT ... ON CONFLICT DO NOTHING``; True when a row was inserted.
 
     The statement is built once per table (and its compiled form cached by SQLAlchemy); the
@@ -26,7 +27,7 @@ async def insert_ignore(conn: AsyncConnection, table: Table, values: dict[str, A
     return bool(result.rowcount)
 
 
-async def insert_ignore_many(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> int:
+async def insert_ignore_many(conn: Conn, table: Table, rows: list[dict[str, Any]]) -> int:
     """One multi-row ``INSERT ... ON CONFLICT DO NOTHING``; returns how many rows were inserted."""
     if not rows:
         return 0

@@ -5,22 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import Conn
 from storage.schema import staff
 from storage.sql import insert_ignore
 
 ROLES = ("admin", "staff")
 
 
-async def role_of(conn: AsyncConnection, channel: str, external_id: str) -> str | None:
+async def role_of(conn: Conn, channel: str, external_id: str) -> str | None:
     stmt = select(staff.c.role).where(staff.c.channel == channel, staff.c.external_id == external_id)
     row = (await conn.execute(stmt)).first()
     return str(row[0]) if row else None
 
 
 async def grant(
-    conn: AsyncConnection, channel: str, external_id: str, role: str, now: datetime, by: str
+    conn: Conn, channel: str, external_id: str, role: str, now: datetime, by: str
 ) -> None:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
@@ -38,13 +38,13 @@ async def grant(
         )
 
 
-async def revoke(conn: AsyncConnection, channel: str, external_id: str) -> bool:
+async def revoke(conn: Conn, channel: str, external_id: str) -> bool:
     result = await conn.execute(
         delete(staff).where(staff.c.channel == channel, staff.c.external_id == external_id)
     )
     return bool(result.rowcount)
 
 
-async def members(conn: AsyncConnection) -> list[tuple[str, str, str]]:
+async def members(conn: Conn) -> list[tuple[str, str, str]]:
     rows = await conn.execute(select(staff.c.channel, staff.c.external_id, staff.c.role))
     return [(r[0], r[1], r[2]) for r in rows]

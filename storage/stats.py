@@ -14,10 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import broadcasts as broadcast_repo
 from storage.audience import enrolments_table, has_table, sessions_table
+from storage.database import Conn
 from storage.schema import artisans
 
 WEEKS = 12
@@ -69,7 +69,7 @@ class Stats:
     broadcasts: list[BroadcastStats] = field(default_factory=list)
 
 
-async def _grouped(conn: AsyncConnection, column: Any) -> list[tuple[str | None, int]]:
+async def _grouped(conn: Conn, column: Any) -> list[tuple[str | None, int]]:
     stmt = (
         select(column, func.count())
         .where(artisans.c.erased_at.is_(None))
@@ -83,7 +83,7 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-async def collect(conn: AsyncConnection, now: datetime, zone: ZoneInfo, *, sessions: int = 8,
+async def collect(conn: Conn, now: datetime, zone: ZoneInfo, *, sessions: int = 8,
                   broadcasts: int = 8) -> Stats:
     stats = Stats()
     stats.by_region = await _grouped(conn, artisans.c.region)
@@ -110,7 +110,7 @@ async def collect(conn: AsyncConnection, now: datetime, zone: ZoneInfo, *, sessi
     return stats
 
 
-async def _sessions(conn: AsyncConnection, limit: int) -> list[SessionStats]:
+async def _sessions(conn: Conn, limit: int) -> list[SessionStats]:
     s, e = sessions_table, enrolments_table
     rows = list(await conn.execute(
         select(s.c.id, s.c.title, s.c.starts_at).order_by(s.c.starts_at.desc()).limit(limit)

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import Conn
 from storage.schema import identities, metadata, outbox
 from storage.sql import insert_ignore
 from storage.types import UTCDateTime
@@ -46,7 +46,7 @@ class OutboxRow:
     payload: dict[str, Any]
 
 
-async def last_inbound(conn: AsyncConnection, chat_id: str) -> datetime | None:
+async def last_inbound(conn: Conn, chat_id: str) -> datetime | None:
     """When this WhatsApp chat last wrote to us (kept on its identity by the engine)."""
     stmt = select(identities.c.last_inbound_at).where(
         identities.c.channel == CHANNEL, identities.c.chat_id == chat_id
@@ -55,7 +55,7 @@ async def last_inbound(conn: AsyncConnection, chat_id: str) -> datetime | None:
     return max(values) if values else None
 
 
-async def row_by_message_id(conn: AsyncConnection, message_id: str) -> OutboxRow | None:
+async def row_by_message_id(conn: Conn, message_id: str) -> OutboxRow | None:
     stmt = select(
         outbox.c.id, outbox.c.status, outbox.c.chat_id, outbox.c.artisan_id, outbox.c.payload
     ).where(outbox.c.channel == CHANNEL, outbox.c.platform_message_id == message_id)
@@ -66,7 +66,7 @@ async def row_by_message_id(conn: AsyncConnection, message_id: str) -> OutboxRow
 
 
 async def record_receipt(
-    conn: AsyncConnection, row: OutboxRow, message_id: str, status: str, now: datetime,
+    conn: Conn, row: OutboxRow, message_id: str, status: str, now: datetime,
     error_code: int | None = None, error_title: str | None = None,
 ) -> None:
     """Keep the furthest state reached by the row's message (a new message of the row, sent
@@ -83,14 +83,14 @@ async def record_receipt(
         await conn.execute(update(receipts).where(receipts.c.outbox_id == row.id).values(**values))
 
 
-async def receipt_of(conn: AsyncConnection, outbox_id: int) -> tuple[str, int | None] | None:
+async def receipt_of(conn: Conn, outbox_id: int) -> tuple[str, int | None] | None:
     stmt = select(receipts.c.status, receipts.c.error_code).where(receipts.c.outbox_id == outbox_id)
     row = (await conn.execute(stmt)).first()
     return (str(row[0]), row[1]) if row else None
 
 
 async def reschedule(
-    conn: AsyncConnection, row: OutboxRow, when: datetime, reason: str, *,
+    conn: Conn, row: OutboxRow, when: datetime, reason: str, *,
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Send the row again at ``when`` (after a rate limit, or as a template)."""
@@ -100,7 +100,7 @@ async def reschedule(
     await conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
 
 
-async def settle(conn: AsyncConnection, row: OutboxRow, status: str, reason: str) -> None:
+async def settle(conn: Conn, row: OutboxRow, status: str, reason: str) -> None:
     """A final outcome reported after the send: ``failed`` or ``blocked`` with the reason."""
     await conn.execute(
         update(outbox).where(outbox.c.id == row.id).values(status=status, last_error=reason[:500])

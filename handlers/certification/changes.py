@@ -13,8 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.dialogue import Services
 from bot.i18n import Msg
 from bot.messages import Choice, Document, Reply
@@ -26,6 +24,7 @@ from storage import artisans as artisan_repo
 from storage import certifications as repo
 from storage.artisans import Artisan
 from storage.certifications import Application
+from storage.database import Conn
 
 SOURCE_IMPORT = "import"
 SOURCE_STAFF = "staff"
@@ -64,7 +63,7 @@ def moves(app: Application, change: Change) -> bool:
     )
 
 
-async def owner_of(conn: AsyncConnection, app: Application) -> Artisan | None:
+async def owner_of(conn: Conn, app: Application) -> Artisan | None:
     """The artisan this application is shown to and notified: the one linked to it, or else the
     one whose *verified* phone is the application's phone (then linked for good). An erased
     profile no longer owns anything."""
@@ -82,7 +81,7 @@ async def owner_of(conn: AsyncConnection, app: Application) -> Artisan | None:
     return None
 
 
-async def claim_for(conn: AsyncConnection, artisan: Artisan) -> None:
+async def claim_for(conn: Conn, artisan: Artisan) -> None:
     """Link to ``artisan`` the applications that carry their verified phone and nobody else's
     link (or an erased profile's)."""
     if not artisan.phone or not artisan.phone_verified:
@@ -98,7 +97,7 @@ async def claim_for(conn: AsyncConnection, artisan: Artisan) -> None:
 
 
 async def record(
-    conn: AsyncConnection, services: Services, app: Application, change: Change, *,
+    conn: Conn, services: Services, app: Application, change: Change, *,
     author: str, source: str, new: bool = False,
 ) -> tuple[Application, bool]:
     """Put ``app`` at ``change`` and write its history row; notify the owner if there is one.

@@ -24,8 +24,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.dialogue import Services, normalize, strip_invisible
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
@@ -37,6 +35,7 @@ from handlers.certification.stages import matcher, read_stage, stage
 from handlers.validation import clean_cnie, parse_phone
 from storage import certifications as repo
 from storage.certifications import Application
+from storage.database import Conn
 
 MAX_ROWS = 20_000
 MAX_BYTES = 20 * 1024 * 1024
@@ -345,7 +344,7 @@ class Checker:
 # -- applying ----------------------------------------------------------------------------------
 
 async def apply_entry(
-    conn: AsyncConnection, services: Services, entry: Entry, existing: Application | None,
+    conn: Conn, services: Services, entry: Entry, existing: Application | None,
     author: str, report: Report,
 ) -> None:
     """Create, move, correct or leave one application; count what happened."""
@@ -431,7 +430,7 @@ async def import_file(services: Services, path: Path, *, dry_run: bool = False) 
     return report
 
 
-async def _apply_all(conn: AsyncConnection, services: Services, entries: list[Entry], author: str,
+async def _apply_all(conn: Conn, services: Services, entries: list[Entry], author: str,
                      report: Report) -> None:
     existing = await repo.by_numbers(conn, [e.number for e in entries])
     for entry in entries:

@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.dialogue import Services, normalize
 from bot.errors import InvalidInput
 from bot.i18n import Msg
@@ -39,6 +37,7 @@ from handlers.sessions.parsing import (
 from handlers.sessions.texts import LANGUAGES
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
+from storage.database import Conn
 from storage.sessions import Session, pick_text
 
 COLUMNS = (
@@ -277,7 +276,7 @@ async def import_rows(
     return report
 
 
-async def _write(services: Services, conn: AsyncConnection, d: Draft, author: str) -> str | Msg:
+async def _write(services: Services, conn: Conn, d: Draft, author: str) -> str | Msg:
     now = services.clock.now()
     existing = await session_repo.by_ext_ref(conn, d.ext_ref)
     fields = {"title": d.title, "description": d.description, "craft": d.craft, "region": d.region,
@@ -316,7 +315,7 @@ EXPORT_COLUMNS = (
 
 
 async def enrolment_table(
-    conn: AsyncConnection, session: Session, lang: str, zone: ZoneInfo
+    conn: Conn, session: Session, lang: str, zone: ZoneInfo
 ) -> list[list[Any]]:
     """One row per enrolment of ``session`` (seated first, then the wait-list in order)."""
     title = pick_text(session.title, lang, lang)[0]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.dialogue import Services
 from bot.i18n import Msg
 from bot.messages import Choice, Reply
@@ -19,12 +17,13 @@ from handlers.sessions.texts import short
 from storage import artisans as artisan_repo
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
+from storage.database import Conn
 from storage.sessions import Session
 
 PROMOTION, CHANGE = "promotion", "session_change"
 
 
-async def promote_and_notify(services: Services, conn: AsyncConnection, session_id: int) -> list[int]:
+async def promote_and_notify(services: Services, conn: Conn, session_id: int) -> list[int]:
     """Fill free seats from the wait-list and tell each promoted artisan (with a button to give
     the seat back). Returns the promoted artisans' ids."""
     now = services.clock.now()
@@ -51,7 +50,7 @@ async def promote_and_notify(services: Services, conn: AsyncConnection, session_
 
 
 async def withdraw(
-    services: Services, conn: AsyncConnection, session_id: int, artisan_id: int,
+    services: Services, conn: Conn, session_id: int, artisan_id: int,
     *, rsvp: str | None = None,
 ) -> str | None:
     """Give up a seat or a wait-list place; a freed seat promotes the next in line.
@@ -64,7 +63,7 @@ async def withdraw(
 
 
 async def announce_rescheduled(
-    services: Services, conn: AsyncConnection, session: Session, old_start: datetime
+    services: Services, conn: Conn, session: Session, old_start: datetime
 ) -> int:
     """Tell everyone enrolled or waiting that ``session`` (already moved) has a new time."""
     default = services.settings.default_locale
@@ -86,7 +85,7 @@ async def announce_rescheduled(
     return count
 
 
-async def announce_cancelled(services: Services, conn: AsyncConnection, session: Session) -> int:
+async def announce_cancelled(services: Services, conn: Conn, session: Session) -> int:
     """Tell everyone enrolled or waiting that ``session`` is cancelled."""
     default = services.settings.default_locale
     count = 0

@@ -28,7 +28,6 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.dialogue import Context, Job, Router, Services
 from bot.i18n import Msg
@@ -41,6 +40,7 @@ from handlers.sessions.texts import title_of
 from storage import artisans as artisan_repo
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
+from storage.database import Conn
 from storage.schema import outbox
 from storage.sessions import Session
 from storage.sessions_schema import ENROLLED
@@ -89,7 +89,7 @@ class ReminderStats:
     already: int = 0
 
 
-async def _existing(conn: AsyncConnection, keys: list[str]) -> set[str]:
+async def _existing(conn: Conn, keys: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
@@ -167,7 +167,7 @@ def _due(
 
 
 async def _queue(
-    services: Services, conn: AsyncConnection, session_id: int, pending: list[tuple[int, str]],
+    services: Services, conn: Conn, session_id: int, pending: list[tuple[int, str]],
     now: datetime, stats: ReminderStats,
 ) -> None:
     session = await session_repo.get(conn, session_id)  # fresh: the scan was a read
