@@ -135,6 +135,16 @@ class Pacer:
         moment the request reaches the platform (which is what its limit counts)."""
         return self._chat_last.get(chat_id, -math.inf) + self.per_chat + self.margin
 
+    def chat_ready(self, chat_id: str) -> bool:
+        """Whether a message to ``chat_id`` could go now: its spacing has passed and no other
+        message to it is already waiting for its turn."""
+        if self.per_chat <= 0:
+            return True
+        lock = self._chat_locks.get(chat_id)
+        if lock is not None and lock.locked():
+            return False
+        return self.chat_free_at(chat_id) <= self._now()
+
     async def acquire(self, chat_id: str | None = None, *, record: bool = True) -> None:
         """Wait for a slot (and for ``chat_id`` to be free). ``record=False`` when the caller
         calls :meth:`record` itself right before dispatching (the outbox does)."""
@@ -529,8 +539,15 @@ class ChannelSender:
     async def _launch(self, batch: list[Delivery]) -> list[asyncio.Future[tuple[str, Any]]]:
         # Slots are taken one at a time (a direct reply never queues behind a whole batch);
         # the sends themselves may overlap.
+        # A chat that became busy since the claim (a direct reply to it went out meanwhile)
+        # goes back to the queue untouched: waiting for it here would hold up the whole batch.
         tasks: list[asyncio.Future[tuple[str, Any]]] = []
         for item in batch:
+            if not self.pacer.chat_ready(item.chat_id):
+                later: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
+                later.set_result(("later", self.pacer.chat_free_at(item.chat_id)))
+                tasks.append(later)
+                continue
             await self.pacer.acquire(item.chat_id, record=False)
             tasks.append(asyncio.ensure_future(self._deliver(item)))
         return tasks
@@ -581,9 +598,8 @@ class ChannelSender:
                     continue
                 if row.chat_id in chats or row.chat_id in self._inflight:
                     continue
-                free_at = self.pacer.chat_free_at(row.chat_id)
-                if free_at > stamp:
-                    waiting.append(free_at)
+                if not self.pacer.chat_ready(row.chat_id):
+                    waiting.append(max(stamp, self.pacer.chat_free_at(row.chat_id)))
                     continue
                 chats.add(row.chat_id)
                 message = OutMessage.from_json(row.payload)
@@ -661,6 +677,9 @@ class ChannelSender:
                 if outcome == "reroute":
                     values = await self._reroute(conn, item, detail, now)
                     woken.add(str(values.get("channel", "")))
+                elif outcome == "later":  # not attempted: its chat was busy
+                    values = {"status": PENDING, "next_attempt_at": max(
+                        now, datetime.fromtimestamp(float(detail), UTC))}
                 elif outcome == "sent":
                     values = {"status": SENT, "sent_at": now, "attempts": item.attempts + 1,
                               "platform_message_id": detail}
