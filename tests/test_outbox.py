@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -129,3 +130,31 @@ async def test_erasing_an_artisan_drops_what_was_waiting_for_them(h: Harness) ->
     async with h.app.db.read() as conn:
         row = (await conn.execute(select(outbox.c.status, outbox.c.payload))).one()
     assert row.status == "skipped" and row.payload == {}
+
+
+async def test_a_chat_busy_with_a_direct_reply_waits_without_holding_up_the_others(
+    h: Harness,
+) -> None:
+    """A staff member's chat (progress edits, replies) must not stall a broadcast: while a
+    direct reply to one chat waits for that chat's 1-second spacing, the outbox sends to
+    everyone else, and the busy chat gets its message afterwards, once, counted as one attempt."""
+    for user in USERS[:6]:
+        await h.register(user, "fr")
+    h.api.sent.clear()
+    busy = str(USERS[0])
+    pacer = h.app.outbox.senders["telegram"].pacer
+    await pacer.acquire(busy)  # a reply to that chat just went out
+    waiting_reply = asyncio.create_task(pacer.acquire(busy))  # and another waits for its turn
+    await asyncio.sleep(0)
+    assert not pacer.chat_ready(busy) and pacer.chat_ready(str(USERS[1]))
+    await notify_all(h, "t5", USERS[:6])
+    await h.app.outbox.drain()
+    first_round = [m.chat_id for m in h.api.sent]
+    assert sorted(first_round) == USERS[1:6]
+    await waiting_reply
+    await h.deliver_all()
+    assert Counter(m.chat_id for m in h.api.sent) == Counter({u: 1 for u in USERS[:6]})
+    async with h.app.db.read() as conn:
+        attempts = (await conn.execute(select(outbox.c.attempts).where(
+            outbox.c.chat_id == busy, outbox.c.idem_key.startswith("t5")))).scalar_one()
+    assert attempts == 1
