@@ -22,6 +22,7 @@ which promotes the next artisan on the wait-list.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 router = Router()
 REMINDER = "reminder"
+QUEUE_CHUNK = 50
+"""Reminders queued per transaction (each transaction blocks the event loop while it runs)."""
 
 
 def in_quiet_hours(local_hour: int, quiet: tuple[int, int]) -> bool:
@@ -128,8 +131,12 @@ async def send_reminders(services: Services) -> ReminderStats:
         else:
             by_session.setdefault(session_id, []).append((artisan_id, key))
     for session_id, pending in by_session.items():
-        async with services.db.transaction() as conn:
-            await _queue(services, conn, session_id, pending, now, stats)
+        # Short transactions with a pause between them: the statements run on the event loop,
+        # and the conversations must go on while a large session's reminders are queued.
+        for start in range(0, len(pending), QUEUE_CHUNK):
+            async with services.db.transaction() as conn:
+                await _queue(services, conn, session_id, pending[start:start + QUEUE_CHUNK], now, stats)
+            await asyncio.sleep(0)
     if stats.queued or stats.blocked:
         log.info("reminders: %d queued, %d skipped (blocked), %d opted out, %d already sent",
                  stats.queued, stats.blocked, stats.opted_out, stats.already)
