@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
+from sqlalchemy import select
 
 from bot.commands.backup import backup_file
 from storage.database import Database, alembic_config
-from storage.schema import metadata
+from storage.schema import metadata, processed_updates
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,3 +91,41 @@ def test_backup_command_and_restore(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=restored,
                            capture_output=True, text=True, timeout=60, check=False)
     assert again.returncode == 0 and "up to date" in again.stdout
+
+
+async def test_a_writer_in_another_process_is_waited_for_without_freezing_the_bot(
+    tmp_path: Path,
+) -> None:
+    """Write transactions run on the event loop; while another process (a CLI import) holds the
+    write lock, ours waits with ``asyncio.sleep`` (the loop keeps serving others) and then
+    commits; results read inside a transaction can still be read after it ended."""
+    path = tmp_path / "busy.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.upgrade()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the other process is writing
+    ticks = 0
+
+    async def heartbeat() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def write() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(processed_updates.insert().values(
+                channel="telegram", update_id="1", processed_at=datetime.now(UTC)))
+
+    beating = asyncio.create_task(heartbeat())
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not writing.done() and ticks >= 10  # waiting, and the loop was free meanwhile
+    other.execute("COMMIT")
+    await asyncio.wait_for(writing, timeout=5)
+    async with db.transaction() as conn:
+        result = await conn.execute(select(processed_updates.c.update_id))
+    assert [r[0] for r in result] == ["1"]  # read after the transaction closed
+    beating.cancel()
+    other.close()
+    await db.dispose()
