@@ -89,12 +89,11 @@ def _install_sqlite_hooks(engine: Engine, url: str, busy_ms: int) -> None:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """The async engine (aiosqlite or asyncpg); for SQLite, with our pragmas and BEGINs."""
-    kwargs: dict[str, Any] = {}
-    if _is_memory(url):
-        kwargs["poolclass"] = StaticPool
-        kwargs["connect_args"] = {"check_same_thread": False}
-    engine = create_async_engine(url, **kwargs)
+    """The async engine (aiosqlite or asyncpg); for SQLite, with our pragmas and BEGINs.
+
+    (An in-memory SQLite database has no async engine: it lives on the loop engine's one
+    connection.)"""
+    engine = create_async_engine(url)
     if _is_sqlite(url):
         _install_sqlite_hooks(engine.sync_engine, url, int(BUSY_TIMEOUT_S * 1000))
     return engine
