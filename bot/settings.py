@@ -227,11 +227,14 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         """Accept plain ``sqlite:///`` / ``postgresql://`` URLs and pick the async driver."""
         if value.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
-        if value.startswith("postgresql://"):
-            return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        elif value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite:///path.db or postgresql://user@host/db")
+        if value.startswith("sqlite") and (":memory:" in value or value.rstrip("/").endswith(":")):
+            # The bot, its jobs and its CLI commands share the database: it must be a file.
+            raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")
         return value
 
     @field_validator("timezone")

@@ -37,7 +37,6 @@ from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
 from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 from typing_extensions import TypeVarTuple
@@ -57,8 +56,10 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _is_memory(url: str) -> bool:
-    return _is_sqlite(url) and (url.endswith(":memory:") or url.rstrip("/").endswith("aiosqlite:"))
+def is_memory(url: str) -> bool:
+    """An in-memory SQLite URL (not supported: the bot, its jobs and its CLI share one file)."""
+    bare = url.rstrip("/").endswith(("sqlite:", "aiosqlite:"))
+    return _is_sqlite(url) and (url.endswith(":memory:") or bare)
 
 
 def _sync_url(url: str) -> str:
@@ -74,8 +75,7 @@ def _install_sqlite_hooks(engine: Engine, url: str, busy_ms: int) -> None:
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions are off).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not _is_memory(url):
-            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -89,10 +89,7 @@ def _install_sqlite_hooks(engine: Engine, url: str, busy_ms: int) -> None:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """The async engine (aiosqlite or asyncpg); for SQLite, with our pragmas and BEGINs.
-
-    (An in-memory SQLite database has no async engine: it lives on the loop engine's one
-    connection.)"""
+    """The async engine (aiosqlite or asyncpg); for SQLite, with our pragmas and BEGINs."""
     engine = create_async_engine(url)
     if _is_sqlite(url):
         _install_sqlite_hooks(engine.sync_engine, url, int(BUSY_TIMEOUT_S * 1000))
@@ -101,11 +98,9 @@ def make_engine(url: str) -> AsyncEngine:
 
 def make_loop_engine(url: str) -> Engine:
     """A synchronous SQLite engine whose statements run on the event loop (see module doc)."""
-    kwargs: dict[str, Any] = {"pool_reset_on_return": None}
-    if _is_memory(url):
-        kwargs["poolclass"] = StaticPool
-    kwargs["connect_args"] = {"check_same_thread": False}
-    engine = create_engine(_sync_url(url), **kwargs)
+    engine = create_engine(
+        _sync_url(url), pool_reset_on_return=None, connect_args={"check_same_thread": False}
+    )
     _install_sqlite_hooks(engine, url, LOOP_BUSY_MS)
     return engine
 
@@ -180,11 +175,12 @@ class Database:
     """Owns the engines; hands out transactions. Built once by the application."""
 
     def __init__(self, url: str) -> None:
+        if is_memory(url):
+            raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")
         self.url = url
         sqlite = _is_sqlite(url)
         self.loop_engine = make_loop_engine(url) if sqlite else None
-        # An in-memory SQLite database exists once, on the loop engine's single connection.
-        self.async_engine = None if _is_memory(url) else make_engine(url)
+        self.async_engine = make_engine(url)
         # SQLite has one writer at a time. Queueing our own writers here, instead of letting
         # them collide on the file lock, keeps them off SQLite's busy handler (which sleeps).
         self._writer = asyncio.Lock() if sqlite else None
@@ -193,7 +189,6 @@ class Database:
     async def transaction(self) -> AsyncIterator[Conn]:
         """One unit of work: commits on success, rolls back on any exception."""
         if self.loop_engine is None or self._writer is None:
-            assert self.async_engine is not None
             async with self.async_engine.begin() as conn:
                 yield _AsyncConn(conn)
             return
@@ -229,15 +224,6 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
         """A connection for reads only (still a transaction, rolled back at the end)."""
-        if self.async_engine is None:
-            # In memory: one shared connection, so reads queue behind writes.
-            assert self.loop_engine is not None and self._writer is not None
-            async with self._writer:
-                with self.loop_engine.connect() as sync, sync.execution_options(
-                    hirfa_read_only=True
-                ).begin():
-                    yield _LoopConn(sync)
-            return
         async with self.async_engine.connect() as conn:
             yield _AsyncConn(await conn.execution_options(hirfa_read_only=True))
 
@@ -248,7 +234,6 @@ class Database:
                 _run_upgrade(sync, revision)
                 sync.commit()
             return
-        assert self.async_engine is not None
         async with self.async_engine.connect() as conn:
             await conn.run_sync(_run_upgrade, revision)
             await conn.commit()
@@ -257,13 +242,11 @@ class Database:
         if self.loop_engine is not None:
             with self.loop_engine.connect() as sync:
                 return _current(sync)
-        assert self.async_engine is not None
         async with self.async_engine.connect() as conn:
             return await conn.run_sync(_current)
 
     async def dispose(self) -> None:
-        if self.async_engine is not None:
-            await self.async_engine.dispose()
+        await self.async_engine.dispose()
         if self.loop_engine is not None:
             self.loop_engine.dispose()
 

@@ -38,6 +38,8 @@ def test_nested_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("HIRFA_TIMEZONE", "Mars/Olympus", "HIRFA_TIMEZONE"),
         ("HIRFA_DEFAULT_LOCALE", "de", "HIRFA_DEFAULT_LOCALE"),
         ("HIRFA_HTTP__PORT", "99999", "HIRFA_HTTP__PORT"),
+        ("HIRFA_DATABASE_URL", "sqlite:///:memory:", "HIRFA_DATABASE_URL"),
+        ("HIRFA_DATABASE_URL", "mysql://x", "HIRFA_DATABASE_URL"),
         ("HIRFA_TELEGRAM__WEBHOOK_SECRET", "has spaces!", "HIRFA_TELEGRAM__WEBHOOK_SECRET"),
     ],
 )
