@@ -37,6 +37,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bench.fast_fake_bot import start_in_process  # noqa: E402
 from bot.app import Hirfa  # noqa: E402
+from bot.channels.telegram_http import AiohttpRequest  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from storage import artisans as artisan_repo  # noqa: E402
 from tests import factories  # noqa: E402
@@ -129,7 +130,8 @@ async def drive(app: Application[Any, Any, Any, Any, Any, Any], recorder: Record
 PTBApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-async def echo_bot(base_url: str, concurrency: int, token: str = TOKEN) -> tuple[PTBApp, Recorder]:
+async def echo_bot(base_url: str, concurrency: int, token: str = TOKEN,
+                   aiohttp: bool = False) -> tuple[PTBApp, Recorder]:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
@@ -137,8 +139,11 @@ async def echo_bot(base_url: str, concurrency: int, token: str = TOKEN) -> tuple
         elif update.message is not None and update.message.text is not None:
             await update.message.reply_text(update.message.text[:100])
 
-    app = (ApplicationBuilder().token(token).base_url(base_url).updater(None)
-           .concurrent_updates(concurrency).build())
+    builder = (ApplicationBuilder().token(token).base_url(base_url).updater(None)
+               .concurrent_updates(concurrency))
+    if aiohttp:
+        builder = builder.request(AiohttpRequest())
+    app = builder.build()
     recorder = Recorder()
     app.add_handler(TypeHandler(Update, echo))
     app.add_handler(TypeHandler(Update, recorder), group=1)
@@ -232,6 +237,11 @@ async def main(args: argparse.Namespace) -> None:
                                               fresh_copy(updates), args.rates)
             await echo_app.stop()
             await echo_app.shutdown()
+        # For context only (not the baseline): the same bare bot on Hirfa's aiohttp transport.
+        same_app, same_rec = await echo_bot(base_url, 1, args.token, aiohttp=True)
+        same = await measure("bare PTB c1 + aiohttp", same_app, same_rec, fresh_copy(updates), [])
+        await same_app.stop()
+        await same_app.shutdown()
         with tempfile.TemporaryDirectory() as tmp:
             hirfa, app, rec = await hirfa_bot(base_url, Path(tmp), args.artisans,
                                               args.concurrency, args.token)
@@ -248,6 +258,8 @@ async def main(args: argparse.Namespace) -> None:
     best = max(bare, key=lambda c: bare[c][0]["rate"])
     print(f"ratio Hirfa/bare (max throughput, against the faster bare run, c{best}): "
           f"{ours[0]['rate'] / bare[best][0]['rate']:.2f}   (target >= 0.5)")
+    print(f"  (for context: Hirfa / bare PTB on Hirfa's aiohttp transport: "
+          f"{ours[0]['rate'] / same[0]['rate']:.2f})")
     for rate in args.rates:
         print(f"p99 at {rate:.0f}/s: Hirfa {ours[1][rate]['p99']:.1f} ms, bare PTB "
               f"{bare[best][1][rate]['p99']:.1f} ms   (target at 200/s: Hirfa < 50 ms)")
