@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy import Select, bindparam, case, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from storage.database import Conn
@@ -192,8 +193,27 @@ async def finish_past(conn: Conn, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def _upcoming_filter(now: datetime) -> Any:
-    return and_(sessions.c.status == SCHEDULED, sessions.c.starts_at > now)
+@lru_cache(maxsize=1)
+def _upcoming_statement() -> Select[Any]:
+    """Built once (the artisan's list is the busiest query of the bot); values are parameters."""
+    def score(column: Any, name: str) -> Any:
+        return case((column == bindparam(name), 2), (column.is_(None), 1), else_=0)
+
+    relevance = score(sessions.c.craft, "craft") + score(sessions.c.region, "region")
+    return (
+        _listed_query()
+        .where(sessions.c.status == SCHEDULED, sessions.c.starts_at > bindparam("now"))
+        .order_by(relevance.desc(), sessions.c.starts_at, sessions.c.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@lru_cache(maxsize=1)
+def _count_upcoming_statement() -> Select[int]:
+    return select(func.count()).select_from(sessions).where(
+        sessions.c.status == SCHEDULED, sessions.c.starts_at > bindparam("now")
+    )
 
 
 async def upcoming(
@@ -207,23 +227,12 @@ async def upcoming(
 ) -> list[Listed]:
     """Scheduled sessions not started yet: those for the artisan's craft and region first
     (then those open to every craft/region, then the others), soonest first within each."""
-    def score(column: Any, value: str | None) -> Any:
-        return case((column == value, 2), (column.is_(None), 1), else_=0)
-
-    relevance = score(sessions.c.craft, craft) + score(sessions.c.region, region)
-    stmt = (
-        _listed_query()
-        .where(_upcoming_filter(now))
-        .order_by(relevance.desc(), sessions.c.starts_at, sessions.c.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [_listed(r) for r in (await conn.execute(stmt)).mappings()]
+    params = {"now": now, "craft": craft, "region": region, "limit": limit, "offset": offset}
+    return [_listed(r) for r in (await conn.execute(_upcoming_statement(), params)).mappings()]
 
 
 async def count_upcoming(conn: Conn, now: datetime) -> int:
-    stmt = select(func.count()).select_from(sessions).where(_upcoming_filter(now))
-    return int((await conn.execute(stmt)).scalar_one())
+    return int((await conn.execute(_count_upcoming_statement(), {"now": now})).scalar_one())
 
 
 async def for_staff(
