@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -75,15 +76,21 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_a_dead_server_is_a_network_error() -> None:
-    request = AiohttpRequest(connect_timeout=1.0)
-    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{_closed_port()}/bot", request=request)
+@asynccontextmanager
+async def bot_at(port: int, **timeouts: float) -> AsyncIterator[Bot]:
+    """A bot on the aiohttp transport, without ``getMe`` (the server may be dead or mute)."""
+    request = AiohttpRequest(**timeouts)
     await request.initialize()
     try:
-        with pytest.raises(NetworkError):
-            await bot.send_message(42, "x")
+        yield Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
     finally:
         await request.shutdown()
+
+
+async def test_a_dead_server_is_a_network_error() -> None:
+    async with bot_at(_closed_port(), connect_timeout=1.0) as bot:
+        with pytest.raises(NetworkError):
+            await bot.send_message(42, "x")
 
 
 async def test_a_server_that_never_answers_times_out() -> None:
@@ -98,15 +105,11 @@ async def test_a_server_that_never_answers_times_out() -> None:
         await writer.wait_closed()
 
     server = await asyncio.start_server(hang, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    request = AiohttpRequest(read_timeout=0.3)
-    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
-    await request.initialize()
     try:
-        with pytest.raises(TimedOut):
-            await bot.send_message(42, "x")
+        async with bot_at(server.sockets[0].getsockname()[1], read_timeout=0.3) as bot:
+            with pytest.raises(TimedOut):
+                await bot.send_message(42, "x")
     finally:
-        await request.shutdown()
         release.set()
         await asyncio.gather(*handlers, return_exceptions=True)
         server.close()
