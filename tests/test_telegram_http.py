@@ -127,3 +127,14 @@ def test_proxies_come_from_the_environment_once_per_host(monkeypatch: pytest.Mon
         assert telegram_http._env_proxy("http://127.0.0.1:8081/bot1:x/getMe") is None
     finally:
         telegram_http._proxy_for.cache_clear()
+
+
+async def test_a_dropped_connection_is_a_network_error_and_the_next_call_works(
+    bot: Bot, server: FakeBotAPIServer
+) -> None:
+    await bot.send_message(42, "warm the keep-alive pool")
+    server.api.fail_network_next(1, method="sendMessage")
+    with pytest.raises(NetworkError):
+        await bot.send_message(42, "lost")
+    await bot.send_message(42, "again")
+    assert [m.text for m in server.api.sent] == ["warm the keep-alive pool", "again"]
