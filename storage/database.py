@@ -28,7 +28,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, TypeVarTuple, overload
 
 from alembic import command
 from alembic.config import Config
@@ -39,7 +39,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
-from typing_extensions import TypeVarTuple
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOOP_BUSY_MS = 20
