@@ -82,7 +82,7 @@ def _state(name: str, prompt: Callable[[Context], Awaitable[None]],
 
 # -- entry -----------------------------------------------------------------------------------
 
-@router.command("broadcast", role=STAFF)
+@router.command("broadcast", role=STAFF, describe="cmd.broadcast")
 async def cmd_broadcast(ctx: Context) -> None:
     inc = ctx.incoming
     broadcast_id = await repo.create_draft(

@@ -18,7 +18,7 @@ router = Router()
 STAFF = "staff"
 
 
-@router.command("broadcasts", role=STAFF)
+@router.command("broadcasts", role=STAFF, describe="cmd.broadcasts")
 async def cmd_broadcasts(ctx: Context) -> None:
     ctx.finish()
     scheduled = await repo.listed(ctx.conn, (repo.SCHEDULED,), limit=20)

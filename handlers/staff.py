@@ -42,7 +42,13 @@ async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
     ctx.say(Msg("staff.list", n=len(members), members=Raw("\n".join(lines))), choices)
 
 
-@router.command("staff", role=ADMIN)
+def _announce(ctx: Context, channel: str, user_id: str, role: str | None) -> None:
+    """Tell the channels a role changed (Telegram updates that chat's "/" menu)."""
+    for listener in ctx.services.extras.get("role_changed", []):
+        listener(channel, user_id, role)
+
+
+@router.command("staff", role=ADMIN, describe="cmd.staff")
 async def cmd_staff(ctx: Context) -> None:
     await show_staff(ctx)
 
@@ -77,6 +83,7 @@ async def take_role(ctx: Context) -> None:
         raise InvalidInput("common.use_buttons")
     by = f"{ctx.incoming.channel}:{ctx.incoming.user_id}"
     await staff_repo.grant(ctx.conn, ctx.incoming.channel, user_id, role, ctx.now, by)
+    _announce(ctx, ctx.incoming.channel, user_id, role)
     await show_staff(ctx, Msg("staff.added", user_id=user_id, role=Msg(f"core.role_{role}")))
 
 
@@ -108,6 +115,8 @@ async def take_remove(ctx: Context) -> None:
     if (channel, user_id) == (ctx.incoming.channel, ctx.incoming.user_id):
         raise InvalidInput("staff.not_yourself")
     removed = await staff_repo.revoke(ctx.conn, channel, user_id)
+    if removed:
+        _announce(ctx, channel, user_id, None)
     await show_staff(ctx, Msg("staff.removed" if removed else "common.stale", user_id=user_id))
 
 

@@ -95,7 +95,7 @@ def stats_chart(t: Translator, stats: Stats, lang: str, zone: ZoneInfo) -> bytes
     return render_panels(panels, plain("stats.chart_title", count=stats.total))
 
 
-@router.command("stats", role=STAFF)
+@router.command("stats", role=STAFF, describe="cmd.stats")
 async def cmd_stats(ctx: Context) -> None:
     ctx.finish()
     t = ctx.services.translator

@@ -11,7 +11,7 @@ from bot.channels.telegram import split_text
 from bot.clock import FakeClock
 from bot.http import HttpServer, telegram_webhook
 from tests import factories
-from tests.harness import Harness
+from tests.harness import ADMIN, STAFF, Harness
 
 USER = 701
 
@@ -24,6 +24,39 @@ async def test_command_menu_is_set_in_every_language(h: Harness) -> None:
     assert {"start", "menu", "profile", "cancel", "help", "stop", "delete", "whoami"} <= names
     descriptions = {c["command"]: c["description"] for c in menus["ar"]}
     assert descriptions["menu"] == "القائمة الرئيسية"
+
+
+STAFF_ONLY = {"sessions", "broadcast", "broadcasts", "stats", "certs", "staff"}
+
+
+async def test_staff_commands_are_only_in_staff_chats_menus_and_follow_role_changes(
+    h: Harness,
+) -> None:
+    """Artisans' "/" menu has no staff commands; each staff chat gets the commands of its role,
+    in every language, and the menu follows when an admin adds or removes someone."""
+    channel = h.app.telegram
+    assert channel is not None
+    await channel._set_commands()
+    for lang in ("ar", "fr", "en", ""):
+        assert not {c["command"] for c in h.api.commands[lang]} & STAFF_ONLY
+    admin_menu = {c["command"] for c in h.api.scoped_commands[(f"chat:{ADMIN}", "fr")]}
+    assert STAFF_ONLY | {"menu", "help", "cancel"} <= admin_menu
+
+    await h.send(ADMIN, "/staff")
+    await h.press(ADMIN, "st:add")
+    await h.send(ADMIN, str(STAFF))
+    await h.press(ADMIN, "st:role:staff")
+    await channel.idle()
+    staff_menu = {c["command"]: c["description"]
+                  for c in h.api.scoped_commands[(f"chat:{STAFF}", "ar")]}
+    assert "staff" not in staff_menu  # that one is for admins
+    assert staff_menu["broadcast"] == "إرسال إعلان إلى الحرفيين"
+
+    await h.send(ADMIN, "/staff")
+    await h.press(ADMIN, f"st:rm:telegram:{STAFF}")
+    await h.press(ADMIN, "st:rmok")
+    await channel.idle()
+    assert not [key for key in h.api.scoped_commands if key[0] == f"chat:{STAFF}"]
 
 
 def test_long_text_is_split_at_line_breaks() -> None:

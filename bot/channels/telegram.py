@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -37,12 +38,13 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.request import BaseRequest
 
 from bot.channels.telegram_http import AiohttpRequest
-from bot.dialogue import Engine
+from bot.dialogue import ROLE_RANK, Engine
 from bot.errors import Permanent, RetryLater, Transient, Unreachable
 from bot.i18n import Msg, Translator
 from bot.messages import Button, Contact, Incoming, IncomingFile, OutMessage
 from bot.outbox import Pacer
 from bot.settings import TelegramSettings
+from storage import staff as staff_repo
 
 log = logging.getLogger(__name__)
 
@@ -318,6 +320,7 @@ class TelegramChannel:
         self.transport = TelegramTransport(self.application)
         self._answers: set[asyncio.Task[None]] = set()
         engine.services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
+        engine.services.extras.setdefault("role_changed", []).append(self._role_changed)
 
     @property
     def webhook_path(self) -> str | None:
@@ -359,19 +362,59 @@ class TelegramChannel:
         await app.shutdown()
 
     async def _set_commands(self) -> None:
-        """The "/" menu of every language, from the routers' command descriptions."""
-        services = self.engine.services
-        commands = [(c.name, c.describe) for c in services.router.commands.values() if c.describe]
-        commands.append(("cancel", "cmd.cancel"))
-        zone = services.zone
+        """The "/" menus: artisans' commands for everyone, in every language; each staff
+        member's chat also gets the commands of their role (``BotCommandScopeChat``)."""
+        default = self.engine.services.settings.default_locale
         for lang in self.translator.languages:
-            listed = [BotCommand(name, self.translator.plain(Msg(key), lang, zone)[:256])
-                      for name, key in commands]
-            await self.application.bot.set_my_commands(listed, language_code=lang)
-        default = services.settings.default_locale
-        await self.application.bot.set_my_commands(
-            [BotCommand(n, self.translator.plain(Msg(k), default, zone)[:256]) for n, k in commands]
-        )
+            await self.application.bot.set_my_commands(self._menu(lang, None), language_code=lang)
+        await self.application.bot.set_my_commands(self._menu(default, None))
+        async with self.engine.services.db.read() as conn:
+            members = await staff_repo.members(conn)
+        for channel, external_id, role in members:
+            if channel == CHANNEL and external_id.lstrip("-").isdigit():
+                await self.set_chat_menu(int(external_id), role)
+
+    def _menu(self, lang: str, role: str | None) -> list[BotCommand]:
+        """The commands someone with ``role`` may use, described in ``lang``."""
+        services = self.engine.services
+        rank = ROLE_RANK.get(role, 0)
+        commands = [(c.name, c.describe) for c in services.router.commands.values()
+                    if c.describe and ROLE_RANK.get(c.role, 0) <= rank]
+        commands.append(("cancel", "cmd.cancel"))
+        return [BotCommand(name, self.translator.plain(Msg(key), lang, services.zone)[:256])
+                for name, key in commands]
+
+    async def set_chat_menu(self, chat_id: int, role: str | None) -> None:
+        """Give one chat the menu of its role (``None``: back to the artisans' menu)."""
+        scope = BotCommandScopeChat(chat_id)
+        default = self.engine.services.settings.default_locale
+        for lang in (*self.translator.languages, None):
+            if role is None:
+                await self.application.bot.delete_my_commands(scope=scope, language_code=lang)
+            else:
+                await self.application.bot.set_my_commands(
+                    self._menu(lang or default, role), scope=scope, language_code=lang
+                )
+
+    def _role_changed(self, channel: str, external_id: str, role: str | None) -> None:
+        """A staff role was granted or revoked: update that chat's "/" menu in the background
+        (never inside the caller's transaction)."""
+        if channel != CHANNEL or not external_id.lstrip("-").isdigit():
+            return
+        task = asyncio.create_task(self._refresh_menu(int(external_id), role))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
+
+    async def _refresh_menu(self, chat_id: int, role: str | None) -> None:
+        try:
+            await self.set_chat_menu(chat_id, role)
+        except TelegramError:
+            log.warning("telegram: could not update the command menu of a staff chat", exc_info=True)
+
+    async def idle(self) -> None:
+        """Wait for the background calls (button answers, menu updates) started so far."""
+        while self._answers:
+            await asyncio.gather(*list(self._answers), return_exceptions=True)
 
     async def fetch_file(self, file_id: str) -> bytes:
         """The bytes of a file a user sent (for handlers that keep it, e.g. a broadcast photo)."""

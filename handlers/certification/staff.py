@@ -50,7 +50,7 @@ async def start(ctx: Context) -> None:
 router.menu_item(MenuItem("cert_staff", "cert.staff.menu", start, order=70, role=STAFF))
 
 
-@router.command("certs", role=STAFF)
+@router.command("certs", role=STAFF, describe="cert.cmd_staff")
 async def cmd_certs(ctx: Context) -> None:
     if ctx.args:
         ctx.finish()
