@@ -66,7 +66,7 @@ def _sync_url(url: str) -> str:
     return "sqlite://" + url.split("://", 1)[1]
 
 
-def _install_sqlite_hooks(engine: Engine, url: str, busy_ms: int) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_ms: int) -> None:
     """Pragmas on every new connection, and ``BEGIN`` / ``BEGIN IMMEDIATE`` issued by us."""
 
     @event.listens_for(engine, "connect")
@@ -91,7 +91,7 @@ def make_engine(url: str) -> AsyncEngine:
     """The async engine (aiosqlite or asyncpg); for SQLite, with our pragmas and BEGINs."""
     engine = create_async_engine(url)
     if _is_sqlite(url):
-        _install_sqlite_hooks(engine.sync_engine, url, int(BUSY_TIMEOUT_S * 1000))
+        _install_sqlite_hooks(engine.sync_engine, int(BUSY_TIMEOUT_S * 1000))
     return engine
 
 
@@ -100,7 +100,7 @@ def make_loop_engine(url: str) -> Engine:
     engine = create_engine(
         _sync_url(url), pool_reset_on_return=None, connect_args={"check_same_thread": False}
     )
-    _install_sqlite_hooks(engine, url, LOOP_BUSY_MS)
+    _install_sqlite_hooks(engine, LOOP_BUSY_MS)
     return engine
 
 
