@@ -82,7 +82,7 @@ async def start(services: Services, conn: Conn, broadcast_id: int) -> int | None
     )
     await services.outbox.enqueue_many(conn, rows, kind=repo.KIND, priority=PRIORITY_BROADCAST)
     await repo.update_fields(conn, b.id, now, total=len(people))
-    progress = _author_message(services, b, _progress_text(b.id, {}, len(people)),
+    progress = _author_message(services, b, progress_text(b.id, {}, len(people)),
                                [Choice(f"bc:stop:{b.id}", Msg("bc.stop_button"))])
     await services.outbox.to_chat(conn, b.author_channel, b.author_chat, progress,
                                   kind="broadcast_progress", key=f"broadcast:{b.id}:progress",
@@ -104,7 +104,8 @@ def done_count(counts: dict[str, int]) -> int:
     return sum(n for status, n in counts.items() if status not in (PENDING, SENDING))
 
 
-def _progress_text(broadcast_id: int, counts: dict[str, int], total: int) -> Msg:
+def progress_text(broadcast_id: int, counts: dict[str, int], total: int) -> Msg:
+    """The author's progress line: done out of total, with the outcomes so far."""
     done = done_count(counts)
     percent = int(100 * done / total) if total else 100
     return Msg("bc.progress", id=broadcast_id, done=done, total=total, percent=percent,
@@ -174,7 +175,7 @@ async def _follow(services: Services, b: repo.Broadcast) -> None:
         counts = await repo.delivery_counts(conn, b.id)
         total = sum(counts.values())
         if counts.get(PENDING, 0) or counts.get(SENDING, 0):
-            await _edit_progress(services, conn, b, _progress_text(b.id, counts, total),
+            await _edit_progress(services, conn, b, progress_text(b.id, counts, total),
                                  str(done_count(counts)), final=False)
             return
         progress = await _progress_row(conn, b.id)

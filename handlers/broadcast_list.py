@@ -88,29 +88,33 @@ async def keep_running(ctx: Context) -> None:
     ctx.say(Msg("bc.kept"))
 
 
-@router.action("bc:report:", role=STAFF)
-async def show_report(ctx: Context) -> None:
-    broadcast_id = ctx.choice_number("bc:report:")
+async def _with_deliveries(ctx: Context, prefix: str) -> repo.Broadcast | None:
+    """The broadcast the button names, if it has deliveries to show (else say it is stale)."""
+    broadcast_id = ctx.choice_number(prefix)
     b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
     if b is None or b.status in (repo.DRAFT, repo.SCHEDULED, repo.CANCELLED):
         ctx.say(Msg("common.stale"))
+        return None
+    return b
+
+
+@router.action("bc:report:", role=STAFF)
+async def show_report(ctx: Context) -> None:
+    b = await _with_deliveries(ctx, "bc:report:")
+    if b is None:
         return
     counts = await repo.delivery_counts(ctx.conn, b.id)
-    reasons = await repo.failure_reasons(ctx.conn, b.id)
-    text = delivery.report_text(b, counts, reasons) if b.status != repo.SENDING else Msg(
-        "bc.progress", id=b.id, done=delivery.done_count(counts), total=sum(counts.values()),
-        percent=int(100 * delivery.done_count(counts) / max(1, sum(counts.values()))),
-        sent=counts.get("sent", 0), failed=counts.get("failed", 0), blocked=counts.get("blocked", 0),
-        skipped=counts.get("skipped", 0))
+    if b.status == repo.SENDING:
+        text = delivery.progress_text(b.id, counts, sum(counts.values()))
+    else:
+        text = delivery.report_text(b, counts, await repo.failure_reasons(ctx.conn, b.id))
     ctx.say(text, [Choice(f"bc:csv:{b.id}", Msg("bc.export_button"))])
 
 
 @router.action("bc:csv:", role=STAFF)
 async def send_deliveries(ctx: Context) -> None:
-    broadcast_id = ctx.choice_number("bc:csv:")
-    b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
-    if b is None or b.status in (repo.DRAFT, repo.SCHEDULED, repo.CANCELLED):
-        ctx.say(Msg("common.stale"))
+    b = await _with_deliveries(ctx, "bc:csv:")
+    if b is None:
         return
     header, rows = await delivery_table(ctx.conn, b.id, ctx.zone)
     document = Document(f"deliveries-{b.id}.csv", as_csv(header, rows), "text/csv")
