@@ -8,6 +8,7 @@ who said STOP (which silences reminders and broadcasts); erased artisans get not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.dialogue import Services
@@ -66,39 +67,40 @@ async def announce_rescheduled(
     services: Services, conn: Conn, session: Session, old_start: datetime
 ) -> int:
     """Tell everyone enrolled or waiting that ``session`` (already moved) has a new time."""
-    default = services.settings.default_locale
-    count = 0
-    for artisan_id in await enrolment_repo.audience(conn, session.id):
-        artisan = await artisan_repo.get(conn, artisan_id)
-        if artisan is None:
-            continue
-        reply = Reply(
-            Msg("sess.rescheduled_notice", old=old_start, **short(session, artisan.locale, default)),
+    return await _tell_audience(
+        services, conn, session, f"moved:{session.id}:{session.version}",
+        lambda locale, default: Reply(
+            Msg("sess.rescheduled_notice", old=old_start, **short(session, locale, default)),
             [Choice(f"s:ics:{session.id}", Msg("sess.btn_ics")),
              Choice(f"s:open:{session.id}", Msg("sess.btn_open"))],
-        )
-        if await services.outbox.notify(
-            conn, artisan_id, reply, kind=CHANGE, priority=5,
-            key=f"moved:{session.id}:{session.version}:{artisan_id}",
-        ):
-            count += 1
-    return count
+        ),
+    )
 
 
 async def announce_cancelled(services: Services, conn: Conn, session: Session) -> int:
     """Tell everyone enrolled or waiting that ``session`` is cancelled."""
+    return await _tell_audience(
+        services, conn, session, f"cancelled:{session.id}",
+        lambda locale, default: Reply(
+            Msg("sess.cancelled_notice", **short(session, locale, default)),
+            [Choice("s:list:0", Msg("sess.btn_list"))],
+        ),
+    )
+
+
+async def _tell_audience(
+    services: Services, conn: Conn, session: Session, key: str,
+    reply_for: Callable[[str, str], Reply],
+) -> int:
+    """Queue ``reply_for(artisan's locale, default locale)`` to everyone enrolled or waiting
+    (key ``{key}:{artisan}``); return how many were queued for the first time."""
     default = services.settings.default_locale
     count = 0
     for artisan_id in await enrolment_repo.audience(conn, session.id):
         artisan = await artisan_repo.get(conn, artisan_id)
         if artisan is None:
             continue
-        reply = Reply(
-            Msg("sess.cancelled_notice", **short(session, artisan.locale, default)),
-            [Choice("s:list:0", Msg("sess.btn_list"))],
-        )
-        if await services.outbox.notify(
-            conn, artisan_id, reply, kind=CHANGE, priority=5, key=f"cancelled:{session.id}:{artisan_id}",
-        ):
+        if await services.outbox.notify(conn, artisan_id, reply_for(artisan.locale, default),
+                                        kind=CHANGE, priority=5, key=f"{key}:{artisan_id}"):
             count += 1
     return count
