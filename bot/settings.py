@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from bot.errors import ConfigError
 from bot.timezones import load_zone
+from storage.urls import is_memory
 
 Locale = Literal["ar", "fr", "en"]
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("ar", "fr", "en")
@@ -232,7 +233,7 @@ class Settings(BaseSettings):
             value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite:///path.db or postgresql://user@host/db")
-        if value.startswith("sqlite") and (":memory:" in value or value.rstrip("/").endswith(":")):
+        if is_memory(value):
             # The bot, its jobs and its CLI commands share the database: it must be a file.
             raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")
         return value

@@ -40,6 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from storage.urls import is_memory, is_sqlite
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOOP_BUSY_MS = 20
 """How long a statement run on the event loop may wait for another process's lock."""
@@ -49,16 +51,6 @@ BUSY_TIMEOUT_S = 10.0
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
-
-
-def _is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
-
-
-def is_memory(url: str) -> bool:
-    """An in-memory SQLite URL (not supported: the bot, its jobs and its CLI share one file)."""
-    bare = url.rstrip("/").endswith(("sqlite:", "aiosqlite:"))
-    return _is_sqlite(url) and (url.endswith(":memory:") or bare)
 
 
 def _sync_url(url: str) -> str:
@@ -90,7 +82,7 @@ def _install_sqlite_hooks(engine: Engine, busy_ms: int) -> None:
 def make_engine(url: str) -> AsyncEngine:
     """The async engine (aiosqlite or asyncpg); for SQLite, with our pragmas and BEGINs."""
     engine = create_async_engine(url)
-    if _is_sqlite(url):
+    if is_sqlite(url):
         _install_sqlite_hooks(engine.sync_engine, int(BUSY_TIMEOUT_S * 1000))
     return engine
 
@@ -177,7 +169,7 @@ class Database:
         if is_memory(url):
             raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")
         self.url = url
-        sqlite = _is_sqlite(url)
+        sqlite = is_sqlite(url)
         self.loop_engine = make_loop_engine(url) if sqlite else None
         self.async_engine = make_engine(url)
         # SQLite has one writer at a time. Queueing our own writers here, instead of letting

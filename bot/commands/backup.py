@@ -13,6 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from storage.urls import is_memory, is_sqlite
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("backup", help="copy the database consistently while the bot runs")
@@ -21,7 +23,7 @@ def register(sub: Any) -> None:
 
 
 def sqlite_path(url: str) -> Path:
-    if not url.startswith("sqlite") or ":memory:" in url:
+    if not is_sqlite(url) or is_memory(url):
         raise ValueError("backup works on a SQLite database file")
     return Path(url.split("///", 1)[1])
 
