@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -284,6 +284,13 @@ class TelegramTransport:
         return str(sent.message_id)
 
 
+def _telegram_chat(channel: str, external_id: str) -> int | None:
+    """The Telegram chat id of a staff entry (None for another channel's)."""
+    if channel != CHANNEL or not external_id.lstrip("-").isdigit():
+        return None
+    return int(external_id)
+
+
 class TelegramChannel:
     """Runs the PTB :class:`Application`: polling or webhook, replies, command menus."""
 
@@ -318,7 +325,7 @@ class TelegramChannel:
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self.transport = TelegramTransport(self.application)
-        self._answers: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()  # button answers, menu updates
         engine.services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
         engine.services.extras.setdefault("role_changed", []).append(self._role_changed)
 
@@ -371,8 +378,9 @@ class TelegramChannel:
         async with self.engine.services.db.read() as conn:
             members = await staff_repo.members(conn)
         for channel, external_id, role in members:
-            if channel == CHANNEL and external_id.lstrip("-").isdigit():
-                await self.set_chat_menu(int(external_id), role)
+            chat_id = _telegram_chat(channel, external_id)
+            if chat_id is not None:
+                await self.set_chat_menu(chat_id, role)
 
     def _menu(self, lang: str, role: str | None) -> list[BotCommand]:
         """The commands someone with ``role`` may use, described in ``lang``."""
@@ -399,11 +407,9 @@ class TelegramChannel:
     def _role_changed(self, channel: str, external_id: str, role: str | None) -> None:
         """A staff role was granted or revoked: update that chat's "/" menu in the background
         (never inside the caller's transaction)."""
-        if channel != CHANNEL or not external_id.lstrip("-").isdigit():
-            return
-        task = asyncio.create_task(self._refresh_menu(int(external_id), role))
-        self._answers.add(task)
-        task.add_done_callback(self._answers.discard)
+        chat_id = _telegram_chat(channel, external_id)
+        if chat_id is not None:
+            self._in_background(self._refresh_menu(chat_id, role))
 
     async def _refresh_menu(self, chat_id: int, role: str | None) -> None:
         try:
@@ -411,10 +417,16 @@ class TelegramChannel:
         except TelegramError:
             log.warning("telegram: could not update the command menu of a staff chat", exc_info=True)
 
+    def _in_background(self, call: Coroutine[Any, Any, None]) -> None:
+        """Run a Bot API call without making the update wait for it (kept until done)."""
+        task = asyncio.create_task(call)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def idle(self) -> None:
         """Wait for the background calls (button answers, menu updates) started so far."""
-        while self._answers:
-            await asyncio.gather(*list(self._answers), return_exceptions=True)
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def fetch_file(self, file_id: str) -> bytes:
         """The bytes of a file a user sent (for handlers that keep it, e.g. a broadcast photo)."""
@@ -444,9 +456,7 @@ class TelegramChannel:
         incoming = to_incoming(update)
         if update.callback_query is not None:
             # Stop the button's spinner while the engine works, not before.
-            task = asyncio.create_task(self._answer(update))
-            self._answers.add(task)
-            task.add_done_callback(self._answers.discard)
+            self._in_background(self._answer(update))
         if incoming is None:
             return
         replies = await self.engine.handle(incoming)
