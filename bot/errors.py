@@ -3,6 +3,7 @@
     HirfaError
     ├── ConfigError       a setting is missing or malformed (start-up stops with one line)
     ├── InvalidInput      a user's answer failed validation; carries the locale key to show
+    ├── FileTooLarge      a file a user sent is over the size we download
     └── DeliveryError     the outbox could not hand a message to a platform
         ├── RetryLater    429 / flood: try again after ``retry_after`` seconds
         ├── Unreachable   403 / blocked / deactivated: stop sending to this chat
@@ -35,6 +36,15 @@ class InvalidInput(HirfaError):
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+class FileTooLarge(HirfaError):
+    """A file a user sent is ``size`` bytes, more than the ``limit`` a channel downloads."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"file of {size} bytes, over the limit of {limit}")
+        self.size = size
+        self.limit = limit
 
 
 class DeliveryError(HirfaError):

@@ -84,13 +84,24 @@ class Queued:
     error: str | None = None
 
 
+def _with_origin(payload: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The row's kind in its ``origin``, which a channel's templates are chosen by."""
+    origin = payload.get("origin") or {}
+    if origin.get("kind") == kind:
+        return payload
+    return {**payload, "origin": {**origin, "kind": kind}}
+
+
 class Transport(Protocol):
     """A channel's way to deliver one message; raises :mod:`bot.errors` delivery errors."""
 
     channel: str
 
-    async def send(self, chat_id: str, message: OutMessage) -> str | None:
-        """Deliver ``message``; return the platform's message id if it gives one."""
+    async def send(
+        self, chat_id: str, message: OutMessage, *, row_id: int | None = None
+    ) -> str | None:
+        """Deliver ``message``; return the platform's message id if it gives one. ``row_id``
+        names the outbox row, for a channel that records its progress within one message."""
 
 
 class Pacer:
@@ -339,10 +350,14 @@ class Outbox:
         due = not_before or now
         inserted = 0
         chunk: list[dict[str, Any]] = []
+        with_origin: dict[int, dict[str, Any]] = {}  # shared payloads stay shared
         for row in rows:
+            payload = with_origin.get(id(row.payload))
+            if payload is None:
+                payload = with_origin[id(row.payload)] = _with_origin(row.payload, kind)
             chunk.append({
                 "idem_key": row.key[:160], "channel": row.channel, "chat_id": row.chat_id,
-                "artisan_id": row.artisan_id, "kind": kind, "payload": row.payload,
+                "artisan_id": row.artisan_id, "kind": kind, "payload": payload,
                 "status": row.status, "priority": priority, "attempts": 0,
                 "next_attempt_at": due, "created_at": now, "last_error": row.error,
             })
@@ -651,7 +666,7 @@ class ChannelSender:
     async def _deliver(self, item: Delivery) -> tuple[str, Any]:
         self.pacer.record()
         try:
-            message_id = await self.transport.send(item.chat_id, item.message)
+            message_id = await self.transport.send(item.chat_id, item.message, row_id=item.row_id)
         except RetryLater as err:
             self.pacer.pause(err.retry_after)
             return "retry", err

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.dialogue import LATIN_DIGITS, Context, MenuItem, Router, State, nav_choices, strip_invisible
-from bot.errors import InvalidInput
+from bot.errors import FileTooLarge, InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
 from handlers import broadcast_delivery as delivery
@@ -210,6 +210,8 @@ async def take_media(ctx: Context) -> None:
         raise InvalidInput("bc.media_unsupported_here")
     try:
         content = await fetch(file.file_id)
+    except FileTooLarge as err:  # the platform told us its size only now (WhatsApp)
+        raise InvalidInput("bc.media_too_big", max=MAX_MEDIA_BYTES // (1024 * 1024)) from err
     except Exception as err:  # the platform could not give us the file
         raise InvalidInput("bc.media_failed") from err
     if not content or len(content) > MAX_MEDIA_BYTES:

@@ -49,7 +49,9 @@ class ShellTransport:
         self.out = out
         self._ids = itertools.count(1)
 
-    async def send(self, chat_id: str, message: OutMessage) -> str | None:
+    async def send(
+        self, chat_id: str, message: OutMessage, *, row_id: int | None = None
+    ) -> str | None:
         self.out.write("\n🔔 " + format_message(message) + "\n")
         self.out.flush()
         return str(next(self._ids))

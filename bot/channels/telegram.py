@@ -264,7 +264,9 @@ class TelegramTransport:
         self.application = application
         self.uploads: dict[str, str] = {}
 
-    async def send(self, chat_id: str, message: OutMessage) -> str | None:
+    async def send(
+        self, chat_id: str, message: OutMessage, *, row_id: int | None = None
+    ) -> str | None:
         try:
             if message.edit_id is not None:
                 return await edit_out(self.application.bot, int(chat_id), message)

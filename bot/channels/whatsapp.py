@@ -14,9 +14,16 @@ The app's one HTTP server (:mod:`bot.http`) serves :meth:`WhatsAppChannel.endpoi
 Pieces: :mod:`~bot.channels.whatsapp_webhook` reads posts, :mod:`~bot.channels.whatsapp_render`
 turns replies into buttons/lists/text, :mod:`~bot.channels.whatsapp_api` calls the Graph API,
 :mod:`~bot.channels.whatsapp_outbox` applies the 24-hour rule to outbox messages. Status callbacks
-update the outbox row that sent the message (found by ``platform_message_id``): delivery
-receipts are kept; a late failure is retried (rate limits), re-sent as a template (131047),
-marks the chat unreachable (131026) or fails the row with Meta's code.
+update the outbox row that sent the message (found by the ``wamid`` of any of its parts):
+delivery receipts are kept; a late failure is retried (rate limits, and 131026 "undeliverable",
+which is not a block: that message alone is given up after the outbox's ``max_attempts``),
+re-sent as a template (131047), or fails the row with Meta's code. A retry sends again only the
+part that failed.
+
+Each message received opens the chat's 24-hour window (``whatsapp_windows``, artisan or not); a
+``system`` message saying a user changed number moves their identity, conversation and role to
+the new number; errors Meta reports for a whole post are logged. :meth:`fetch_file` downloads a
+photo or document a user sent (``services.extras["files"]["whatsapp"]``, as on Telegram).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import json
 import logging
 import weakref
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -44,14 +51,20 @@ from bot.channels.whatsapp_api import (
 )
 from bot.channels.whatsapp_outbox import WhatsAppTransport
 from bot.channels.whatsapp_render import Labels, render
-from bot.channels.whatsapp_webhook import CHANNEL, Status, parse, signature_ok
+from bot.channels.whatsapp_webhook import (
+    CHANNEL,
+    Batch,
+    NumberChange,
+    Status,
+    parse,
+    signature_ok,
+)
 from bot.dialogue import Engine
 from bot.errors import Permanent, RetryLater, Transient, Unreachable, WindowClosed
 from bot.i18n import Msg, Raw, Translator
 from bot.messages import Incoming, OutMessage
-from bot.outbox import BLOCKED, FAILED, SENT, Pacer
+from bot.outbox import FAILED, SENT, Pacer
 from bot.settings import WhatsAppSettings
-from storage import artisans as artisan_repo
 from storage import whatsapp as wa_repo
 
 log = logging.getLogger(__name__)
@@ -60,6 +73,9 @@ WEBHOOK_PATH = "/whatsapp/webhook"
 MAX_BODY = 1_000_000  # Meta's posts are a few kilobytes
 TEMPLATE_ERRORS = range(132000, 133000)
 STOP_GRACE = 10.0
+# How fresh a chat's recorded last message must be (the window is 24 h; a write per message
+# would cost a transaction each for nothing).
+WINDOW_TOUCH_EVERY = timedelta(seconds=60)
 
 
 class WhatsAppChannel:
@@ -87,6 +103,8 @@ class WhatsAppChannel:
         self._labels: dict[str, Labels] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._chats: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._window_touched: dict[str, datetime] = {}
+        services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
 
     # -- lifecycle --------------------------------------------------------------------------
     async def idle(self) -> None:
@@ -175,6 +193,7 @@ class WhatsAppChannel:
     async def process(self, payload: Any) -> None:
         """Handle one post: status callbacks first, then each message in order."""
         batch = parse(payload, self.settings.phone_id)
+        await self.on_account_events(batch)
         for status in batch.statuses:
             try:
                 await self.on_status(status)
@@ -186,12 +205,50 @@ class WhatsAppChannel:
             except Exception:
                 log.exception("whatsapp: message %s failed", incoming.update_id)
 
+    async def on_account_events(self, batch: Batch) -> None:
+        """What a post says besides messages and statuses: errors about the whole post (logged)
+        and users who changed number (their records follow them)."""
+        for error in batch.errors:
+            log.warning("whatsapp: Meta reported an error for a webhook post: %s %s",
+                        error.code, error.title)
+        for change in batch.number_changes:
+            try:
+                await self.on_number_change(change)
+            except Exception:
+                log.exception("whatsapp: moving a changed number failed")
+
+    async def on_number_change(self, change: NumberChange) -> None:
+        services = self.engine.services
+        async with services.db.transaction() as conn:
+            moved = await wa_repo.change_number(conn, change.old, change.new)
+        self._window_touched.pop(change.old, None)
+        if moved:
+            log.info("whatsapp: a user changed number; their records moved to the new number")
+
+    async def note_inbound(self, chat_id: str) -> None:
+        """``chat_id`` wrote: its 24-hour window is open (written at most once a minute)."""
+        now = self.engine.services.clock.now()
+        last = self._window_touched.get(chat_id)
+        if last is not None and now - last < WINDOW_TOUCH_EVERY:
+            return
+        async with self.engine.services.db.transaction() as conn:
+            await wa_repo.touch_window(conn, chat_id, now)
+        if len(self._window_touched) > 4096:
+            self._window_touched.clear()
+        self._window_touched[chat_id] = now
+
+    async def fetch_file(self, file_id: str) -> bytes:
+        """The bytes of a photo or document a user sent (for handlers that keep it, e.g. a
+        broadcast photo); :class:`~bot.errors.FileTooLarge` past the download limit."""
+        return await self.api.download(file_id)
+
     async def on_message(self, incoming: Incoming) -> None:
         # One chat at a time, replies included, so two quick taps are answered in order.
         lock = self._chats.get(incoming.chat_id)
         if lock is None:
             lock = self._chats[incoming.chat_id] = asyncio.Lock()
         async with lock:
+            await self.note_inbound(incoming.chat_id)
             replies = await self.engine.handle(incoming)
             await self.reply(incoming.chat_id, replies)
 
@@ -239,6 +296,9 @@ class WhatsAppChannel:
             code = status.error_code or 0
             reason = f"whatsapp error {code}: {status.error_title}".strip()
             origin = dict(row.payload.get("origin") or {})
+            if row.part is not None:  # sent again, this part is: the others went through
+                await wa_repo.forget_part(conn, row.id, row.part)
+            max_attempts = services.settings.outbox.max_attempts
             if code == OUTSIDE_WINDOW and not origin.get("template"):
                 origin["template"] = True
                 await wa_repo.reschedule(conn, row, now, reason,
@@ -249,9 +309,10 @@ class WhatsAppChannel:
                                          payload={**row.payload, "origin": origin})
             elif code in THROTTLED:
                 await wa_repo.reschedule(conn, row, now + timedelta(seconds=THROTTLED[code]), reason)
-            elif code == UNDELIVERABLE:
-                await wa_repo.settle(conn, row, BLOCKED, reason)
-                await artisan_repo.mark_blocked(conn, CHANNEL, row.chat_id, now)
+            elif code == UNDELIVERABLE and row.attempts < max_attempts:
+                # Not a block (the number may be back later): this message is tried again.
+                backoff = timedelta(seconds=min(300.0, 2.0 * 2**row.attempts))
+                await wa_repo.reschedule(conn, row, now + backoff, reason)
             else:
                 await wa_repo.settle(conn, row, FAILED, reason)
             wake = True

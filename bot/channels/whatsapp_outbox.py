@@ -11,11 +11,18 @@ WhatsApp takes free-form messages only within 24 hours of the user's last messag
    or, for ``$text``, from the whole message on one line;
 3. no template, or Meta refused it → :class:`~bot.errors.WindowClosed`: the outbox moves the
    row to the artisan's Telegram chat if they have one, else marks it ``failed`` with the reason.
+
+The window is kept per chat (``whatsapp_windows``), whoever writes: staff who are not artisans
+get their buttons too. A message of several parts (a document, then text with buttons) records
+each part Meta accepts as it goes, so a retry after a later part failed sends only the rest.
+WhatsApp cannot edit a sent message: an "edit" (a progress report refreshed) is not sent at all,
+rather than arriving as one more message each time; features that edit end with a message of
+their own (a broadcast's report), which is the one final message the reader gets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -65,17 +72,35 @@ class WhatsAppTransport:
             last = await wa_repo.last_inbound(conn, chat_id)
         return last is not None and self.clock.now() - last < WINDOW - WINDOW_MARGIN
 
-    async def send(self, chat_id: str, message: OutMessage) -> str | None:
+    async def send(
+        self, chat_id: str, message: OutMessage, *, row_id: int | None = None
+    ) -> str | None:
+        if message.edit_id is not None:
+            return None  # no edits on WhatsApp (see above): the final message comes on its own
         origin = message.origin or {}
         if origin.get("template_refused"):
             raise WindowClosed(str(origin["template_refused"]))
         if origin.get("template") or not await self.window_open(chat_id):
             return await self.send_template(chat_id, message)
         parts = render(message, self.labels(message.locale))
+        done: dict[int, str] = {}
+        if row_id is not None and len(parts) > 1:
+            async with self.db.read() as conn:
+                done = await wa_repo.parts_sent(conn, row_id)
         try:
-            return await self.api.send_parts(chat_id, parts, self.pacer, first_slot_taken=True)
+            return await self.api.send_parts(
+                chat_id, parts, self.pacer, first_slot_taken=True, done=done,
+                on_sent=self._recorder(row_id) if row_id is not None and len(parts) > 1 else None,
+            )
         except WindowClosed:
             return await self.send_template(chat_id, message)
+
+    def _recorder(self, row_id: int) -> Callable[[int, str], Awaitable[None]]:
+        """Writes down, at once and durably, each part of row ``row_id`` Meta accepted."""
+        async def record(part: int, message_id: str) -> None:
+            async with self.db.transaction() as conn:
+                await wa_repo.record_part(conn, row_id, part, message_id, self.clock.now())
+        return record
 
     def template_message(self, message: OutMessage) -> tuple[str, dict[str, Any]]:
         """The template call for ``message``; :class:`WindowClosed` if none can be built."""

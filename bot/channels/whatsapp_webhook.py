@@ -8,9 +8,13 @@ stands in for the number when a user hides it behind a username.
 
 Mapping (kinds as in :class:`~bot.messages.Incoming`): text → ``text`` (``command`` when it starts
 with "/"); a reply-button or list-row tap → ``choice``; a shared contact card → ``contact``;
-voice/audio → ``unsupported`` with media ``voice``; image, video, document, sticker, location and
-the rest → ``unsupported``. Reactions, group and system messages are ignored. The sender's number
-is their verified phone (WhatsApp checked it by SMS), so registration does not ask for it.
+voice/audio → ``unsupported`` with media ``voice``; an image or a document → ``unsupported`` with
+its media id as an :class:`~bot.messages.IncomingFile` (a step that takes files downloads it with
+the channel's ``fetch_file``); video, sticker, location and the rest → ``unsupported``. Reactions
+and group messages are ignored. A ``system`` message saying the user changed number becomes a
+:class:`NumberChange`; errors Meta reports for the whole post (``value.errors``) are collected in
+:attr:`Batch.errors` to be logged. The sender's number is their verified phone (WhatsApp checked
+it by SMS), so registration does not ask for it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.messages import Contact, Incoming
+from bot.messages import Contact, Incoming, IncomingFile
 
 CHANNEL = "whatsapp"
 IGNORED_TYPES = {"reaction", "system", "ephemeral", "request_welcome"}
+NUMBER_CHANGED = {"user_changed_number", "customer_changed_number"}
 
 
 def signature_ok(app_secret: str, body: bytes, header: str) -> bool:
@@ -46,10 +51,28 @@ class Status:
     error_title: str = ""
 
 
+@dataclass(frozen=True)
+class NumberChange:
+    """A user moved their WhatsApp account from number ``old`` to ``new`` (digits only)."""
+
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class PostError:
+    """An error Meta reports about a whole post rather than one message (``value.errors``)."""
+
+    code: int | None
+    title: str
+
+
 @dataclass
 class Batch:
     messages: list[Incoming] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
+    number_changes: list[NumberChange] = field(default_factory=list)
+    errors: list[PostError] = field(default_factory=list)
 
 
 def _sender(message: dict[str, Any], contacts: list[dict[str, Any]]) -> tuple[str | None, str | None]:
@@ -112,7 +135,53 @@ def to_incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inco
     media = "voice" if kind == "audio" else "media"
     content = message.get(str(kind))
     caption = str(content.get("caption") or "") if isinstance(content, dict) else ""
+    file = _file(str(kind), content)
+    if file is not None:
+        return Incoming(kind="unsupported", media=file.kind, text=caption, file=file, **base)
     return Incoming(kind="unsupported", media=media, text=caption, **base)
+
+
+def _file(kind: str, content: Any) -> IncomingFile | None:
+    """An image or a document, by its media id (the bytes are fetched only if a step wants them)."""
+    if kind not in ("image", "document") or not isinstance(content, dict):
+        return None
+    media_id = str(content.get("id") or "")
+    if not media_id.isdigit():
+        return None
+    mime = str(content.get("mime_type") or "application/octet-stream").split(";")[0].strip()
+    size = str(content.get("file_size") or "")
+    if kind == "image":
+        extension = {"image/png": "png", "image/webp": "webp"}.get(mime, "jpg")
+        return IncomingFile("photo", media_id, f"photo.{extension}", mime,
+                            int(size) if size.isdigit() else None)
+    name = str(content.get("filename") or "document")
+    return IncomingFile("document", media_id, name, mime, int(size) if size.isdigit() else None)
+
+
+def _number_change(message: dict[str, Any]) -> NumberChange | None:
+    """``{"type": "system", "system": {"type": "user_changed_number", "wa_id": NEW}}`` (older
+    posts name the new number ``new_wa_id``)."""
+    system = message.get("system")
+    if not isinstance(system, dict) or system.get("type") not in NUMBER_CHANGED:
+        return None
+    old = str(message.get("from") or "")
+    new = str(system.get("wa_id") or system.get("new_wa_id") or "")
+    if not (old.isdigit() and new.isdigit()) or old == new:
+        return None
+    return NumberChange(old, new)
+
+
+def _post_error(raw: Any) -> PostError | None:
+    if not isinstance(raw, dict):
+        return None
+    code = raw.get("code")
+    title = str(raw.get("title") or raw.get("message") or "")
+    error_data = raw.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
+    if details:
+        title = f"{title}: {details}"
+    return PostError(int(code) if isinstance(code, int | str) and str(code).isdigit() else None,
+                     title[:300])
 
 
 def _status(raw: dict[str, Any]) -> Status | None:
@@ -144,8 +213,16 @@ def parse(payload: Any, phone_id: str | None) -> Batch:
             if phone_id and number and str(number) != phone_id:
                 continue
             contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
+            for raw_error in value.get("errors") or []:
+                if (error := _post_error(raw_error)) is not None:
+                    batch.errors.append(error)
             for message in value.get("messages") or []:
-                if isinstance(message, dict) and (incoming := to_incoming(message, contacts)):
+                if not isinstance(message, dict):
+                    continue
+                if message.get("type") == "system":
+                    if (change := _number_change(message)) is not None:
+                        batch.number_changes.append(change)
+                elif incoming := to_incoming(message, contacts):
                     batch.messages.append(incoming)
             for raw in value.get("statuses") or []:
                 if isinstance(raw, dict) and (status := _status(raw)):
