@@ -49,6 +49,7 @@ from bot.channels.whatsapp_api import (
     GraphClient,
     TokenRejected,
 )
+from bot.channels.whatsapp_files import CalendarEvent
 from bot.channels.whatsapp_outbox import WhatsAppTransport
 from bot.channels.whatsapp_render import Labels, render
 from bot.channels.whatsapp_webhook import (
@@ -131,8 +132,20 @@ class WhatsAppChannel:
                 more_choices=t.plain(Msg("wa.more_choices", page=Raw("{page}"), pages=Raw("{pages}")),
                                      lang, zone),
                 reply_number=t.plain(Msg("wa.reply_number"), lang, zone),
+                describe=lambda event: self.describe(event, lang),
             )
         return self._labels[lang]
+
+    def describe(self, event: CalendarEvent, lang: str) -> str:
+        """A calendar event in the reader's words (the time in the chamber's zone), with the
+        link that adds it to their phone's calendar: WhatsApp takes no ``.ics`` file."""
+        t, zone = self.translator, self.engine.services.zone
+        lines = [t.render(Msg("wa.cal.event", title=event.title or "-", when=event.start),
+                          lang, zone)]
+        if event.place:
+            lines.append(t.render(Msg("wa.cal.place", place=event.place), lang, zone))
+        lines.append(t.render(Msg("wa.cal.add", link=event.link), lang, zone))
+        return "\n".join(lines)
 
     # -- the webhook ------------------------------------------------------------------------
     async def endpoint(self, request: Request) -> Response:

@@ -13,7 +13,9 @@ Long labels are shortened at a word boundary with "…" (the full label then goe
 description); lengths are counted in characters (UTF-16 units, as Meta counts), never bytes, so
 Arabic and Tifinagh get the same room as Latin text. HTML becomes WhatsApp markup; text longer
 than 4096 characters is split at paragraph or line breaks. ``ask_contact`` is dropped: WhatsApp
-already told us the number.
+already told us the number. Files are first fitted to the types Meta accepts
+(:mod:`~bot.channels.whatsapp_files`: a calendar file becomes words and an "add" link, a CSV an
+XLSX).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.channels.whatsapp_files import Describe, fit, image_type
 from bot.i18n import html_to_whatsapp
 from bot.messages import Button, Document, OutMessage
 
@@ -49,6 +52,7 @@ class Labels:
     pick_below: str  # a list's body when the question went ahead in its own message
     more_choices: str  # body of the 2nd/3rd list; has {page} and {pages}
     reply_number: str  # the hint under numbered options
+    describe: Describe | None = None  # a calendar event in words, with its "add" link
 
 
 @dataclass
@@ -206,13 +210,15 @@ def _media(message: OutMessage) -> Part | None:
         doc = message.document
         return Part({"type": "document", "document": {"filename": doc.filename}}, upload=doc)
     if message.photo is not None:
+        mime = image_type(message.photo)
         return Part({"type": "image", "image": {}},
-                    upload=Document("image.png", message.photo, "image/png"))
+                    upload=Document(f"image.{mime.split('/')[1]}", message.photo, mime))
     return None
 
 
 def render(message: OutMessage, labels: Labels) -> list[Part]:
     """The Cloud API messages that carry ``message``, in sending order."""
+    message = fit(message, labels.describe)
     text = html_to_whatsapp(message.text).strip()
     buttons = list(message.buttons)
     parts: list[Part] = []

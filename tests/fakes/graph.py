@@ -3,24 +3,31 @@
 Nothing here talks to Meta. Two halves:
 
 **The API** — :class:`FakeGraphAPI` answers ``POST /{version}/{phone_id}/messages`` and
-``/media`` like ``graph.facebook.com`` through an ``httpx.MockTransport``::
+``/media``, ``GET /{version}/{media_id}`` (a user's media: its short-lived URL) and that URL (the
+bytes, with the bearer token only) like ``graph.facebook.com`` through an
+``httpx.MockTransport``::
 
     graph = FakeGraphAPI(clock=clock.now)
     client = httpx.AsyncClient(transport=httpx.MockTransport(graph.async_handler))
 
 It checks what Meta checks (bearer token, text <= 4096, 1-3 reply buttons with titles <= 20
 characters, lists of <= 10 rows with titles <= 24 and descriptions <= 72, unique ids and titles,
-approved templates and their parameter count, uploaded media ids) and answers with Meta's error
+approved templates and their parameter count, uploaded media ids, the MIME types Meta documents
+for uploads: anything else gets Meta's error 100 "Param file must be a file with one of the
+following types ...") and answers with Meta's error
 shape ``{"error": {"code": ..., "message": ..., "error_data": {"details": ...}}}``. It records
 every accepted message (:attr:`sent`) and queues the status callbacks Meta would post
 (:attr:`statuses`). Failures on demand: :meth:`fail_next` (an error answer: 130429, 131056,
-131026, 190, 132000, ...), :meth:`fail_async` (accepted, then a ``failed`` status, as Meta does
+131026, 190, 132000, ...; ``kind=`` only for messages of that type, e.g. the buttons after a
+document), :meth:`fail_async` (accepted, then a ``failed`` status, as Meta does
 for 131047 and 131026), ``token_valid = False`` (every call → 190). With ``enforce_window`` on,
 a free-form message to someone silent for 24 hours is accepted and then fails with 131047, like
 the real thing; the fake learns when users last wrote from the payloads it builds.
 
 **The webhook** — :meth:`FakeGraphAPI.text`, :meth:`button_reply`, :meth:`list_reply`,
-:meth:`contact`, :meth:`voice`, :meth:`image`, :meth:`location`, :meth:`status_post` build
+:meth:`contact`, :meth:`voice`, :meth:`image` (of bytes given to :meth:`add_media`),
+:meth:`location`, :meth:`number_changed` (a ``system`` message), :meth:`post_errors`
+(``value.errors``), :meth:`status_post` build
 real-shaped posts (``contacts[]`` with ``wa_id`` *and* the business-scoped ``user_id``;
 ``messages[]`` with ``from`` and ``from_user_id``), and :meth:`sign` gives their
 ``X-Hub-Signature-256`` header.
@@ -79,6 +86,18 @@ ERRORS: dict[int, tuple[int, str, str]] = {
              "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"),
 }
 
+# The upload types Meta documents, in the order its error message lists them.
+UPLOAD_TYPES = (
+    "audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg", "audio/opus",
+    "application/vnd.ms-powerpoint", "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/pdf",
+    "text/plain", "application/vnd.ms-excel", "image/jpeg", "image/png", "image/webp",
+    "video/mp4", "video/3gpp",
+)
+MEDIA_URL_PATH = "/whatsapp_business/attachments/"
+
 _wamids = itertools.count(1)
 
 
@@ -96,8 +115,9 @@ def bsuid(user: str) -> str:
 
 
 class GraphError(Exception):
-    def __init__(self, code: int, details: str | None = None) -> None:
-        status, message, default = ERRORS.get(code, (400, f"(#{code}) Error", "Error"))
+    def __init__(self, code: int, details: str | None = None, *, message: str | None = None) -> None:
+        status, known, default = ERRORS.get(code, (400, f"(#{code}) Error", "Error"))
+        message = message or known
         super().__init__(message)
         self.code, self.status, self.message = code, status, message
         self.details = details or default
@@ -177,6 +197,7 @@ class _Failure:
     times: int
     to: str | None
     asynchronous: bool
+    kind: str | None = None
 
 
 @dataclass
@@ -198,6 +219,9 @@ class FakeGraphAPI:
     statuses: list[JSONDict] = field(default_factory=list)
     last_inbound: dict[str, datetime] = field(default_factory=dict)
     gate: asyncio.Event | None = None  # set to a cleared Event to hold every answer
+    # media users sent (id → (MIME type, bytes)), served by GET /{media_id} and its URL
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    downloads: int = 0
     _failures: list[_Failure] = field(default_factory=list)
     _media_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -206,9 +230,17 @@ class FakeGraphAPI:
         for language in languages:
             self.templates[(name, language)] = params
 
-    def fail_next(self, code: int, times: int = 1, *, to: str | None = None) -> None:
-        """The next ``times`` sends (to ``to``, or anyone) get Meta's error ``code``."""
-        self._failures.append(_Failure(code, times, to, asynchronous=False))
+    def fail_next(self, code: int, times: int = 1, *, to: str | None = None,
+                  kind: str | None = None) -> None:
+        """The next ``times`` sends (to ``to``, or anyone; of type ``kind``, or any) get Meta's
+        error ``code``."""
+        self._failures.append(_Failure(code, times, to, asynchronous=False, kind=kind))
+
+    def add_media(self, content: bytes, mime: str = "image/jpeg") -> str:
+        """Keep a file a user sends (Meta stores it); return its media id for :meth:`image`."""
+        media_id = f"{next(self._media_ids) + 7_000_000_000:015d}"
+        self.media[media_id] = (mime, content)
+        return media_id
 
     def fail_async(self, code: int, times: int = 1, *, to: str | None = None) -> None:
         """The next sends are accepted, then reported ``failed`` with ``code`` in a status."""
@@ -252,6 +284,8 @@ class FakeGraphAPI:
     def _handle(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("authorization") != f"Bearer {self.token}" or not self.token_valid:
             raise GraphError(190)
+        if request.method == "GET":
+            return self._media_get(request)
         match = re.fullmatch(r"/v\d+\.\d+/(\w+)/(messages|media)", request.url.path)
         if request.method != "POST" or match is None:
             raise GraphError(100, f"Unknown path {request.method} {request.url.path}")
@@ -261,7 +295,7 @@ class FakeGraphAPI:
             return self._upload(request)
         body = json.loads(request.content)
         to = self._recipient(body)
-        failure = self._take_failure(to)
+        failure = self._take_failure(to, str(body.get("type")))
         if failure is not None and not failure.asynchronous:
             self.refused.append((body, failure.code))
             raise GraphError(failure.code)
@@ -287,9 +321,30 @@ class FakeGraphAPI:
             answer["messages"][0]["message_status"] = "accepted"
         return httpx.Response(200, json=answer)
 
-    def _take_failure(self, to: str) -> _Failure | None:
+    def _media_get(self, request: httpx.Request) -> httpx.Response:
+        """``GET /{version}/{media_id}`` → where to download it; that URL → the bytes."""
+        if request.url.path == MEDIA_URL_PATH:
+            media = self.media.get(request.url.params.get("mid", ""))
+            if media is None:
+                return httpx.Response(404, content=b"")
+            self.downloads += 1
+            return httpx.Response(200, content=media[1], headers={"Content-Type": media[0]})
+        match = re.fullmatch(r"/v\d+\.\d+/(\d+)", request.url.path)
+        if match is None or match.group(1) not in self.media:
+            raise GraphError(100, f"Unsupported get request. Object with ID "
+                                  f"'{request.url.path.rsplit('/', 1)[-1]}' does not exist")
+        media_id = match.group(1)
+        mime, content = self.media[media_id]
+        url = request.url.copy_with(path=MEDIA_URL_PATH, query=f"mid={media_id}&ext=1".encode())
+        return httpx.Response(200, json={
+            "messaging_product": "whatsapp", "url": str(url), "mime_type": mime,
+            "sha256": hashlib.sha256(content).hexdigest(), "file_size": len(content),
+            "id": media_id,
+        })
+
+    def _take_failure(self, to: str, kind: str) -> _Failure | None:
         for failure in self._failures:
-            if failure.to in (None, to):
+            if failure.to in (None, to) and failure.kind in (None, kind):
                 failure.times -= 1
                 if failure.times <= 0:
                     self._failures.remove(failure)
@@ -307,6 +362,11 @@ class FakeGraphAPI:
         mime = re.search(rb'name="type"\r\n\r\n([^\r]*)', raw)
         if name is None or mime is None:
             raise GraphError(100, "file and type are required")
+        declared = mime.group(1).decode()
+        if declared not in UPLOAD_TYPES:
+            raise GraphError(100, "Invalid parameter", message=(
+                "(#100) Param file must be a file with one of the following types: "
+                f"{', '.join(UPLOAD_TYPES)}. Received file of type '{declared}'."))
         media_id = f"{next(self._media_ids):015d}"
         self.uploads[media_id] = (name.group(1).decode(), mime.group(1).decode(), raw)
         return httpx.Response(200, json={"id": media_id})
@@ -475,11 +535,30 @@ class FakeGraphAPI:
         return self.inbound(user, "audio", {"mime_type": "audio/ogg; codecs=opus",
                                             "sha256": "abc", "id": "1003456789", "voice": True})
 
-    def image(self, user: str, caption: str | None = None) -> JSONDict:
-        content: JSONDict = {"mime_type": "image/jpeg", "sha256": "def", "id": "1009876543"}
+    def image(self, user: str, caption: str | None = None, media_id: str = "1009876543") -> JSONDict:
+        mime, data = self.media.get(media_id, ("image/jpeg", b""))
+        content: JSONDict = {"mime_type": mime, "sha256": hashlib.sha256(data).hexdigest(),
+                             "id": media_id}
         if caption:
             content["caption"] = caption
         return self.inbound(user, "image", content)
+
+    def number_changed(self, old: str, new: str) -> JSONDict:
+        """The ``system`` message Meta posts when a user moves their account to a new number."""
+        now = self.clock()
+        self.last_inbound[new] = now
+        message: JSONDict = {
+            "from": old, "id": wamid(), "timestamp": str(int(now.timestamp())), "type": "system",
+            "system": {"body": f"User A changed from {old} to {new}", "wa_id": new,
+                       "type": "user_changed_number"},
+        }
+        return self._post({"messages": [message]})
+
+    def post_errors(self, code: int = 131051) -> JSONDict:
+        """A post whose ``value`` carries only ``errors`` (about the whole post)."""
+        _, title, details = ERRORS.get(code, (400, f"(#{code}) Error", "Error"))
+        return self._post({"errors": [{"code": code, "title": re.sub(r"^\(#\d+\) ", "", title),
+                                       "message": title, "error_data": {"details": details}}]})
 
     def sticker(self, user: str) -> JSONDict:
         return self.inbound(user, "sticker", {"mime_type": "image/webp", "id": "1007", "animated": False})
