@@ -242,9 +242,10 @@ class FakeGraphAPI:
         self.media[media_id] = (mime, content)
         return media_id
 
-    def fail_async(self, code: int, times: int = 1, *, to: str | None = None) -> None:
+    def fail_async(self, code: int, times: int = 1, *, to: str | None = None,
+                   kind: str | None = None) -> None:
         """The next sends are accepted, then reported ``failed`` with ``code`` in a status."""
-        self._failures.append(_Failure(code, times, to, asynchronous=True))
+        self._failures.append(_Failure(code, times, to, asynchronous=True, kind=kind))
 
     # -- reading what was sent -------------------------------------------------------------
     def to(self, user: str) -> list[SentWA]:
