@@ -180,30 +180,7 @@ async def test_rate_limits_retry_later_without_losing_the_message(h: WhatsAppHar
     assert (await row(h))["status"] == "sent"
 
 
-async def test_undeliverable_number_is_marked_unreachable(h: WhatsAppHarness) -> None:
-    h.graph.fail_next(131026)
-    await notify(h, REMINDER)
-    await h.drain()
-    assert (await row(h))["status"] == "blocked"
-    await notify(h, REMINDER, key="r:2")
-    assert (await row(h, "r:2"))["status"] == "skipped"
-    await h.wa_send(AMINA, "menu")  # writing again makes them reachable
-    h.clock.advance(timedelta(seconds=2))
-    await notify(h, REMINDER, key="r:3")
-    await h.drain()
-    assert (await row(h, "r:3"))["status"] == "sent"
-
-
-async def test_late_failure_131026_blocks_the_chat(h: WhatsAppHarness) -> None:
-    h.graph.fail_async(131026)
-    await notify(h, REMINDER)
-    await h.drain()
-    await h.deliver_statuses()
-    done = await row(h)
-    assert done["status"] == "blocked" and "131026" in done["last_error"]
-    async with h.app.db.read() as conn:
-        [identity] = await artisan_repo.identities_of(conn, await artisan_id(h))
-    assert identity.blocked
+# 131026 is not a block: see tests/test_whatsapp_delivery.py.
 
 
 async def test_expired_token_stops_sending_and_says_so_once(
@@ -249,8 +226,8 @@ async def test_late_failure_with_another_code_fails_the_row(h: WhatsAppHarness) 
 
 async def test_documents_are_uploaded_then_sent_and_long_text_is_split(h: WhatsAppHarness) -> None:
     async with h.app.db.transaction() as conn:
-        ics = Document("session.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
-        await h.app.outbox.to_chat(conn, "whatsapp", AMINA, OutMessage("📅 Votre séance", document=ics),
+        pdf = Document("session.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
+        await h.app.outbox.to_chat(conn, "whatsapp", AMINA, OutMessage("📅 Votre séance", document=pdf),
                                    kind="notice", key="doc:1")
         await h.app.outbox.to_chat(conn, "whatsapp", AMINA, OutMessage(("word " * 1000).strip()),
                                    kind="notice", key="long:1")
@@ -260,7 +237,7 @@ async def test_documents_are_uploaded_then_sent_and_long_text_is_split(h: WhatsA
     document, *pieces = h.graph.to(AMINA)[-3:]
     assert document.type == "document" and document.body["document"]["caption"] == "📅 Votre séance"
     [(filename, mime, _)] = h.graph.uploads.values()
-    assert (filename, mime) == ("session.ics", "text/calendar")
+    assert (filename, mime) == ("session.pdf", "application/pdf")
     assert [p.type for p in pieces] == ["text", "text"]
     assert all(len(p.text) <= 4096 for p in pieces) and sum(len(p.text) for p in pieces) >= 4998
 

@@ -160,7 +160,14 @@ def test_parse_reads_real_shaped_posts() -> None:
     voice = parse(graph.voice(AMINA), PHONE_ID).messages[0]
     assert (voice.kind, voice.media) == ("unsupported", "voice")
     image = parse(graph.image(AMINA, caption="mon travail"), PHONE_ID).messages[0]
-    assert (image.kind, image.media, image.text) == ("unsupported", "media", "mon travail")
+    assert (image.kind, image.media, image.text) == ("unsupported", "photo", "mon travail")
+    assert image.file is not None and (image.file.file_id, image.file.mime_type) == (
+        "1009876543", "image/jpeg")
+    changed = parse(graph.number_changed(AMINA, "212699999999"), PHONE_ID)
+    assert changed.messages == [] and [(c.old, c.new) for c in changed.number_changes] == [
+        (AMINA, "212699999999")]
+    errors = parse(graph.post_errors(131051), PHONE_ID).errors
+    assert [e.code for e in errors] == [131051] and "Unsupported message type" in errors[0].title
     card = parse(graph.contact(AMINA, "+212 661 234 567", "212661234567"), PHONE_ID).messages[0]
     assert card.kind == "contact" and card.contact is not None
     assert (card.contact.phone, card.contact.user_id) == ("+212 661 234 567", "212661234567")
