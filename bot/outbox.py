@@ -350,11 +350,13 @@ class Outbox:
         due = not_before or now
         inserted = 0
         chunk: list[dict[str, Any]] = []
-        with_origin: dict[int, dict[str, Any]] = {}  # shared payloads stay shared
+        # Shared payloads stay shared (the original is kept too, so that its id is not reused).
+        with_origin: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         for row in rows:
-            payload = with_origin.get(id(row.payload))
-            if payload is None:
-                payload = with_origin[id(row.payload)] = _with_origin(row.payload, kind)
+            seen = with_origin.get(id(row.payload))
+            if seen is None or seen[0] is not row.payload:
+                seen = with_origin[id(row.payload)] = (row.payload, _with_origin(row.payload, kind))
+            payload = seen[1]
             chunk.append({
                 "idem_key": row.key[:160], "channel": row.channel, "chat_id": row.chat_id,
                 "artisan_id": row.artisan_id, "kind": kind, "payload": payload,
@@ -364,6 +366,7 @@ class Outbox:
             if len(chunk) >= batch:
                 inserted += await insert_ignore_many(conn, outbox, chunk)
                 chunk = []
+                with_origin.clear()
         if chunk:
             inserted += await insert_ignore_many(conn, outbox, chunk)
         return inserted
