@@ -621,9 +621,21 @@ class FakeGraphServer:
                 self._answer(response)
 
             def do_GET(self) -> None:  # noqa: N802
+                if self.path != "/sent":  # a user's media: its URL, then its bytes
+                    host = self.headers.get("Host") or "127.0.0.1"
+                    request = httpx.Request("GET", f"http://{host}{self.path}",
+                                            headers=dict(self.headers.items()))
+                    with lock:
+                        media = fake.handler(request)
+                    self.send_response(media.status_code)
+                    self.send_header("Content-Type", media.headers.get("Content-Type", ""))
+                    self.send_header("Content-Length", str(len(media.content)))
+                    self.end_headers()
+                    self.wfile.write(media.content)
+                    return
                 with lock:
                     sent = [{"to": m.to, "id": m.id, "body": m.body} for m in fake.sent]
-                self._answer(httpx.Response(200 if self.path == "/sent" else 404, json=sent))
+                self._answer(httpx.Response(200, json=sent))
 
             def log_message(self, *args: Any) -> None:
                 pass
