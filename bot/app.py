@@ -55,6 +55,8 @@ class Hirfa:
             outbox=self.outbox, router=self.router, bot_username=settings.telegram.bot_username,
         )
         self.outbox.attachments.update(self.router.attachments)
+        for prefix, make in self.router.attachment_factories.items():
+            self.outbox.attachments[prefix] = make(self.services)
         self.engine = Engine(self.services)
         self.telegram: TelegramChannel | None = None
         if settings.telegram.enabled:

@@ -15,6 +15,7 @@ from handlers import (
     core,
     privacy,
     profile,
+    questions,
     registration,
     sessions,
     staff,
@@ -27,6 +28,7 @@ def build_router() -> Router:
     root = Router()
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
-                    broadcast_list.router, staff.router, announcements.router, stats.router):
+                    broadcast_list.router, staff.router, announcements.router, stats.router,
+                    questions.router):
         root.include(feature)
     return root

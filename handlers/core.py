@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dialogue import Context, Router, cancel, go_back, show_menu
 from bot.i18n import Msg
+from handlers.contact import contact_card
 
 router = Router()
 
@@ -19,6 +20,7 @@ async def menu(ctx: Context) -> None:
 
 async def help_text(ctx: Context) -> None:
     ctx.say(Msg("core.help"))
+    ctx.say(contact_card(ctx.services.settings.chamber))
     await ctx.reprompt()
 
 

@@ -85,6 +85,7 @@ class WhatsAppChannel:
             self.api, settings, services.db, services.clock, pacer, self.labels
         )
         self._labels: dict[str, Labels] = {}
+        services.extras.setdefault("files", {})[CHANNEL] = self.api.download
         self._tasks: set[asyncio.Task[None]] = set()
         self._chats: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 

@@ -93,6 +93,7 @@ class GraphClient:
         self, settings: WhatsAppSettings, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         assert settings.token is not None and settings.phone_id is not None
+        self.api_url = settings.api_url
         self.base = f"{settings.api_url}/{settings.phone_id}"
         self.client = httpx.AsyncClient(
             transport=transport,
@@ -143,6 +144,21 @@ class GraphClient:
             files={"file": (document.filename, document.content, document.mime_type)},
         )
         return str(data["id"])
+
+    async def download(self, media_id: str) -> bytes:
+        """The bytes of a file a user sent: ``GET /{media_id}`` gives a short-lived URL, which is
+        then fetched with the same token."""
+        try:
+            meta = await self.client.get(f"{self.api_url}/{media_id}")
+            url = meta.json().get("url") if meta.is_success else None
+            if not isinstance(url, str):
+                raise error_for(meta.status_code, meta.json() if meta.content else None)
+            response = await self.client.get(url)
+        except httpx.TransportError as err:
+            raise Transient(f"whatsapp network error: {type(err).__name__}") from err
+        if not response.is_success:
+            raise Transient(f"whatsapp media download failed ({response.status_code})")
+        return response.content
 
     async def send_parts(
         self, chat_id: str, parts: Iterable[Part], pacer: Pacer, *, first_slot_taken: bool = False

@@ -8,7 +8,8 @@ stands in for the number when a user hides it behind a username.
 
 Mapping (kinds as in :class:`~bot.messages.Incoming`): text → ``text`` (``command`` when it starts
 with "/"); a reply-button or list-row tap → ``choice``; a shared contact card → ``contact``;
-voice/audio → ``unsupported`` with media ``voice``; image, video, document, sticker, location and
+voice/audio → ``unsupported`` with media ``voice`` (and its ``IncomingFile``, as for images and
+documents); image, video, document, sticker, location and
 the rest → ``unsupported``. Reactions, group and system messages are ignored. The sender's number
 is their verified phone (WhatsApp checked it by SMS), so registration does not ask for it.
 """
@@ -20,7 +21,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.messages import Contact, Incoming
+from bot.messages import Contact, Incoming, IncomingFile
 
 CHANNEL = "whatsapp"
 IGNORED_TYPES = {"reaction", "system", "ephemeral", "request_welcome"}
@@ -112,7 +113,23 @@ def to_incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inco
     media = "voice" if kind == "audio" else "media"
     content = message.get(str(kind))
     caption = str(content.get("caption") or "") if isinstance(content, dict) else ""
-    return Incoming(kind="unsupported", media=media, text=caption, **base)
+    file = _file(str(kind), content)
+    return Incoming(kind="unsupported", media=media, text=caption, file=file, **base)
+
+
+def _file(kind: str, content: Any) -> IncomingFile | None:
+    """A voice note, picture or document as an :class:`IncomingFile` (its media id)."""
+    if not isinstance(content, dict) or not content.get("id"):
+        return None
+    mime = str(content.get("mime_type") or "application/octet-stream").split(";")[0].strip()
+    if kind == "audio":
+        return IncomingFile("voice", str(content["id"]), "voice.ogg", mime or "audio/ogg")
+    if kind == "image":
+        return IncomingFile("photo", str(content["id"]), "photo.jpg", mime)
+    if kind == "document":
+        name = str(content.get("filename") or "document")
+        return IncomingFile("document", str(content["id"]), name, mime)
+    return None
 
 
 def _status(raw: dict[str, Any]) -> Status | None:

@@ -55,6 +55,7 @@ TOKEN = "EAAG-test-token-not-real"
 APP_SECRET = "fake-app-secret"
 VERIFY_TOKEN = "fake-verify-token"
 WINDOW = timedelta(hours=24)
+LOOKASIDE_HOST = "lookaside.fbsbx.com"
 
 # Meta's errors the fake can give: code → (HTTP status, message, details)
 ERRORS: dict[int, tuple[int, str, str]] = {
@@ -200,6 +201,9 @@ class FakeGraphAPI:
     gate: asyncio.Event | None = None  # set to a cleared Event to hold every answer
     _failures: list[_Failure] = field(default_factory=list)
     _media_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Media users sent (voice notes, pictures, documents): media id → (mime type, bytes), served
+    # like Meta does: ``GET /{media-id}`` gives a URL, ``GET`` on it (same token) the bytes.
+    received_media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     # -- configuring ---------------------------------------------------------------------
     def approve(self, name: str, languages: tuple[str, ...] = ("ar", "fr", "en"), params: int = 1) -> None:
@@ -252,6 +256,8 @@ class FakeGraphAPI:
     def _handle(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("authorization") != f"Bearer {self.token}" or not self.token_valid:
             raise GraphError(190)
+        if request.method == "GET":
+            return self._get_media(request)
         match = re.fullmatch(r"/v\d+\.\d+/(\w+)/(messages|media)", request.url.path)
         if request.method != "POST" or match is None:
             raise GraphError(100, f"Unknown path {request.method} {request.url.path}")
@@ -286,6 +292,24 @@ class FakeGraphAPI:
         if body["type"] == "template":
             answer["messages"][0]["message_status"] = "accepted"
         return httpx.Response(200, json=answer)
+
+    def _get_media(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == LOOKASIDE_HOST:
+            media_id = request.url.params.get("mid", "")
+            if media_id not in self.received_media:
+                return httpx.Response(404)
+            mime, content = self.received_media[media_id]
+            return httpx.Response(200, content=content, headers={"content-type": mime})
+        match = re.fullmatch(r"/v\d+\.\d+/(\d+)", request.url.path)
+        if match is None or match.group(1) not in self.received_media:
+            raise GraphError(100, f"Unknown path GET {request.url.path}")
+        media_id = match.group(1)
+        mime, content = self.received_media[media_id]
+        return httpx.Response(200, json={
+            "messaging_product": "whatsapp", "id": media_id, "mime_type": mime,
+            "sha256": hashlib.sha256(content).hexdigest(), "file_size": len(content),
+            "url": f"https://{LOOKASIDE_HOST}/whatsapp_business/attachments/?mid={media_id}",
+        })
 
     def _take_failure(self, to: str) -> _Failure | None:
         for failure in self._failures:
@@ -329,10 +353,12 @@ class FakeGraphAPI:
             self._check_interactive(body["interactive"])
         elif kind == "template":
             self._check_template(body["template"])
-        elif kind in ("document", "image"):
+        elif kind in ("document", "image", "audio"):
             media = body[kind]
             if media.get("id") not in self.uploads:
                 raise GraphError(100, f"{kind}.id is not an uploaded media id")
+            if kind == "audio" and "caption" in media:
+                raise GraphError(100, "audio messages take no caption")
             if "caption" in media:
                 _length(media["caption"], 1, 1024, f"{kind}.caption")
         elif kind == "location":
@@ -471,9 +497,11 @@ class FakeGraphAPI:
         message["contacts"] = [card]
         return post
 
-    def voice(self, user: str) -> JSONDict:
+    def voice(self, user: str, content: bytes = b"OggS-fake-voice",
+              media_id: str = "1003456789") -> JSONDict:
+        self.received_media[media_id] = ("audio/ogg", content)
         return self.inbound(user, "audio", {"mime_type": "audio/ogg; codecs=opus",
-                                            "sha256": "abc", "id": "1003456789", "voice": True})
+                                            "sha256": "abc", "id": media_id, "voice": True})
 
     def image(self, user: str, caption: str | None = None) -> JSONDict:
         content: JSONDict = {"mime_type": "image/jpeg", "sha256": "def", "id": "1009876543"}
