@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.dialogue import Router
 from handlers import (
+    alerts,
     announcements,
     broadcast,
     broadcast_list,
@@ -29,6 +30,6 @@ def build_router() -> Router:
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
                     broadcast_list.router, staff.router, announcements.router, stats.router,
-                    questions.router):
+                    questions.router, alerts.router):
         root.include(feature)
     return root

@@ -10,6 +10,7 @@ and attendance attestations.
   message was queued to staff.
 - ``chamber_topics``: the staff group's forum topic of each artisan (one per artisan).
 - ``alert_prefs``: an artisan who turned new-session alerts off (absent = on).
+- ``announced_sessions``: sessions whose new-session alerts were queued (once per session).
 - ``feedback``: one row per (session, artisan): ``rating`` 1-5 for those present, ``reason`` for
   those absent, ``comment`` optional.
 - ``attestations``: one per (session, artisan) marked present; ``reference`` is public.
@@ -96,6 +97,14 @@ alert_prefs = Table(
     Column("artisan_id", Integer, ForeignKey("artisans.id", ondelete="CASCADE"), primary_key=True),
     Column("new_sessions", Boolean, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+announced_sessions = Table(
+    "announced_sessions",
+    metadata,
+    Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("recipients", Integer, nullable=False),
+    Column("announced_at", UTCDateTime(), nullable=False),
 )
 
 feedback = Table(

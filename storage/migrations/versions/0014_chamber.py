@@ -77,6 +77,13 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
     op.create_table(
+        "announced_sessions",
+        sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("recipients", sa.Integer, nullable=False),
+        sa.Column("announced_at", UTCDateTime(), nullable=False),
+    )
+    op.create_table(
         "feedback",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="CASCADE"),
@@ -105,6 +112,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("attestations", "feedback", "alert_prefs", "canned_answers", "chamber_topics",
+    for table in ("attestations", "feedback", "announced_sessions", "alert_prefs", "canned_answers", "chamber_topics",
                   "question_messages", "questions"):
         op.drop_table(table)
