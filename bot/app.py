@@ -17,6 +17,7 @@ from bot.channels.whatsapp import WEBHOOK_PATH, WhatsAppChannel
 from bot.channels.whatsapp_webhook import CHANNEL as WHATSAPP
 from bot.clock import Clock, SystemClock
 from bot.dialogue import Engine, Router, Services
+from bot import verify_page
 from bot.http import HttpServer, telegram_webhook
 from bot.i18n import Catalogs, Translator
 from bot.outbox import Outbox, Pacer
@@ -79,6 +80,9 @@ class Hirfa:
             self.outbox.add_transport(self.whatsapp.transport, pacer)
             self.http = HttpServer(settings.http)
             self.http.add(WEBHOOK_PATH, self.whatsapp.endpoint, ["GET", "POST"])
+        if settings.chamber.signing_key is not None:  # the attestation check page
+            self.http = self.http or HttpServer(settings.http)
+            self.http.add("/verify/{token}", verify_page.endpoint(self.services), ["GET"])
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

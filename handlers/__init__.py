@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.dialogue import Router
 from handlers import (
+    aftercare,
     alerts,
     announcements,
     broadcast,
@@ -30,6 +31,6 @@ def build_router() -> Router:
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
                     broadcast_list.router, staff.router, announcements.router, stats.router,
-                    questions.router, alerts.router):
+                    questions.router, alerts.router, aftercare.router):
         root.include(feature)
     return root
