@@ -11,13 +11,13 @@ import logging
 import signal
 from typing import Any
 
+from bot import verify_page
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WEBHOOK_PATH, WhatsAppChannel
 from bot.channels.whatsapp_webhook import CHANNEL as WHATSAPP
 from bot.clock import Clock, SystemClock
 from bot.dialogue import Engine, Router, Services
-from bot import verify_page
 from bot.http import HttpServer, telegram_webhook
 from bot.i18n import Catalogs, Translator
 from bot.outbox import Outbox, Pacer

@@ -11,8 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import matplotlib
-import qrcode
 from fpdf import FPDF
+
+from handlers.sessions.poster import qr_image
 
 FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 FONT_BOLD = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
@@ -27,9 +28,8 @@ def _date(moment: datetime, months: tuple[str, ...]) -> str:
 
 
 def qr_png(url: str) -> bytes:
-    image = qrcode.make(url, box_size=8, border=2)
     out = io.BytesIO()
-    image.save(out, format="PNG")
+    qr_image(url, box=8).save(out, format="PNG")
     return out.getvalue()
 
 

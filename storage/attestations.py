@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from storage.chamber_schema import attestations
 from storage.database import Conn
@@ -32,7 +33,7 @@ _COLUMNS = (attestations.c.reference, attestations.c.session_id, attestations.c.
             sessions.c.ends_at, attestations.c.issued_at)
 
 
-def _query() -> select:  # type: ignore[valid-type]
+def _query() -> Select[Any]:
     return (select(*_COLUMNS).join(sessions, sessions.c.id == attestations.c.session_id)
             .join(artisans, artisans.c.id == attestations.c.artisan_id))
 
@@ -69,7 +70,9 @@ async def by_reference(conn: Conn, reference: str) -> Attestation | None:
     return _row(row) if row else None
 
 
-async def attended(conn: Conn, artisan_id: int, now: datetime) -> list[tuple[int, dict[str, str], datetime, str]]:
+async def attended(
+    conn: Conn, artisan_id: int, now: datetime
+) -> list[tuple[int, dict[str, str], datetime, str]]:
     """Past sessions of an artisan: (session id, title, start, enrolment status), newest first."""
     rows = (await conn.execute(
         select(sessions.c.id, sessions.c.title, sessions.c.starts_at, enrolments.c.status)

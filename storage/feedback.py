@@ -54,7 +54,9 @@ async def overall(conn: Conn) -> tuple[int, float | None]:
     return int(count or 0), round(float(average), 2) if average is not None else None
 
 
-async def ended_between(conn: Conn, start: datetime, end: datetime) -> list[tuple[int, dict[str, str], datetime]]:
+async def ended_between(
+    conn: Conn, start: datetime, end: datetime
+) -> list[tuple[int, dict[str, str], datetime]]:
     rows = (await conn.execute(select(sessions.c.id, sessions.c.title, sessions.c.ends_at).where(
         sessions.c.ends_at > start, sessions.c.ends_at <= end, sessions.c.status != CANCELLED)
         .order_by(sessions.c.ends_at))).all()

@@ -95,6 +95,12 @@ class Canned:
     body: str
 
 
+def _pk(result: Any) -> int:
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
 # -- questions ------------------------------------------------------------------------------
 
 async def get(conn: Conn, question_id: int) -> Question | None:
@@ -133,7 +139,7 @@ async def add_incoming(
     if current is None:
         result = await conn.execute(questions.insert().values(
             artisan_id=artisan_id, status=OPEN, source=source, opened_at=now))
-        question_id = int(result.inserted_primary_key[0])
+        question_id = _pk(result)
     else:
         question_id = current.id
     message_id = await _add_message(
@@ -147,7 +153,7 @@ async def _add_message(
 ) -> int:
     result = await conn.execute(question_messages.insert().values(
         question_id=question_id, direction=direction, author=author, created_at=now, **fields))
-    return int(result.inserted_primary_key[0])
+    return _pk(result)
 
 
 async def add_answer(
@@ -307,7 +313,7 @@ async def save_canned(conn: Conn, title: str, body: str, who: str, now: datetime
     if canned_id is None:
         result = await conn.execute(canned_answers.insert().values(
             title=title, body=body, updated_by=who, updated_at=now))
-        return int(result.inserted_primary_key[0])
+        return _pk(result)
     await conn.execute(update(canned_answers).where(canned_answers.c.id == canned_id).values(
         title=title, body=body, updated_by=who, updated_at=now))
     return canned_id

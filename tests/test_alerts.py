@@ -25,7 +25,9 @@ def alerted(h: Harness, user: int) -> list[str]:
     return [t for t in h.texts(user) if "nouvelle formation pour vous" in t or "تكوين جديد لك" in t]
 
 
-async def test_a_zellige_session_in_fes_reaches_the_zellige_artisans_of_fes_meknes_once(tmp_path: Path) -> None:
+async def test_a_zellige_session_in_fes_reaches_the_zellige_artisans_of_fes_meknes_once(
+    tmp_path: Path,
+) -> None:
     async with Harness.open(tmp_path, clock=FakeClock(MORNING)) as h:
         await h.register(601, "fr", name="Hamid Zellij", region="region:FM", craft="craft:zellige")
         await h.register(602, "ar", name="Fatima Zahra", region="region:FM", craft="craft:zellige")

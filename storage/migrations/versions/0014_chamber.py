@@ -112,6 +112,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("attestations", "feedback", "announced_sessions", "alert_prefs", "canned_answers", "chamber_topics",
-                  "question_messages", "questions"):
+    for table in ("attestations", "feedback", "announced_sessions", "alert_prefs",
+                  "canned_answers", "chamber_topics", "question_messages", "questions"):
         op.drop_table(table)
