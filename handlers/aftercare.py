@@ -22,6 +22,8 @@ from handlers.verification import sign
 from storage import artisans as artisan_repo
 from storage import attestations as attestation_repo
 from storage import feedback as repo
+from storage import questions as questions_repo
+from storage.database import Conn
 from storage.sessions_schema import ATTENDED, ENROLLED, NO_SHOW
 
 router = Router()
@@ -225,3 +227,12 @@ async def summary_text(ctx: Context, session_id: int) -> Msg:
     return Msg("fb.staff_summary", number=session_id, responses=s.responses,
                average=s.average if s.average is not None else "-", bars=bars,
                comments=comments, reasons=reasons)
+
+
+async def chamber_stats(conn: Conn) -> Msg:
+    """``/stats``: questions asked, answered share, median time to answer; ratings."""
+    asked = await questions_repo.figures(conn)
+    rated, average = await repo.overall(conn)
+    return Msg("fb.stats", asked=asked.asked, answered=round(100 * asked.answered_share),
+               median=asked.median_minutes if asked.median_minutes is not None else "-",
+               rated=rated, average=average if average is not None else "-")

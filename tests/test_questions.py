@@ -127,6 +127,9 @@ async def test_without_a_group_staff_answer_from_the_bot_inbox(tmp_path: Path) -
         await h.send(STAFF, "Votre CNIE et une attestation de travail.")
         await h.deliver_all()
         assert "Votre CNIE et une attestation de travail." in h.last_text(ARTISAN)
+        h.clock.advance(30 * 60)
+        await h.send(STAFF, "/stats")
+        assert "Questions : 1 · répondues : 100 %" in h.last_text(STAFF)
         await h.press_data(STAFF, "qs:reopen:1")
         assert "rouverte" in " ".join(h.texts(STAFF)[-2:])
 
