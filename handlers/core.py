@@ -19,8 +19,8 @@ async def menu(ctx: Context) -> None:
 
 
 async def help_text(ctx: Context) -> None:
-    ctx.say(Msg("core.help"))
-    ctx.say(contact_card(ctx.services.settings.chamber))
+    ctx.say(Msg("chamber.help", help=Msg("core.help"),
+                card=contact_card(ctx.services.settings.chamber)))
     await ctx.reprompt()
 
 
