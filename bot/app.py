@@ -11,6 +11,7 @@ import logging
 import signal
 from typing import Any
 
+from bot import verify_page
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WEBHOOK_PATH, WhatsAppChannel
@@ -55,6 +56,8 @@ class Hirfa:
             outbox=self.outbox, router=self.router, bot_username=settings.telegram.bot_username,
         )
         self.outbox.attachments.update(self.router.attachments)
+        for prefix, make in self.router.attachment_factories.items():
+            self.outbox.attachments[prefix] = make(self.services)
         self.engine = Engine(self.services)
         self.telegram: TelegramChannel | None = None
         if settings.telegram.enabled:
@@ -77,6 +80,9 @@ class Hirfa:
             self.outbox.add_transport(self.whatsapp.transport, pacer)
             self.http = HttpServer(settings.http)
             self.http.add(WEBHOOK_PATH, self.whatsapp.endpoint, ["GET", "POST"])
+        if settings.chamber.signing_key is not None:  # the attestation check page
+            self.http = self.http or HttpServer(settings.http)
+            self.http.add("/verify/{token}", verify_page.endpoint(self.services), ["GET"])
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

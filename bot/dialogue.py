@@ -66,7 +66,8 @@ class State:
 
     ``back`` names the step that "back" returns to; ``role`` (``"staff"`` or ``"admin"``) and
     ``registered`` are checked before every answer is handled. ``files=True`` lets a photo or
-    document (``Incoming.file``) reach ``handle``; elsewhere media get "not supported".
+    document (``Incoming.file``) reach ``handle``; elsewhere media get "not supported";
+    ``voice=True`` lets voice notes through too.
     """
 
     name: str
@@ -77,6 +78,7 @@ class State:
     registered: bool = False
     on_back: Handler | None = None
     files: bool = False
+    voice: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,14 @@ class Router:
     # the same transaction (e.g. to free their seats).
     erase_hooks: list[Callable[[Context, int], Awaitable[None]]] = field(default_factory=list)
     attachments: dict[str, AttachmentLoader] = field(default_factory=dict)
+    # Loaders that need the running services (e.g. a channel's file fetcher), built at start.
+    attachment_factories: dict[str, Callable[[Services], AttachmentLoader]] = field(
+        default_factory=dict)
     fallback: Handler | None = None
+    # A message in a topic of the staff group (``Incoming.thread_id``); it checks the sender.
+    group: Handler | None = None
+    # Free text from a registered artisan outside any flow that nothing understood.
+    unplaced: Handler | None = None
 
     def command(
         self, name: str, *, role: str | None = None, registered: bool = False,
@@ -193,8 +202,13 @@ class Router:
         self.demo.extend(other.demo)
         self.erase_hooks.extend(other.erase_hooks)
         self.attachments.update(other.attachments)
+        self.attachment_factories.update(other.attachment_factories)
         if other.fallback is not None:
             self.fallback = other.fallback
+        if other.group is not None:
+            self.group = other.group
+        if other.unplaced is not None:
+            self.unplaced = other.unplaced
 
     def find_action(self, choice_id: str) -> Action | None:
         matches = [a for a in self.actions if choice_id.startswith(a.prefix)]
@@ -501,6 +515,10 @@ class Engine:
     # -- routing ------------------------------------------------------------------------
     async def _route(self, ctx: Context) -> None:
         inc = ctx.incoming
+        if inc.thread_id is not None:
+            if self.router.group is not None:
+                await self.router.group(ctx)
+            return
         if inc.kind == "command" or (inc.kind == "text" and inc.text.startswith("/")):
             await self._command(ctx)
             return
@@ -520,7 +538,8 @@ class Engine:
             return
         if inc.kind == "unsupported":
             state = self.router.states.get(ctx.state or "")
-            if inc.file is not None and state is not None and state.files:
+            if (inc.file is not None and state is not None and state.files
+                    and (inc.file.kind != "voice" or state.voice)):
                 await self._in_state(ctx)
                 return
             key = "common.voice_unsupported" if inc.media == "voice" else "common.media_unsupported"
@@ -584,6 +603,10 @@ class Engine:
                 return
             if ctx.incoming.kind == "contact":
                 ctx.say(Msg("common.contact_not_needed"))
+            elif (ctx.incoming.kind == "text" and ctx.artisan is not None
+                  and self.router.unplaced is not None):
+                await self.router.unplaced(ctx)
+                return
             else:
                 ctx.say(Msg("common.not_understood"))
             await show_menu(ctx)

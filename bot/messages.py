@@ -37,7 +37,7 @@ class IncomingFile:
     so nobody downloads what no handler wants.
     """
 
-    kind: Literal["photo", "document"]
+    kind: Literal["photo", "document", "voice"]
     file_id: str
     filename: str
     mime_type: str
@@ -61,6 +61,8 @@ class Incoming:
     media: str | None = None
     location: tuple[float, float] | None = None
     file: IncomingFile | None = None
+    # A message in a topic of a forum group (the chamber's staff group): the topic's id.
+    thread_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Reply:
     photo: bytes | None = None
     location: tuple[float, float] | None = None
     numbered: bool = True
+    media_ref: str | None = None  # a stored attachment, see OutMessage.media_ref
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class OutMessage:
     # A photo or document stored elsewhere (``"broadcast:12"``), loaded by the outbox just before
     # sending, so that thousands of queued copies do not each carry the bytes.
     media_ref: str | None = None
+    # Send into this topic of a forum group (Telegram ``message_thread_id``).
+    thread_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -160,6 +165,8 @@ class OutMessage:
             data["edit_id"] = self.edit_id
         if self.media_ref is not None:
             data["media_ref"] = self.media_ref
+        if self.thread_id is not None:
+            data["thread_id"] = self.thread_id
         return data
 
     @classmethod
@@ -182,6 +189,7 @@ class OutMessage:
             origin=data.get("origin"),
             edit_id=data.get("edit_id"),
             media_ref=data.get("media_ref"),
+            thread_id=data.get("thread_id"),
         )
 
 
@@ -206,4 +214,5 @@ def render(reply: Reply, translator: Translator, lang: str, zone: ZoneInfo) -> O
         location=reply.location,
         locale=lang,
         numbered=reply.numbered,
+        media_ref=reply.media_ref,
     )

@@ -37,6 +37,9 @@ class TelegramSettings(BaseModel):
     webhook_secret: SecretStr | None = None
     bot_username: str | None = None
     concurrent_updates: int = Field(default=8, ge=1, le=256)
+    # A forum supergroup where staff get artisans' questions, one topic per artisan (the bot
+    # must be an admin there with "Manage topics"). Unset: questions wait in the bot's inbox.
+    staff_group_id: int | None = None
 
     @field_validator("token")
     @classmethod
@@ -162,6 +165,57 @@ class HttpSettings(BaseModel):
     port: int = Field(default=8080, ge=1, le=65535)
 
 
+_HOUR_MINUTE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class ChamberSettings(BaseModel):
+    """``HIRFA_CHAMBER__*``: how to reach the chamber (``/help``, "contact the chamber"), its
+    opening hours (to say when an answer will come), and the questions' service level.
+
+    ``open_days`` are ISO weekdays (1 = Monday); ``opens``/``closes`` are ``HH:MM`` in
+    ``HIRFA_TIMEZONE``. A question is answered within ``answer_hours`` of opening hours, and
+    flagged to staff when it waits longer. ``verify_url`` is the public base of the
+    attestation check page (``https://hirfa.example.ma``); ``signing_key`` signs references.
+    """
+
+    name: str = ""
+    phone: str = ""
+    address: str = ""
+    map_url: str = ""
+    open_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    opens: str = "08:30"
+    closes: str = "16:30"
+    answer_hours: float = Field(default=8.0, gt=0, le=240)
+    verify_url: str = ""
+    signing_key: SecretStr | None = None
+    feedback_delay_hours: float = Field(default=24.0, ge=0, le=720)
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _hour_minute(cls, value: str) -> str:
+        if not _HOUR_MINUTE.match(value):
+            raise ValueError("a time such as 08:30")
+        return value
+
+    @field_validator("open_days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if not value or not all(1 <= d <= 7 for d in value):
+            raise ValueError("ISO weekdays 1 (Monday) to 7 (Sunday), e.g. [1, 2, 3, 4, 5]")
+        return sorted(set(value))
+
+    @field_validator("verify_url")
+    @classmethod
+    def _verify_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("a full URL such as https://hirfa.example.ma")
+        return value.rstrip("/")
+
+    def minutes(self, which: str) -> int:
+        hour, minute = (getattr(self, which)).split(":")
+        return int(hour) * 60 + int(minute)
+
+
 class OutboxSettings(BaseModel):
     """``HIRFA_OUTBOX__*``: pacing and retries of the durable sender."""
 
@@ -220,6 +274,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     certification: CertificationSettings = Field(default_factory=CertificationSettings)
+    chamber: ChamberSettings = Field(default_factory=ChamberSettings)
     reminder_offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])
     quiet_hours: tuple[int, int] = (21, 8)
 

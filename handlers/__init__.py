@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from bot.dialogue import Router
 from handlers import (
+    aftercare,
+    alerts,
     announcements,
     broadcast,
     broadcast_list,
@@ -15,6 +17,7 @@ from handlers import (
     core,
     privacy,
     profile,
+    questions,
     registration,
     sessions,
     staff,
@@ -27,6 +30,7 @@ def build_router() -> Router:
     root = Router()
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
-                    broadcast_list.router, staff.router, announcements.router, stats.router):
+                    broadcast_list.router, staff.router, announcements.router, stats.router,
+                    questions.router, alerts.router, aftercare.router):
         root.include(feature)
     return root

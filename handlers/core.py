@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dialogue import Context, Router, cancel, go_back, show_menu
 from bot.i18n import Msg
+from handlers.contact import contact_card
 
 router = Router()
 
@@ -18,7 +19,8 @@ async def menu(ctx: Context) -> None:
 
 
 async def help_text(ctx: Context) -> None:
-    ctx.say(Msg("core.help"))
+    ctx.say(Msg("chamber.help", help=Msg("core.help"),
+                card=contact_card(ctx.services.settings.chamber)))
     await ctx.reprompt()
 
 

@@ -29,6 +29,7 @@ async def show_profile(ctx: Context, intro: Msg | None = None) -> None:
     if intro is not None:
         ctx.say(intro)
     choices = [Choice(f"prof:edit:{f}", Msg(f"profile.edit_{f}")) for f in EDITABLE]
+    choices.append(Choice("al:show", Msg("alert.profile_button")))
     choices.append(Choice("nav:menu", Msg("nav.menu")))
     ctx.say(Msg("profile.card", notices=status, **params), choices)
 

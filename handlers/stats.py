@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw, Text, Translator
+from handlers.aftercare import chamber_stats
 from handlers.charts import Panel, render_panels
 from storage.audience import title_in
 from storage.stats import Stats, collect
@@ -102,7 +103,8 @@ async def cmd_stats(ctx: Context) -> None:
     stats = await collect(ctx.conn, ctx.now, ctx.zone)
     png = await asyncio.to_thread(stats_chart, t, stats, ctx.lang, ctx.zone)
     ctx.say(Msg("stats.chart_caption"), photo=png)
-    ctx.say(Raw(stats_text(t, stats, ctx.lang, ctx.zone)))
+    chamber = ctx.render(await chamber_stats(ctx.conn))
+    ctx.say(Raw(stats_text(t, stats, ctx.lang, ctx.zone) + "\n\n" + chamber))
 
 
 router.menu_item(MenuItem("stats", "bc.menu_stats", cmd_stats, order=74, role=STAFF))

@@ -412,3 +412,27 @@ def as_update(data: JSONDict, bot: Bot | None = None) -> Update:
     """Turn an update dict into ``telegram.Update`` (bound to ``bot`` so shortcuts such as
     ``update.message.reply_text`` work)."""
     return Update.de_json(data, bot)
+
+
+def topic_update(
+    user_id: int,
+    group_id: int,
+    thread_id: int,
+    *,
+    text: str | None = None,
+    voice_file_id: str | None = None,
+    first_name: str = "Karim",
+    language_code: str | None = "fr",
+) -> JSONDict:
+    """A staff member's message in a topic of a forum supergroup (``message_thread_id`` set and
+    ``is_topic_message`` true, as Telegram sends them): text, or a voice note."""
+    content: JSONDict = {"message_thread_id": thread_id, "is_topic_message": True}
+    if voice_file_id is not None:
+        content["voice"] = {"file_id": voice_file_id, "file_unique_id": f"U{voice_file_id}",
+                            "duration": 3, "mime_type": "audio/ogg", "file_size": 9_000}
+    else:
+        content["text"] = text or "…"
+    message = _message(user_id, first_name=first_name, language_code=language_code,
+                       chat_id=group_id, **content)
+    message["chat"] = {"id": group_id, "type": "supergroup", "title": "Staff", "is_forum": True}
+    return {"update_id": next_update_id(), "message": message}

@@ -41,7 +41,7 @@ from bot.channels.telegram_http import AiohttpRequest
 from bot.dialogue import ROLE_RANK, Engine
 from bot.errors import Permanent, RetryLater, Transient, Unreachable
 from bot.i18n import Msg, Translator
-from bot.messages import Button, Contact, Incoming, IncomingFile, OutMessage
+from bot.messages import Button, Contact, Document, Incoming, IncomingFile, OutMessage
 from bot.outbox import Pacer
 from bot.settings import TelegramSettings
 from storage import staff as staff_repo
@@ -52,6 +52,8 @@ CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 SHORT_LABEL = 18
+VOICE_TYPES = ("audio/ogg", "audio/opus")
+GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
 def retry_seconds(value: int | float | timedelta) -> float:
@@ -131,16 +133,19 @@ async def send_out(
 
     ``uploads`` (content hash → Telegram ``file_id``) lets the same photo or document go to
     thousands of chats while being uploaded once: Telegram accepts a known ``file_id`` instead
-    of the bytes.
+    of the bytes. ``message.thread_id`` sends into that topic of a forum group.
     """
     markup = reply_markup(message)
+    thread: dict[str, Any] = (
+        {"message_thread_id": int(message.thread_id)} if message.thread_id else {}
+    )
     sent: Message | None = None
     if message.document is not None or message.photo is not None:
         caption = message.text if len(message.text) <= MAX_CAPTION else None
         if caption is None:
             for piece in split_text(message.text):
-                sent = await bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML)
-        sent = await _send_file(bot, chat_id, message, caption, markup, uploads)
+                sent = await bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML, **thread)
+        sent = await _send_file(bot, chat_id, message, caption, markup, uploads, thread)
     else:
         pieces = split_text(message.text or "…")
         for index, piece in enumerate(pieces):
@@ -148,31 +153,40 @@ async def send_out(
             sent = await bot.send_message(
                 chat_id, piece, parse_mode=ParseMode.HTML,
                 reply_markup=markup if last else None,
-                link_preview_options=None,
+                link_preview_options=None, **thread,
             )
     if message.location is not None:
         lat, lon = message.location
-        sent = await bot.send_location(chat_id, latitude=lat, longitude=lon)
+        sent = await bot.send_location(chat_id, latitude=lat, longitude=lon, **thread)
     assert sent is not None
     return sent
 
 
+def is_voice(document: Document | None) -> bool:
+    """A voice note travels as an OGG/Opus document and is sent back as a voice message."""
+    return document is not None and document.mime_type in VOICE_TYPES
+
+
 async def _send_file(
     bot: Any, chat_id: int | str, message: OutMessage, caption: str | None, markup: Any,
-    uploads: dict[str, str] | None,
+    uploads: dict[str, str] | None, thread: dict[str, Any],
 ) -> Message:
     doc = message.document
     content = doc.content if doc is not None else message.photo
     assert content is not None
+    extra: dict[str, Any] = {"caption": caption, "parse_mode": ParseMode.HTML,
+                             "reply_markup": markup, **thread}
+    if is_voice(doc):
+        assert doc is not None
+        return await bot.send_voice(  # type: ignore[no-any-return]
+            chat_id, InputFile(doc.content, filename=doc.filename), **extra)
     digest = hashlib.sha256(content).hexdigest()
     known = uploads.get(digest) if uploads is not None else None
     if known is not None:
         try:
             if doc is not None:
-                return await bot.send_document(chat_id, known, caption=caption,  # type: ignore[no-any-return]
-                                               parse_mode=ParseMode.HTML, reply_markup=markup)
-            return await bot.send_photo(chat_id, known, caption=caption,  # type: ignore[no-any-return]
-                                        parse_mode=ParseMode.HTML, reply_markup=markup)
+                return await bot.send_document(chat_id, known, **extra)  # type: ignore[no-any-return]
+            return await bot.send_photo(chat_id, known, **extra)  # type: ignore[no-any-return]
         except BadRequest as err:
             if "file" not in str(err).lower():
                 raise
@@ -180,15 +194,10 @@ async def _send_file(
             uploads.pop(digest, None)  # the id expired: upload again
     if doc is not None:
         sent: Message = await bot.send_document(
-            chat_id, InputFile(doc.content, filename=doc.filename), caption=caption,
-            parse_mode=ParseMode.HTML, reply_markup=markup,
-        )
+            chat_id, InputFile(doc.content, filename=doc.filename), **extra)
         file_id = sent.document.file_id if sent.document else None
     else:
-        sent = await bot.send_photo(
-            chat_id, InputFile(content, filename="image.png"), caption=caption,
-            parse_mode=ParseMode.HTML, reply_markup=markup,
-        )
+        sent = await bot.send_photo(chat_id, InputFile(content, filename="image.png"), **extra)
         file_id = sent.photo[-1].file_id if sent.photo else None
     if uploads is not None and file_id:
         uploads[digest] = file_id
@@ -215,19 +224,27 @@ def to_incoming(update: Update) -> Incoming | None:
     uid = str(update.update_id)
     query = update.callback_query
     if query is not None:
+        thread = None
         if query.message is not None and query.message.chat.type != ChatType.PRIVATE:
-            return None
+            thread = _topic_of(query.message)
+            if thread is None:
+                return None
         user = query.from_user
         chat_id = str(query.message.chat.id) if query.message is not None else str(user.id)
         return Incoming(CHANNEL, str(user.id), chat_id, "choice", choice_id=query.data or "",
-                        update_id=uid, language_hint=user.language_code)
+                        update_id=uid, language_hint=user.language_code, thread_id=thread)
     message = update.message
-    if message is None or message.from_user is None or message.chat.type != ChatType.PRIVATE:
+    if message is None or message.from_user is None or message.from_user.is_bot:
         return None
+    thread = None
+    if message.chat.type != ChatType.PRIVATE:
+        thread = _topic_of(message)
+        if thread is None:  # only topics of a forum group (the staff group) concern us
+            return None
     user = message.from_user
     base: dict[str, Any] = {
         "channel": CHANNEL, "user_id": str(user.id), "chat_id": str(message.chat.id),
-        "update_id": uid, "language_hint": user.language_code,
+        "update_id": uid, "language_hint": user.language_code, "thread_id": thread,
     }
     if message.contact is not None:
         owner = message.contact.user_id
@@ -251,8 +268,23 @@ def to_incoming(update: Update) -> Incoming | None:
                             d.mime_type or "application/octet-stream", d.file_size)
         return Incoming(kind="unsupported", media="document", text=message.caption or "",
                         file=file, **base)
-    media = "voice" if (message.voice or message.audio or message.video_note) else "media"
+    if message.voice is not None:
+        v = message.voice
+        file = IncomingFile("voice", v.file_id, "voice.ogg", v.mime_type or "audio/ogg", v.file_size)
+        return Incoming(kind="unsupported", media="voice", text=message.caption or "", file=file,
+                        **base)
+    media = "voice" if (message.audio or message.video_note) else "media"
     return Incoming(kind="unsupported", media=media, text=message.caption or "", **base)
+
+
+def _topic_of(message: Any) -> str | None:
+    """The topic id of a message in a forum group, or None (private chats, plain groups)."""
+    if getattr(message, "chat", None) is None or message.chat.type not in GROUPS:
+        return None
+    thread = getattr(message, "message_thread_id", None)
+    if thread is None or not getattr(message, "is_topic_message", False):
+        return None
+    return str(thread)
 
 
 class TelegramTransport:
@@ -329,6 +361,7 @@ class TelegramChannel:
         self.transport = TelegramTransport(self.application)
         self._background: set[asyncio.Task[None]] = set()  # button answers, menu updates
         engine.services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
+        engine.services.extras["create_topic"] = self.create_topic
         engine.services.extras.setdefault("role_changed", []).append(self._role_changed)
 
     @property
@@ -435,6 +468,11 @@ class TelegramChannel:
         file = await self.application.bot.get_file(file_id)
         return bytes(await file.download_as_bytearray())
 
+    async def create_topic(self, chat_id: str, name: str) -> str:
+        """Open a topic in a forum group (the staff group); return its ``message_thread_id``."""
+        topic = await self.application.bot.create_forum_topic(int(chat_id), name[:128])
+        return str(topic.message_thread_id)
+
     # -- webhook ----------------------------------------------------------------------------
     def secret_ok(self, header: str | None) -> bool:
         secret = self.settings.webhook_secret
@@ -462,6 +500,8 @@ class TelegramChannel:
         if incoming is None:
             return
         replies = await self.engine.handle(incoming)
+        for message in replies:  # an answer to a topic stays in that topic
+            message.thread_id = incoming.thread_id
         await self.reply(incoming.chat_id, replies)
 
     @staticmethod

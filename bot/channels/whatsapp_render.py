@@ -208,6 +208,8 @@ def numbered_text(text: str, message: OutMessage, labels: Labels) -> str:
 def _media(message: OutMessage) -> Part | None:
     if message.document is not None:
         doc = message.document
+        if doc.mime_type.startswith("audio/"):  # a voice note plays as one (no caption)
+            return Part({"type": "audio", "audio": {}}, upload=doc)
         return Part({"type": "document", "document": {"filename": doc.filename}}, upload=doc)
     if message.photo is not None:
         mime = image_type(message.photo)
@@ -224,7 +226,7 @@ def render(message: OutMessage, labels: Labels) -> list[Part]:
     parts: list[Part] = []
     media = _media(message)
     if media is not None:
-        if text and not buttons and measure(text) <= CAPTION_MAX:
+        if text and not buttons and media.kind != "audio" and measure(text) <= CAPTION_MAX:
             media.body[media.kind]["caption"] = text
             text = ""
         parts.append(media)

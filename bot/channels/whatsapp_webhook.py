@@ -142,14 +142,18 @@ def to_incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inco
 
 
 def _file(kind: str, content: Any) -> IncomingFile | None:
-    """An image or a document, by its media id (the bytes are fetched only if a step wants them)."""
-    if kind not in ("image", "document") or not isinstance(content, dict):
+    """A voice note, an image or a document, by its media id (the bytes are fetched only if a step
+    wants them)."""
+    if kind not in ("audio", "image", "document") or not isinstance(content, dict):
         return None
     media_id = str(content.get("id") or "")
     if not media_id.isdigit():
         return None
     mime = str(content.get("mime_type") or "application/octet-stream").split(";")[0].strip()
     size = str(content.get("file_size") or "")
+    if kind == "audio":
+        return IncomingFile("voice", media_id, "voice.ogg", mime or "audio/ogg",
+                            int(size) if size.isdigit() else None)
     if kind == "image":
         extension = {"image/png": "png", "image/webp": "webp"}.get(mime, "jpg")
         return IncomingFile("photo", media_id, f"photo.{extension}", mime,

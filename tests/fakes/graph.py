@@ -62,7 +62,6 @@ TOKEN = "EAAG-test-token-not-real"
 APP_SECRET = "fake-app-secret"
 VERIFY_TOKEN = "fake-verify-token"
 WINDOW = timedelta(hours=24)
-
 # Meta's errors the fake can give: code → (HTTP status, message, details)
 ERRORS: dict[int, tuple[int, str, str]] = {
     4: (400, "(#4) Application request limit reached", "Too many calls"),
@@ -390,10 +389,12 @@ class FakeGraphAPI:
             self._check_interactive(body["interactive"])
         elif kind == "template":
             self._check_template(body["template"])
-        elif kind in ("document", "image"):
+        elif kind in ("document", "image", "audio"):
             media = body[kind]
             if media.get("id") not in self.uploads:
                 raise GraphError(100, f"{kind}.id is not an uploaded media id")
+            if kind == "audio" and "caption" in media:
+                raise GraphError(100, "audio messages take no caption")
             if "caption" in media:
                 _length(media["caption"], 1, 1024, f"{kind}.caption")
         elif kind == "location":
@@ -532,9 +533,11 @@ class FakeGraphAPI:
         message["contacts"] = [card]
         return post
 
-    def voice(self, user: str) -> JSONDict:
+    def voice(self, user: str, content: bytes = b"OggS-fake-voice",
+              media_id: str = "1003456789") -> JSONDict:
+        self.media[media_id] = ("audio/ogg", content)
         return self.inbound(user, "audio", {"mime_type": "audio/ogg; codecs=opus",
-                                            "sha256": "abc", "id": "1003456789", "voice": True})
+                                            "sha256": "abc", "id": media_id, "voice": True})
 
     def image(self, user: str, caption: str | None = None, media_id: str = "1009876543") -> JSONDict:
         mime, data = self.media.get(media_id, ("image/jpeg", b""))

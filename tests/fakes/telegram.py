@@ -110,7 +110,12 @@ MAX_INLINE_BUTTONS: Final = 100
 MAX_CALLBACK_ANSWER_LENGTH: Final = 200
 MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
 
-SEND_METHODS: Final = frozenset({"sendmessage", "senddocument", "sendphoto", "sendlocation"})
+SEND_METHODS: Final = frozenset(
+    {"sendmessage", "senddocument", "sendphoto", "sendvoice", "sendlocation"}
+)
+# createForumTopic's allowed icon colours (RGB), as the Bot API lists them.
+TOPIC_ICON_COLORS: Final = (0x6FB9F0, 0xFFD67E, 0xCB86DB, 0x8EEE98, 0xFF93B2, 0xFB6F5F)
+MAX_TOPIC_NAME: Final = 128
 """Lower-cased methods that create a message; these are what the flood limits count."""
 
 CHAT_ACTIONS: Final = frozenset(
@@ -203,7 +208,13 @@ class SentMessage:
     @property
     def caption(self) -> str | None:
         """The caption of a document or photo (``None`` for text and location messages)."""
-        return self.text if self.method in ("sendDocument", "sendPhoto") else None
+        return self.text if self.method in ("sendDocument", "sendPhoto", "sendVoice") else None
+
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic the message went to (``message_thread_id``), if any."""
+        value = self.message.get("message_thread_id")
+        return int(value) if value is not None else None
 
     @property
     def buttons(self) -> list[tuple[str, str | None]]:
@@ -871,8 +882,10 @@ _METHODS: Final = {
         "sendMessage",
         "sendDocument",
         "sendPhoto",
+        "sendVoice",
         "sendLocation",
         "sendChatAction",
+        "createForumTopic",
         "editMessageText",
         "editMessageCaption",
         "editMessageReplyMarkup",
@@ -972,6 +985,8 @@ class FakeBotAPI:
         self.blocked: set[int] = set()
         self.files: dict[str, StoredFile] = {}
         self.too_many_requests = 0
+        self.topics: dict[int, dict[int, JSONDict]] = {}
+        """Forum topics by chat id, then ``message_thread_id`` (``ForumTopic`` objects)."""
 
         self._updates: list[JSONDict] = []
         self._last_update_id = 0
@@ -1066,6 +1081,20 @@ class FakeBotAPI:
         """Updates queued and not yet confirmed by a ``getUpdates`` offset."""
         with self.lock:
             return copy.deepcopy(self._updates)
+
+    def make_forum(self, chat_id: int, title: str = "Staff") -> JSONDict:
+        """A supergroup with topics enabled (``is_forum``) where the bot is an admin allowed to
+        manage topics: what ``createForumTopic`` needs. Returns the ``Chat``."""
+        chat = {"id": chat_id, "type": "supergroup", "title": title, "is_forum": True}
+        with self.lock:
+            self._chats[chat_id] = chat
+            self.topics.setdefault(chat_id, {})
+        return copy.deepcopy(chat)
+
+    def in_topic(self, chat_id: int, thread_id: int) -> list[SentMessage]:
+        """What the bot sent into one topic of a forum group, oldest first."""
+        with self.lock:
+            return [m for m in self.sent if m.chat_id == chat_id and m.thread_id == thread_id]
 
     def block(self, chat_id: int, *, notify: bool = False) -> None:
         """Make the user of ``chat_id`` block the bot: sends to it answer 403 Forbidden.
@@ -1621,6 +1650,7 @@ class FakeBotAPI:
         """Common tail of the send methods: checks the block list and flood limits, then builds
         the Message, records it and returns it."""
         self._check_blocked(chat_id)
+        thread = self._thread(params, chat_id)
         reply_to = self._reply_to(params, chat_id)
         self._check_rate(chat_id)
         now = self._time()
@@ -1631,6 +1661,9 @@ class FakeBotAPI:
             "chat": self._chat(chat_id),
             "date": int(self._wall_time()),
         }
+        if thread is not None:
+            message["message_thread_id"] = thread
+            message["is_topic_message"] = True
         if reply_to is not None:
             message["reply_to_message"] = reply_to
         message.update(content)
@@ -1660,6 +1693,16 @@ class FakeBotAPI:
         self._bot_messages[(chat_id, message_id)] = record
         return message
 
+    def _thread(self, params: JSONDict, chat_id: int) -> int | None:
+        """Check ``message_thread_id``: only forum supergroups have topics, and it must exist."""
+        value = params.get("message_thread_id")
+        if value in (None, ""):
+            return None
+        thread = _as_int(value, "message_thread_id")
+        if thread not in self.topics.get(chat_id, {}):
+            raise _bad_request("message thread not found")
+        return thread
+
     def _upload(self, params: JSONDict, field_name: str) -> tuple[StoredFile | None, str | None]:
         """Resolve a file parameter: an upload, ``attach://name``, a known ``file_id`` or an
         HTTP URL. Returns (stored file or None for URLs, url)."""
@@ -1672,7 +1715,7 @@ class FakeBotAPI:
             if len(value.content) > MAX_UPLOAD_BYTES:
                 raise ApiError(413, "Request Entity Too Large")
             mime = value.mime_type or mimetypes.guess_type(value.filename)[0]
-            folder = "photos" if field_name == "photo" else "documents"
+            folder = {"photo": "photos", "voice": "voice"}.get(field_name, "documents")
             return self._store_file(value.content, value.filename, mime, folder=folder), None
         if isinstance(value, str) and value:
             if value in self.files:
@@ -1945,6 +1988,61 @@ class FakeBotAPI:
             filename=stored.filename,
             mime_type=stored.mime_type,
         )
+
+    def _m_sendvoice(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        raw, plain, entities = self._caption(params)
+        markup = self._reply_markup(params)
+        stored, url = self._upload(params, "voice")
+        if stored is None:
+            stored = self._store_file(b"", None, "audio/ogg", folder="voice")
+        voice: JSONDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": 0,
+            "mime_type": stored.mime_type or "audio/ogg",
+            "file_size": len(stored.content),
+        }
+        content: JSONDict = {"voice": voice}
+        if plain:
+            content["caption"] = plain
+        if entities:
+            content["caption_entities"] = entities
+        return self._send(
+            "sendVoice", params, chat_id, content, text=raw, plain_text=plain,
+            reply_markup=markup, document=stored.content if url is None else None,
+            filename=stored.filename, mime_type=voice["mime_type"],
+        )
+
+    def _m_createforumtopic(self, params: JSONDict) -> JSONDict:
+        """Open a topic in a forum supergroup; the bot must be an admin there (the fake assumes
+        it is in every chat made with :meth:`make_forum`)."""
+        chat_id = self._chat_id(params)
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            raise _bad_request("chat not found")
+        if chat.get("type") != "supergroup" or not chat.get("is_forum"):
+            raise _bad_request("the chat is not a forum")
+        name = _opt_str(params, "name") or ""
+        if not name.strip():
+            raise _bad_request("TOPIC_TITLE_EMPTY")
+        if len(name) > MAX_TOPIC_NAME:
+            raise _bad_request("TOPIC_TITLE_TOO_LONG")
+        color = params.get("icon_color")
+        icon_color = TOPIC_ICON_COLORS[0] if color in (None, "") else _as_int(color, "icon_color")
+        if icon_color not in TOPIC_ICON_COLORS:
+            raise _bad_request("TOPIC_ICON_COLOR_INVALID")
+        # The topic's id is that of its "topic created" service message.
+        thread = self._next_message_id(chat_id)
+        self._messages[(chat_id, thread)] = {
+            "message_id": thread, "message_thread_id": thread, "from": bot_user(),
+            "chat": self._chat(chat_id), "date": int(self._wall_time()),
+            "forum_topic_created": {"name": name, "icon_color": icon_color},
+            "is_topic_message": True,
+        }
+        topic = {"message_thread_id": thread, "name": name, "icon_color": icon_color}
+        self.topics.setdefault(chat_id, {})[thread] = topic
+        return topic
 
     def _m_sendlocation(self, params: JSONDict) -> JSONDict:
         chat_id = self._chat_id(params)
