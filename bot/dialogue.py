@@ -19,6 +19,7 @@ Handlers live in ``handlers/`` and register on a :class:`Router`; they never imp
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import unicodedata
@@ -31,10 +32,17 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.errors import InvalidInput
-from bot.i18n import Msg, Text, Translator
+from bot.i18n import Msg, Raw, Text, Translator
 from bot.messages import Choice, Document, Incoming, OutMessage, Reply, render
 from bot.settings import Settings
 from bot.timezones import load_zone
+from bot.understanding import (
+    LEADING,
+    Lexicon,
+    choice_concepts,
+    default_lexicon,
+    number_concepts,
+)
 from storage import artisans as artisan_repo
 from storage import conversations as conversation_repo
 from storage import inbound as inbound_repo
@@ -53,6 +61,9 @@ NAV_BACK = "nav:back"
 NAV_CANCEL = "nav:cancel"
 NAV_MENU = "nav:menu"
 REGISTER = "nav:register"
+# Offered after two answers in a row were not understood (see Engine._missed).
+ASK_CHAMBER = "help:chamber"
+SWITCH_LANGUAGE = "help:lang"
 
 ROLE_RANK = {None: 0, "staff": 1, "admin": 2}
 # How fresh identities.last_inbound_at must be (it opens WhatsApp's 24-hour window); writing it
@@ -137,6 +148,8 @@ class Router:
     states: dict[str, State] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
     keywords: dict[str, Handler] = field(default_factory=dict)
+    # Words that work at every step, by concept of bot/understanding.py ("menu", "stop", ...).
+    concepts: dict[str, Handler] = field(default_factory=dict)
     menu: list[MenuItem] = field(default_factory=list)
     deeplinks: dict[str, Handler] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
@@ -146,6 +159,9 @@ class Router:
     erase_hooks: list[Callable[[Context, int], Awaitable[None]]] = field(default_factory=list)
     attachments: dict[str, AttachmentLoader] = field(default_factory=dict)
     fallback: Handler | None = None
+    # "Talk to the chamber" (offered after two misunderstandings); the questions feature may
+    # point it at its own flow.
+    ask_chamber: Handler | None = None
 
     def command(
         self, name: str, *, role: str | None = None, registered: bool = False,
@@ -187,6 +203,10 @@ class Router:
         self.actions.extend(other.actions)
         for word, handler in other.keywords.items():
             self.keywords.setdefault(word, handler)
+        for concept, handler in other.concepts.items():
+            self.concepts.setdefault(concept, handler)
+        if other.ask_chamber is not None:
+            self.ask_chamber = other.ask_chamber
         self.menu.extend(other.menu)
         self.deeplinks.update(other.deeplinks)
         self.jobs.extend(other.jobs)
@@ -213,6 +233,7 @@ class Services:
     router: Router
     bot_username: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    lexicon: Lexicon = field(default_factory=default_lexicon)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -242,6 +263,8 @@ class Context:
         self.replies: list[Reply] = []
         self.choice_id: str | None = incoming.choice_id
         self.args: str = ""
+        # Answers not understood in a row just before this one (see Engine._missed).
+        self.misses = int(self.data.pop("_misses", 0) or 0)
 
     # -- who and where -------------------------------------------------------------------
     @property
@@ -515,6 +538,8 @@ class Engine:
                 ctx.choice_id = offered
                 await self._choice(ctx, offered)
                 return
+            if await self._understood(ctx, inc.text):
+                return
         if inc.kind == "choice" and inc.choice_id is not None:
             await self._choice(ctx, inc.choice_id)
             return
@@ -559,6 +584,11 @@ class Engine:
         if choice_id == NAV_BACK:
             await go_back(ctx)
             return
+        if choice_id in (ASK_CHAMBER, SWITCH_LANGUAGE):  # valid in any step that offered them
+            handler = self.router.find_action(choice_id)
+            if handler is not None:
+                await handler.handler(ctx)
+                return
         offered_ids = [pair[0] for pair in ctx.data.get("_offer", [])]
         state = self.router.states.get(ctx.state or "")
         if state is not None and choice_id in offered_ids:
@@ -584,6 +614,11 @@ class Engine:
                 return
             if ctx.incoming.kind == "contact":
                 ctx.say(Msg("common.contact_not_needed"))
+            elif ctx.incoming.kind == "text" and ctx.data.get("_offer"):
+                # A question asked outside a step (a confirmation, the menu, a card) stays on
+                # screen until it is answered or cancelled.
+                self._missed(ctx)
+                return
             else:
                 ctx.say(Msg("common.not_understood"))
             await show_menu(ctx)
@@ -593,6 +628,10 @@ class Engine:
         try:
             await state.handle(ctx)
         except InvalidInput as err:
+            if err.key == "common.use_buttons" and ctx.incoming.kind == "text" \
+                    and ctx.data.get("_offer"):
+                self._missed(ctx)
+                return
             ctx.say(Msg(err.key, **err.params))
             await ctx.reprompt()
 
@@ -613,22 +652,92 @@ class Engine:
         return False
 
     def _match_offer(self, ctx: Context, text: str) -> str | None:
-        """A typed number ("2", "٢") or a button's label answers the choices last offered."""
-        offer = ctx.data.get("_offer") or []
+        """What answers the choices last offered: a typed number ("2", "٢", "joj", "trois"),
+        a button's label, a word that means one of them ("iyeh" → yes, "Fès" → Fès-Meknès,
+        "زرابي" → carpets, see bot/understanding.py), or a label with a typo or in part
+        (a training's topic)."""
+        offer = [(str(pair[0]), str(pair[1])) for pair in ctx.data.get("_offer") or []]
         if not offer:
             return None
+        numbered = ctx.data.get("_numbered", True)
         folded = normalize(text)
         number = _NUMBER.match(folded)
-        if number and ctx.data.get("_numbered", True):
+        if number and numbered:
             index = int(number.group(1)) - 1
-            return str(offer[index][0]) if 0 <= index < len(offer) else None
+            return offer[index][0] if 0 <= index < len(offer) else None
         for choice_id, label in offer:
-            if normalize(str(label)) == folded:
-                return str(choice_id)
-        return None
+            if normalize(label) == folded:
+                return choice_id
+        lexicon = self.services.lexicon
+        if numbered:
+            numbers = number_concepts(len(offer))
+            said = lexicon.read(text, numbers, whole_only=True)
+            if said is not None:
+                return offer[numbers[said] - 1][0]
+        meanings = _meanings(offer, lexicon)
+        # A step that takes free text offers only back/cancel/skip: there a word must be the
+        # whole answer ("retour"), never the start of a name or a title ("Retour aux sources").
+        free_text = not numbered or all(m <= LEADING for m in meanings.values())
+        by_concept: dict[str, set[str]] = {}
+        for choice_id, concepts in meanings.items():
+            for concept in concepts:
+                by_concept.setdefault(concept, set()).add(choice_id)
+        said = lexicon.read(text, by_concept, whole_only=free_text)
+        if said is not None and len(by_concept[said]) == 1:
+            return next(iter(by_concept[said]))
+        if free_text:
+            return None
+        return lexicon.closest_label(text, [(i, label) for i, label in offer
+                                            if not i.startswith("nav:")])
+
+    async def _understood(self, ctx: Context, text: str) -> bool:
+        """Words that work at every step ("wakha" is not one, "annuler" is), then, outside a
+        flow, a main-menu entry by a loose name ("formation", "تكوين", "chahada")."""
+        lexicon = self.services.lexicon
+        said = lexicon.read(text, self.router.concepts, whole_only=True)
+        if said is not None:
+            await self.router.concepts[said](ctx)
+            return True
+        if ctx.state is not None or (ctx.artisan is None and ctx.role is None):
+            return False
+        entries: dict[str, Handler] = {f"feature:{item.id}": item.handler
+                                       for item in self.router.menu if item.shown_to(ctx)}
+        if self.router.ask_chamber is not None and ctx.artisan is not None:
+            entries.setdefault("feature:ask", self.router.ask_chamber)
+        said = lexicon.read(text, entries)
+        if said is None:
+            return False
+        ctx.finish()
+        await entries[said](ctx)
+        return True
+
+    def _missed(self, ctx: Context) -> None:
+        """An answer that matches nothing: the choices again, short and numbered (no apology
+        paragraph, no long question); after two misses in a row, also offer to talk to the
+        chamber or to switch language."""
+        offer = [(str(i), str(label)) for i, label in ctx.data.get("_offer") or []
+                 if i not in (ASK_CHAMBER, SWITCH_LANGUAGE)]
+        choices: list[Choice] = [Choice(i, label) for i, label in offer]
+        misses = ctx.misses + 1
+        if misses >= 2:
+            choices += [Choice(ASK_CHAMBER, Msg("understand.ask_chamber")),
+                        Choice(SWITCH_LANGUAGE, Msg("understand.switch_language"))]
+        labels = [ctx._label_text(c.label) for c in choices]
+        lines = "\n".join(f"{n}. {html.escape(label, quote=False)}" for n, label in enumerate(labels, 1))
+        key = "understand.still_not" if misses >= 2 else "understand.again"
+        ctx.say(Msg(key, choices=Raw(lines)), choices, numbered=ctx.data.get("_numbered", True))
+        ctx.data["_misses"] = misses
 
     def render(self, reply: Reply, lang: str, zone: ZoneInfo) -> OutMessage:
         return render(reply, self.services.translator, lang, zone)
+
+
+def _meanings(offer: list[tuple[str, str]], lexicon: Lexicon) -> dict[str, set[str]]:
+    """Each offered choice's concepts; "Darija" picks Arabic while Darija has no catalog."""
+    meanings = {i: choice_concepts(i, label, lexicon) for i, label in offer}
+    if "lang:ar" in meanings and "lang:ary" not in meanings:
+        meanings["lang:ar"] = meanings["lang:ar"] | {"lang:ary"}
+    return meanings
 
 
 def _sanitize(incoming: Incoming) -> Incoming:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.messages import Choice
 from handlers import fields
@@ -106,9 +107,7 @@ async def ask_lang(ctx: Context) -> None:
 async def take_lang(ctx: Context) -> None:
     code = (ctx.choice_id or "").removeprefix("lang:")
     if code not in LANGUAGE_NAMES:
-        ctx.say(Msg("common.use_buttons"))
-        await ask_lang(ctx)
-        return
+        raise InvalidInput("common.use_buttons")
     await _save(ctx, {"locale": code})
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot.dialogue import Context, Router, State, nav_choices, show_menu
+from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
 from handlers import fields
@@ -83,9 +84,7 @@ async def ask_language(ctx: Context) -> None:
 async def take_language(ctx: Context) -> None:
     code = (ctx.choice_id or "").removeprefix("lang:")
     if code not in LANGUAGE_NAMES:
-        ctx.say(Msg("common.use_buttons"))
-        await ask_language(ctx)
-        return
+        raise InvalidInput("common.use_buttons")
     ctx.data["lang"] = code
     await ctx.goto("reg.consent")
 
@@ -108,8 +107,7 @@ async def take_consent(ctx: Context) -> None:
         ctx.data.pop("deeplink", None)
         ctx.say(Msg("reg.consent_declined"))
         return
-    ctx.say(Msg("common.use_buttons"))
-    await ask_consent(ctx)
+    raise InvalidInput("common.use_buttons")
 
 
 router.state(State("reg.lang", ask_language, take_language))
@@ -252,9 +250,7 @@ async def take_summary(ctx: Context) -> None:
             await ctx.goto(f"reg.{target}")
             return
     if choice != "reg:confirm":
-        ctx.say(Msg("common.use_buttons"))
-        await ask_summary(ctx)
-        return
+        raise InvalidInput("common.use_buttons")
     await confirm(ctx)
 
 
