@@ -37,7 +37,7 @@ from bot.messages import Choice, Document, Incoming, OutMessage, Reply, render
 from bot.settings import Settings
 from bot.timezones import load_zone
 from bot.understanding import (
-    LEADING,
+    FREE_TEXT,
     Lexicon,
     choice_concepts,
     default_lexicon,
@@ -533,12 +533,9 @@ class Engine:
             if keyword is not None:
                 await keyword(ctx)
                 return
-            offered = self._match_offer(ctx, inc.text)
-            if offered is not None:
-                ctx.choice_id = offered
-                await self._choice(ctx, offered)
-                return
-            if await self._understood(ctx, inc.text):
+            meaning = self.interpret(ctx, inc.text)
+            if meaning is not None:
+                await self._act(ctx, meaning)
                 return
         if inc.kind == "choice" and inc.choice_id is not None:
             await self._choice(ctx, inc.choice_id)
@@ -677,7 +674,7 @@ class Engine:
         meanings = _meanings(offer, lexicon)
         # A step that takes free text offers only back/cancel/skip: there a word must be the
         # whole answer ("retour"), never the start of a name or a title ("Retour aux sources").
-        free_text = not numbered or all(m <= LEADING for m in meanings.values())
+        free_text = not numbered or all(m <= FREE_TEXT for m in meanings.values())
         by_concept: dict[str, set[str]] = {}
         for choice_id, concepts in meanings.items():
             for concept in concepts:
@@ -690,26 +687,40 @@ class Engine:
         return lexicon.closest_label(text, [(i, label) for i, label in offer
                                             if not i.startswith("nav:")])
 
-    async def _understood(self, ctx: Context, text: str) -> bool:
-        """Words that work at every step ("wakha" is not one, "annuler" is), then, outside a
-        flow, a main-menu entry by a loose name ("formation", "تكوين", "chahada")."""
+    def interpret(self, ctx: Context, text: str) -> tuple[str, str] | None:
+        """What typed ``text`` means here, without acting on it: ``("choice", id)`` for one of
+        the choices on screen (looked at first), ``("word", concept)`` for a word that works at
+        every step ("annuler", "3awni"; "wakha" is not one), ``("feature", concept)`` for a
+        main-menu entry named loosely outside a flow ("formation", "تكوين", "chahada")."""
+        offered = self._match_offer(ctx, text)
+        if offered is not None:
+            return ("choice", offered)
         lexicon = self.services.lexicon
         said = lexicon.read(text, self.router.concepts, whole_only=True)
         if said is not None:
-            await self.router.concepts[said](ctx)
-            return True
+            return ("word", said)
         if ctx.state is not None or (ctx.artisan is None and ctx.role is None):
-            return False
+            return None
+        said = lexicon.read(text, self._features(ctx))
+        return ("feature", said) if said is not None else None
+
+    def _features(self, ctx: Context) -> dict[str, Handler]:
         entries: dict[str, Handler] = {f"feature:{item.id}": item.handler
                                        for item in self.router.menu if item.shown_to(ctx)}
         if self.router.ask_chamber is not None and ctx.artisan is not None:
             entries.setdefault("feature:ask", self.router.ask_chamber)
-        said = lexicon.read(text, entries)
-        if said is None:
-            return False
-        ctx.finish()
-        await entries[said](ctx)
-        return True
+        return entries
+
+    async def _act(self, ctx: Context, meaning: tuple[str, str]) -> None:
+        kind, value = meaning
+        if kind == "choice":
+            ctx.choice_id = value
+            await self._choice(ctx, value)
+        elif kind == "word":
+            await self.router.concepts[value](ctx)
+        else:
+            ctx.finish()
+            await self._features(ctx)[value](ctx)
 
     def _missed(self, ctx: Context) -> None:
         """An answer that matches nothing: the choices again, short and numbered (no apology

@@ -36,6 +36,8 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "locales" / "understanding"
 
 # Concepts that may only come from the whole answer or its first words.
 LEADING = frozenset({"yes", "no", "menu", "help", "back", "cancel", "stop", "skip"})
+# The only choices of a step that waits for free text (a name, a card number, a title).
+FREE_TEXT = frozenset({"back", "cancel", "menu", "skip"})
 ARTICLES = frozenset({"le", "la", "les", "l", "un", "une", "des", "the", "a", "an", "el", "al"})
 MAX_GROUP = 4
 
@@ -192,6 +194,9 @@ class Lexicon:
         for query in candidates:
             if len(query) < 4:
                 continue
+            known = self.lookup(query)
+            if known and not known & set(accepted):
+                continue  # a word we know means something else ("القائمة" is not "اللغة")
             cutoff = 80.0 if len(query) <= 5 else 84.0
             hit = process.extractOne(query, list(keys), scorer=fuzz.ratio, score_cutoff=cutoff)
             if hit is None:
@@ -210,18 +215,21 @@ class Lexicon:
         """The one offered choice whose label holds the words of ``text`` (typos forgiven,
         synonyms of a craft too): "zlij" or "formation zellige" picks "2. Zellige : les bases"."""
         words = [w for w in self._content(self._without_filler_phrases(fold(text).split()))
-                 if len(w) >= 3]
-        if not words or sum(len(w) for w in words) < 4:
-            return None
+                 if len(w) >= 3 and not self._generic(w)]
+        if not words or sum(len(w) for w in words) < 4 or self.lookup(" ".join(words)) - {
+                c for c in self.lookup(" ".join(words)) if c.startswith(("craft:", "region:"))}:
+            return None  # nothing specific, or words that mean something else ("القائمة")
+        weights = {w: self._weight(w) for w in words}
         scores: dict[str, float] = {}
         for choice_id, label in offer:
             label_words = [w for w in fold(label).split() if not w.isdigit()]
             if not label_words:
                 continue
             whole = fuzz.ratio(" ".join(words), " ".join(label_words))
-            found = sum(len(w) for w in words if self._in_label(w, label_words))
-            share = found / sum(len(w) for w in words)
-            score = max(whole, 100.0 * share if found >= 4 else 0.0)
+            matched = [w for w in words if self._in_label(w, label_words)]
+            share = sum(weights[w] for w in matched) / sum(weights.values())
+            score = max(whole if whole >= 84 else 0.0,
+                        50.0 + 50.0 * share if sum(len(w) for w in matched) >= 4 else 0.0)
             if score >= 50:
                 scores[choice_id] = score
         if not scores:
@@ -229,6 +237,23 @@ class Lexicon:
         best = max(scores.values())
         winners = [i for i, score in scores.items() if score == best]
         return winners[0] if len(winners) == 1 else None
+
+    def _generic(self, word: str) -> bool:
+        """A word that names an action or a menu entry, not a line ("formation", "oui")."""
+        meaning = self.lookup(word)
+        return bool(meaning) and all(
+            c.startswith(("feature:", "num:", "lang:")) or c in LEADING or c in ("enrol", "mine", "more")
+            for c in meaning)
+
+    def _weight(self, word: str) -> float:
+        """How much a word says about which line is meant: a craft or a place most, a generic
+        word ("formation", "oui") least."""
+        meaning = self.lookup(word)
+        if any(c.startswith(("craft:", "region:")) for c in meaning):
+            return 2.0
+        if any(c.startswith("feature:") or c in LEADING for c in meaning):
+            return 0.5
+        return 1.0
 
     def _in_label(self, word: str, label_words: list[str]) -> bool:
         meaning = {c for c in self.lookup(word) if ":" in c and not c.startswith("num:")}
