@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context"], Awaitable[None]]
+VoiceFinder = Callable[[Conn, int, str, str], Awaitable[str | None]]
 MAX_TEXT = 4096
 
 NAV_BACK = "nav:back"
@@ -77,7 +78,8 @@ class State:
 
     ``back`` names the step that "back" returns to; ``role`` (``"staff"`` or ``"admin"``) and
     ``registered`` are checked before every answer is handled. ``files=True`` lets a photo or
-    document (``Incoming.file``) reach ``handle``; elsewhere media get "not supported".
+    document (``Incoming.file``) reach ``handle``; ``voice=True`` lets a voice note reach it.
+    Elsewhere a voice note goes to ``Router.voice_note`` and other media get "not supported".
     """
 
     name: str
@@ -88,6 +90,7 @@ class State:
     registered: bool = False
     on_back: Handler | None = None
     files: bool = False
+    voice: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,13 @@ class Router:
     # "Talk to the chamber" (offered after two misunderstandings); the questions feature may
     # point it at its own flow.
     ask_chamber: Handler | None = None
+    # A voice note sent where no step takes one (kept for the chamber by the voice feature).
+    voice_note: Handler | None = None
+    # Run after every update, in its transaction, once the replies are known (voice help).
+    after_update: list[Handler] = field(default_factory=list)
+    # The stored voice note of a message for an artisan who wants one: (conn, artisan id,
+    # language, catalog key) → a ``voice_ref``; used by the outbox for notices and reminders.
+    voice_of: VoiceFinder | None = None
 
     def command(
         self, name: str, *, role: str | None = None, registered: bool = False,
@@ -207,6 +217,9 @@ class Router:
             self.concepts.setdefault(concept, handler)
         if other.ask_chamber is not None:
             self.ask_chamber = other.ask_chamber
+        self.voice_note = other.voice_note or self.voice_note
+        self.voice_of = other.voice_of or self.voice_of
+        self.after_update.extend(other.after_update)
         self.menu.extend(other.menu)
         self.deeplinks.update(other.deeplinks)
         self.jobs.extend(other.jobs)
@@ -500,6 +513,8 @@ class Engine:
                 await artisan_repo.touch_identity(conn, incoming.channel, incoming.user_id, now)
             ctx = Context(services, conn, incoming, seen.state, dict(seen.data), seen.artisan, seen.role)
             await self._route(ctx)
+            for hook in self.router.after_update:
+                await hook(ctx)
             if ctx.state is None and not ctx.data:
                 if seen.has_conversation:
                     await conversation_repo.forget(conn, incoming.channel, incoming.user_id)
@@ -542,7 +557,14 @@ class Engine:
             return
         if inc.kind == "unsupported":
             state = self.router.states.get(ctx.state or "")
-            if inc.file is not None and state is not None and state.files:
+            if inc.file is not None and inc.file.kind == "voice":
+                if state is not None and state.voice:
+                    await self._in_state(ctx)
+                    return
+                if self.router.voice_note is not None:
+                    await self.router.voice_note(ctx)
+                    return
+            elif inc.file is not None and state is not None and state.files:
                 await self._in_state(ctx)
                 return
             key = "common.voice_unsupported" if inc.media == "voice" else "common.media_unsupported"

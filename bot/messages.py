@@ -31,13 +31,14 @@ class Contact:
 
 @dataclass(frozen=True)
 class IncomingFile:
-    """A photo or document the user sent: the platform's file id and what it says about it.
+    """A photo, document or voice note the user sent: the platform's file id and what it says
+    about it (``voice`` covers voice notes and audio files).
 
     The bytes are fetched on demand with the channel's fetcher (``services.extras["files"]``),
     so nobody downloads what no handler wants.
     """
 
-    kind: Literal["photo", "document"]
+    kind: Literal["photo", "document", "voice"]
     file_id: str
     filename: str
     mime_type: str
@@ -98,6 +99,14 @@ class Reply:
     photo: bytes | None = None
     location: tuple[float, float] | None = None
     numbered: bool = True
+    voice_ref: str | None = None
+    # The message this reply speaks, for voice help (a staff-recorded voice note of that catalog
+    # key); by default the key of ``text``. Set when ``text`` is pre-rendered (a Raw).
+    voice_key: str | None = None
+
+    @property
+    def speaks(self) -> str | None:
+        return self.voice_key or (self.text.key if isinstance(self.text, Msg) else None)
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,9 @@ class OutMessage:
     # A photo or document stored elsewhere (``"broadcast:12"``), loaded by the outbox just before
     # sending, so that thousands of queued copies do not each carry the bytes.
     media_ref: str | None = None
+    # A staff-recorded voice note sent just before the text (``"voice:12"``), for artisans who
+    # turned voice help on; the channel loads it and sends it by its own file/media id.
+    voice_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -160,6 +172,8 @@ class OutMessage:
             data["edit_id"] = self.edit_id
         if self.media_ref is not None:
             data["media_ref"] = self.media_ref
+        if self.voice_ref is not None:
+            data["voice_ref"] = self.voice_ref
         return data
 
     @classmethod
@@ -182,6 +196,7 @@ class OutMessage:
             origin=data.get("origin"),
             edit_id=data.get("edit_id"),
             media_ref=data.get("media_ref"),
+            voice_ref=data.get("voice_ref"),
         )
 
 
@@ -206,4 +221,5 @@ def render(reply: Reply, translator: Translator, lang: str, zone: ZoneInfo) -> O
         location=reply.location,
         locale=lang,
         numbered=reply.numbered,
+        voice_ref=reply.voice_ref,
     )

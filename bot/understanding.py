@@ -294,7 +294,8 @@ _YES_IDS = re.compile(r"(^|:)(yes|confirm|y)(:|$)|ok(:|$)")
 _NO_IDS = re.compile(r"(^|:)(no|n)(:|$)")
 _PREFIXES = {"region:": "region:", "craft:": "craft:", "lang:": "lang:", "m:": "feature:"}
 _FIXED = {"nav:back": "back", "nav:cancel": "cancel", "nav:menu": "menu", "cnie:skip": "skip",
-          "s:mine": "mine", "help:chamber": "feature:ask", "help:lang": "feature:language"}
+          "s:mine": "mine", "help:chamber": "feature:ask", "help:lang": "feature:language",
+          "consent:voice": "voice"}
 
 
 def choice_concepts(choice_id: str, label: str, lexicon: Lexicon) -> set[str]:

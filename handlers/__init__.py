@@ -19,6 +19,7 @@ from handlers import (
     sessions,
     staff,
     stats,
+    voice,
 )
 
 
@@ -27,6 +28,7 @@ def build_router() -> Router:
     root = Router()
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
-                    broadcast_list.router, staff.router, announcements.router, stats.router):
+                    broadcast_list.router, staff.router, announcements.router, stats.router,
+                    voice.router):
         root.include(feature)
     return root

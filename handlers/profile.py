@@ -11,6 +11,7 @@ from bot.messages import Choice
 from handlers import fields
 from handlers.registration import LANGUAGE_NAMES
 from storage import artisans as artisan_repo
+from storage import voice as voice_repo
 
 router = Router()
 
@@ -30,6 +31,8 @@ async def show_profile(ctx: Context, intro: Msg | None = None) -> None:
     if intro is not None:
         ctx.say(intro)
     choices = [Choice(f"prof:edit:{f}", Msg(f"profile.edit_{f}")) for f in EDITABLE]
+    voice = await voice_repo.wants(ctx.conn, artisan.id)
+    choices.append(Choice("vh:toggle", Msg("voice.help_is_on" if voice else "voice.help_is_off")))
     choices.append(Choice("nav:menu", Msg("nav.menu")))
     ctx.say(Msg("profile.card", notices=status, **params), choices)
 

@@ -19,6 +19,7 @@ from bot.messages import Choice
 from handlers import fields
 from handlers.validation import mask_phone, parse_phone
 from storage import artisans as artisan_repo
+from storage import voice as voice_repo
 
 router = Router()
 
@@ -92,14 +93,17 @@ async def take_language(ctx: Context) -> None:
 async def ask_consent(ctx: Context) -> None:
     ctx.say(
         Msg("reg.consent"),
-        [Choice("consent:yes", Msg("reg.consent_yes")), Choice("consent:no", Msg("reg.consent_no")),
-         *nav_choices(cancel=False)],
+        [Choice("consent:yes", Msg("reg.consent_yes")),
+         Choice("consent:voice", Msg("voice.consent_with_voice")),
+         Choice("consent:no", Msg("reg.consent_no")), *nav_choices(cancel=False)],
     )
 
 
 async def take_consent(ctx: Context) -> None:
-    if ctx.choice_id == "consent:yes":
+    if ctx.choice_id in ("consent:yes", "consent:voice"):
         ctx.data["consent"] = True
+        # Voice help is offered to everyone here: the next steps already come with the voice.
+        ctx.data["voice_help"] = ctx.choice_id == "consent:voice"
         await ctx.goto("reg.name")
         return
     if ctx.choice_id == "consent:no":
@@ -285,6 +289,8 @@ async def confirm(ctx: Context) -> None:
         consent_at=ctx.now,
     )
     await artisan_repo.link_identity(ctx.conn, artisan_id, inc.channel, inc.user_id, inc.chat_id, ctx.now)
+    if ctx.data.get("voice_help"):
+        await voice_repo.set_help(ctx.conn, artisan_id, True, ctx.now)
     await ctx.refresh_artisan()
     ctx.finish()
     ctx.say(Msg("reg.done", name=str(values["full_name"])), remove_keyboard=True)

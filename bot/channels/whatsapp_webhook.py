@@ -8,7 +8,7 @@ stands in for the number when a user hides it behind a username.
 
 Mapping (kinds as in :class:`~bot.messages.Incoming`): text → ``text`` (``command`` when it starts
 with "/"); a reply-button or list-row tap → ``choice``; a shared contact card → ``contact``;
-voice/audio → ``unsupported`` with media ``voice``; image, video, document, sticker, location and
+voice/audio → ``unsupported`` with media ``voice`` and its media id as a ``voice`` file; image, video, document, sticker, location and
 the rest → ``unsupported``. Reactions, group and system messages are ignored. The sender's number
 is their verified phone (WhatsApp checked it by SMS), so registration does not ask for it.
 """
@@ -20,7 +20,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.messages import Contact, Incoming
+from bot.messages import Contact, Incoming, IncomingFile
 
 CHANNEL = "whatsapp"
 IGNORED_TYPES = {"reaction", "system", "ephemeral", "request_welcome"}
@@ -112,7 +112,11 @@ def to_incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inco
     media = "voice" if kind == "audio" else "media"
     content = message.get(str(kind))
     caption = str(content.get("caption") or "") if isinstance(content, dict) else ""
-    return Incoming(kind="unsupported", media=media, text=caption, **base)
+    file = None
+    if kind == "audio" and isinstance(content, dict) and content.get("id"):
+        mime = str(content.get("mime_type") or "audio/ogg")
+        file = IncomingFile("voice", str(content["id"]), "voice.ogg", mime)
+    return Incoming(kind="unsupported", media=media, text=caption, file=file, **base)
 
 
 def _status(raw: dict[str, Any]) -> Status | None:

@@ -329,10 +329,12 @@ class FakeGraphAPI:
             self._check_interactive(body["interactive"])
         elif kind == "template":
             self._check_template(body["template"])
-        elif kind in ("document", "image"):
+        elif kind in ("document", "image", "audio"):
             media = body[kind]
             if media.get("id") not in self.uploads:
                 raise GraphError(100, f"{kind}.id is not an uploaded media id")
+            if kind == "audio" and "caption" in media:
+                raise GraphError(100, "audio messages take no caption")
             if "caption" in media:
                 _length(media["caption"], 1, 1024, f"{kind}.caption")
         elif kind == "location":

@@ -871,6 +871,8 @@ _METHODS: Final = {
         "sendMessage",
         "sendDocument",
         "sendPhoto",
+        "sendVoice",
+        "sendAudio",
         "sendLocation",
         "sendChatAction",
         "editMessageText",
@@ -1945,6 +1947,37 @@ class FakeBotAPI:
             filename=stored.filename,
             mime_type=stored.mime_type,
         )
+
+    def _send_audio(self, params: JSONDict, kind: str) -> JSONDict:
+        """``sendVoice`` (an OGG/Opus voice note) and ``sendAudio`` (a music file)."""
+        chat_id = self._chat_id(params)
+        raw, plain, entities = self._caption(params)
+        markup = self._reply_markup(params)
+        stored, url = self._upload(params, kind)
+        if stored is None:
+            stored = self._store_file(b"", None, "audio/ogg")
+        mime = stored.mime_type or ("audio/ogg" if kind == "voice" else "audio/mpeg")
+        content: JSONDict = {kind: {
+            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+            "duration": max(1, len(stored.content) // 2000), "mime_type": mime,
+            "file_size": len(stored.content),
+        }}
+        if plain:
+            content["caption"] = plain
+        if entities:
+            content["caption_entities"] = entities
+        return self._send(
+            "sendVoice" if kind == "voice" else "sendAudio", params, chat_id, content,
+            text=raw, plain_text=plain, reply_markup=markup,
+            document=stored.content if url is None else None, filename=stored.filename,
+            mime_type=mime,
+        )
+
+    def _m_sendvoice(self, params: JSONDict) -> JSONDict:
+        return self._send_audio(params, "voice")
+
+    def _m_sendaudio(self, params: JSONDict) -> JSONDict:
+        return self._send_audio(params, "audio")
 
     def _m_sendlocation(self, params: JSONDict) -> JSONDict:
         chat_id = self._chat_id(params)
