@@ -152,9 +152,9 @@ class Lexicon:
             if found:
                 return found.pop() if len(found) == 1 else None
         if not whole_only:
-            found = self._groups(content, accepted)
-            if found is not None:
-                return found or None
+            grouped = self._groups(content, accepted)
+            if grouped is not None:
+                return grouped or None
         return self._fuzzy(content, accepted, whole_only=whole_only)
 
     def _without_filler_phrases(self, tokens: list[str]) -> list[str]:
@@ -285,7 +285,7 @@ def _keys_for(lexicon: Lexicon, accepted: frozenset[str]) -> dict[str, set[str]]
 
 
 # Lexicon is a mutable dataclass (unhashable by default); lru_cache needs identity hashing.
-Lexicon.__hash__ = object.__hash__  # type: ignore[assignment,method-assign]
+Lexicon.__hash__ = object.__hash__  # type: ignore[method-assign]
 
 
 # -- choices on screen ------------------------------------------------------------------------

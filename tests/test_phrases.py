@@ -21,8 +21,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.messages import Incoming
 from bot.dialogue import Context
+from bot.messages import Incoming
 from storage import inbound as inbound_repo
 from tests.harness import Harness
 from tests.sessions_support import make_session
@@ -162,7 +162,8 @@ async def test_phrases_are_understood_at_their_step(h: Harness) -> None:
             if got == expected:
                 understood[line.language] += 1
             else:
-                misses.append(f"  {line.language:3} {line.step:11} {line.phrase!r}: {got} (expected {expected})")
+                misses.append(f"  {line.language:3} {line.step:11} {line.phrase!r}: {got} "
+                              f"(expected {expected})")
     print("\nphrase corpus: share understood per language")
     for lang in sorted(total):
         print(f"  {lang:3} {understood[lang]:4}/{total[lang]:<4} {understood[lang] / total[lang]:6.1%}"

@@ -28,8 +28,8 @@ from bot.i18n import html_to_whatsapp
 from bot.messages import Document, OutMessage
 from bot.outbox import Pacer
 from bot.settings import WhatsAppSettings
-from storage import whatsapp as wa_repo
 from bot.voices import VoiceStore
+from storage import whatsapp as wa_repo
 from storage.database import Database
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,10 @@ stands in for the number when a user hides it behind a username.
 
 Mapping (kinds as in :class:`~bot.messages.Incoming`): text → ``text`` (``command`` when it starts
 with "/"); a reply-button or list-row tap → ``choice``; a shared contact card → ``contact``;
-voice/audio → ``unsupported`` with media ``voice`` and its media id as a ``voice`` file; image, video, document, sticker, location and
-the rest → ``unsupported``. Reactions, group and system messages are ignored. The sender's number
-is their verified phone (WhatsApp checked it by SMS), so registration does not ask for it.
+voice/audio → ``unsupported`` with media ``voice`` and its media id as a ``voice`` file; image,
+video, document, sticker, location and the rest → ``unsupported``. Reactions, group and system
+messages are ignored. The sender's number is their verified phone (WhatsApp checked it by SMS),
+so registration does not ask for it.
 """
 
 from __future__ import annotations
