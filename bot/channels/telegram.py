@@ -296,7 +296,7 @@ class TelegramTransport:
             media = sent.voice if ogg else sent.audio
             if media is not None:
                 await self.voices.remember(prompt, CHANNEL, media.file_id)
-        except (BadRequest, TimedOut, NetworkError) as err:
+        except TelegramError as err:  # the text that follows meets (and handles) the same trouble
             log.warning("telegram: voice note %s not sent to %s: %s", ref, chat_id, err)
 
     async def send(self, chat_id: str, message: OutMessage) -> str | None:
