@@ -24,6 +24,7 @@ from bot.outbox import Outbox, Pacer
 from bot.scheduler import Scheduler
 from bot.settings import Settings, require_whatsapp
 from bot.timezones import tzdata_is_current, tzdata_version
+from bot.voices import VoiceStore
 from handlers import build_router
 from storage import staff as staff_repo
 from storage.database import Database
@@ -58,6 +59,8 @@ class Hirfa:
         self.outbox.attachments.update(self.router.attachments)
         for prefix, make in self.router.attachment_factories.items():
             self.outbox.attachments[prefix] = make(self.services)
+        self.outbox.voice_of = self.router.voice_of
+        self.services.extras["voices"] = VoiceStore(self.db, self.clock)
         self.engine = Engine(self.services)
         self.telegram: TelegramChannel | None = None
         if settings.telegram.enabled:

@@ -19,6 +19,7 @@ Handlers live in ``handlers/`` and register on a :class:`Router`; they never imp
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import unicodedata
@@ -31,10 +32,17 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.errors import InvalidInput
-from bot.i18n import Msg, Text, Translator
+from bot.i18n import Msg, Raw, Text, Translator
 from bot.messages import Choice, Document, Incoming, OutMessage, Reply, render
 from bot.settings import Settings
 from bot.timezones import load_zone
+from bot.understanding import (
+    FREE_TEXT,
+    Lexicon,
+    choice_concepts,
+    default_lexicon,
+    number_concepts,
+)
 from storage import artisans as artisan_repo
 from storage import conversations as conversation_repo
 from storage import inbound as inbound_repo
@@ -47,12 +55,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context"], Awaitable[None]]
+VoiceFinder = Callable[[Conn, int, str, str], Awaitable[str | None]]
 MAX_TEXT = 4096
 
 NAV_BACK = "nav:back"
 NAV_CANCEL = "nav:cancel"
 NAV_MENU = "nav:menu"
 REGISTER = "nav:register"
+# Offered after two answers in a row were not understood (see Engine._missed).
+ASK_CHAMBER = "help:chamber"
+SWITCH_LANGUAGE = "help:lang"
 
 ROLE_RANK = {None: 0, "staff": 1, "admin": 2}
 # How fresh identities.last_inbound_at must be (it opens WhatsApp's 24-hour window); writing it
@@ -66,8 +78,8 @@ class State:
 
     ``back`` names the step that "back" returns to; ``role`` (``"staff"`` or ``"admin"``) and
     ``registered`` are checked before every answer is handled. ``files=True`` lets a photo or
-    document (``Incoming.file``) reach ``handle``; elsewhere media get "not supported";
-    ``voice=True`` lets voice notes through too.
+    document (``Incoming.file``) reach ``handle``; ``voice=True`` lets a voice note reach it.
+    Elsewhere a voice note goes to ``Router.voice_note`` and other media get "not supported".
     """
 
     name: str
@@ -139,6 +151,8 @@ class Router:
     states: dict[str, State] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
     keywords: dict[str, Handler] = field(default_factory=dict)
+    # Words that work at every step, by concept of bot/understanding.py ("menu", "stop", ...).
+    concepts: dict[str, Handler] = field(default_factory=dict)
     menu: list[MenuItem] = field(default_factory=list)
     deeplinks: dict[str, Handler] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
@@ -155,6 +169,16 @@ class Router:
     group: Handler | None = None
     # Free text from a registered artisan outside any flow that nothing understood.
     unplaced: Handler | None = None
+    # "Talk to the chamber" (offered after two misunderstandings); the questions feature may
+    # point it at its own flow.
+    ask_chamber: Handler | None = None
+    # A voice note sent where no step takes one (kept for the chamber by the voice feature).
+    voice_note: Handler | None = None
+    # Run after every update, in its transaction, once the replies are known (voice help).
+    after_update: list[Handler] = field(default_factory=list)
+    # The stored voice note of a message for an artisan who wants one: (conn, artisan id,
+    # language, catalog key) → a ``voice_ref``; used by the outbox for notices and reminders.
+    voice_of: VoiceFinder | None = None
 
     def command(
         self, name: str, *, role: str | None = None, registered: bool = False,
@@ -196,6 +220,13 @@ class Router:
         self.actions.extend(other.actions)
         for word, handler in other.keywords.items():
             self.keywords.setdefault(word, handler)
+        for concept, handler in other.concepts.items():
+            self.concepts.setdefault(concept, handler)
+        if other.ask_chamber is not None:
+            self.ask_chamber = other.ask_chamber
+        self.voice_note = other.voice_note or self.voice_note
+        self.voice_of = other.voice_of or self.voice_of
+        self.after_update.extend(other.after_update)
         self.menu.extend(other.menu)
         self.deeplinks.update(other.deeplinks)
         self.jobs.extend(other.jobs)
@@ -227,6 +258,7 @@ class Services:
     router: Router
     bot_username: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    lexicon: Lexicon = field(default_factory=default_lexicon)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -256,6 +288,8 @@ class Context:
         self.replies: list[Reply] = []
         self.choice_id: str | None = incoming.choice_id
         self.args: str = ""
+        # Answers not understood in a row just before this one (see Engine._missed).
+        self.misses = int(self.data.pop("_misses", 0) or 0)
 
     # -- who and where -------------------------------------------------------------------
     @property
@@ -396,7 +430,7 @@ async def show_menu(ctx: Context, intro: Text | None = None) -> None:
         return
     items = [item for item in sorted(ctx.services.router.menu, key=lambda i: i.order)
              if item.shown_to(ctx)]
-    choices = [Choice(f"m:{item.id}", Msg(item.label)) for item in items]
+    choices = [Choice(f"{MENU_PREFIX}{item.id}", Msg(item.label)) for item in items]
     if ctx.artisan is None:
         choices.append(Choice(REGISTER, Msg("menu.register")))
     ctx.say(intro or Msg("menu.title"), choices)
@@ -491,6 +525,8 @@ class Engine:
                 await artisan_repo.touch_identity(conn, incoming.channel, incoming.user_id, now)
             ctx = Context(services, conn, incoming, seen.state, dict(seen.data), seen.artisan, seen.role)
             await self._route(ctx)
+            for hook in self.router.after_update:
+                await hook(ctx)
             if ctx.state is None and not ctx.data:
                 if seen.has_conversation:
                     await conversation_repo.forget(conn, incoming.channel, incoming.user_id)
@@ -528,18 +564,23 @@ class Engine:
             if keyword is not None:
                 await keyword(ctx)
                 return
-            offered = self._match_offer(ctx, inc.text)
-            if offered is not None:
-                ctx.choice_id = offered
-                await self._choice(ctx, offered)
+            meaning = self.interpret(ctx, inc.text)
+            if meaning is not None:
+                await self._act(ctx, meaning)
                 return
         if inc.kind == "choice" and inc.choice_id is not None:
             await self._choice(ctx, inc.choice_id)
             return
         if inc.kind == "unsupported":
             state = self.router.states.get(ctx.state or "")
-            if (inc.file is not None and state is not None and state.files
-                    and (inc.file.kind != "voice" or state.voice)):
+            if inc.file is not None and inc.file.kind == "voice":
+                if state is not None and state.voice:
+                    await self._in_state(ctx)
+                    return
+                if self.router.voice_note is not None:
+                    await self.router.voice_note(ctx)
+                    return
+            elif inc.file is not None and state is not None and state.files:
                 await self._in_state(ctx)
                 return
             key = "common.voice_unsupported" if inc.media == "voice" else "common.media_unsupported"
@@ -578,6 +619,11 @@ class Engine:
         if choice_id == NAV_BACK:
             await go_back(ctx)
             return
+        if choice_id in (ASK_CHAMBER, SWITCH_LANGUAGE):  # valid in any step that offered them
+            handler = self.router.find_action(choice_id)
+            if handler is not None:
+                await handler.handler(ctx)
+                return
         offered_ids = [pair[0] for pair in ctx.data.get("_offer", [])]
         state = self.router.states.get(ctx.state or "")
         if state is not None and choice_id in offered_ids:
@@ -604,6 +650,18 @@ class Engine:
             if ctx.incoming.kind == "contact":
                 ctx.say(Msg("common.contact_not_needed"))
             elif (ctx.incoming.kind == "text" and ctx.artisan is not None
+                  and self.router.unplaced is not None and _is_sentence(ctx.text)
+                  and _on_menu(ctx)):
+                # A sentence nothing understood ("I can't come on the 15th") is something to
+                # say to the chamber: offered as a question, never lost.
+                await self.router.unplaced(ctx)
+                return
+            elif ctx.incoming.kind == "text" and ctx.data.get("_offer"):
+                # A question asked outside a step (a confirmation, the menu, a card) stays on
+                # screen until it is answered or cancelled.
+                self._missed(ctx)
+                return
+            elif (ctx.incoming.kind == "text" and ctx.artisan is not None
                   and self.router.unplaced is not None):
                 await self.router.unplaced(ctx)
                 return
@@ -616,6 +674,10 @@ class Engine:
         try:
             await state.handle(ctx)
         except InvalidInput as err:
+            if err.key == "common.use_buttons" and ctx.incoming.kind == "text" \
+                    and ctx.data.get("_offer"):
+                self._missed(ctx)
+                return
             ctx.say(Msg(err.key, **err.params))
             await ctx.reprompt()
 
@@ -636,25 +698,123 @@ class Engine:
         return False
 
     def _match_offer(self, ctx: Context, text: str) -> str | None:
-        """A typed number ("2", "٢") or a button's label answers the choices last offered."""
-        offer = ctx.data.get("_offer") or []
+        """What answers the choices last offered: a typed number ("2", "٢", "joj", "trois"),
+        a button's label, a word that means one of them ("iyeh" → yes, "Fès" → Fès-Meknès,
+        "زرابي" → carpets, see bot/understanding.py), or a label with a typo or in part
+        (a training's topic)."""
+        offer = [(str(pair[0]), str(pair[1])) for pair in ctx.data.get("_offer") or []]
         if not offer:
             return None
+        numbered = ctx.data.get("_numbered", True)
         folded = normalize(text)
         number = _NUMBER.match(folded)
-        if number and ctx.data.get("_numbered", True):
+        if number and numbered:
             index = int(number.group(1)) - 1
-            return str(offer[index][0]) if 0 <= index < len(offer) else None
+            return offer[index][0] if 0 <= index < len(offer) else None
         for choice_id, label in offer:
-            if normalize(str(label)) == folded:
-                return str(choice_id)
-        return None
+            if normalize(label) == folded:
+                return choice_id
+        lexicon = self.services.lexicon
+        if numbered:
+            numbers = number_concepts(len(offer))
+            said = lexicon.read(text, numbers, whole_only=True)
+            if said is not None:
+                return offer[numbers[said] - 1][0]
+        meanings = _meanings(offer, lexicon)
+        # A step that takes free text offers only back/cancel/skip: there a word must be the
+        # whole answer ("retour"), never the start of a name or a title ("Retour aux sources").
+        free_text = not numbered or all(m <= FREE_TEXT for m in meanings.values())
+        by_concept: dict[str, set[str]] = {}
+        for choice_id, concepts in meanings.items():
+            for concept in concepts:
+                by_concept.setdefault(concept, set()).add(choice_id)
+        said = lexicon.read(text, by_concept, whole_only=free_text)
+        if said is not None and len(by_concept[said]) == 1:
+            return next(iter(by_concept[said]))
+        if free_text:
+            return None
+        return lexicon.closest_label(text, [(i, label) for i, label in offer
+                                            if not i.startswith("nav:")])
+
+    def interpret(self, ctx: Context, text: str) -> tuple[str, str] | None:
+        """What typed ``text`` means here, without acting on it: ``("choice", id)`` for one of
+        the choices on screen (looked at first), ``("word", concept)`` for a word that works at
+        every step ("annuler", "3awni"; "wakha" is not one), ``("feature", concept)`` for a
+        main-menu entry named loosely outside a flow ("formation", "تكوين", "chahada")."""
+        offered = self._match_offer(ctx, text)
+        if offered is not None:
+            return ("choice", offered)
+        lexicon = self.services.lexicon
+        said = lexicon.read(text, self.router.concepts, whole_only=True)
+        if said is not None:
+            return ("word", said)
+        if ctx.state is not None or (ctx.artisan is None and ctx.role is None):
+            return None
+        said = lexicon.read(text, self._features(ctx))
+        return ("feature", said) if said is not None else None
+
+    def _features(self, ctx: Context) -> dict[str, Handler]:
+        entries: dict[str, Handler] = {f"feature:{item.id}": item.handler
+                                       for item in self.router.menu if item.shown_to(ctx)}
+        if self.router.ask_chamber is not None and ctx.artisan is not None:
+            entries.setdefault("feature:ask", self.router.ask_chamber)
+        return entries
+
+    async def _act(self, ctx: Context, meaning: tuple[str, str]) -> None:
+        kind, value = meaning
+        if kind == "choice":
+            ctx.choice_id = value
+            await self._choice(ctx, value)
+        elif kind == "word":
+            await self.router.concepts[value](ctx)
+        else:
+            ctx.finish()
+            await self._features(ctx)[value](ctx)
+
+    def _missed(self, ctx: Context) -> None:
+        """An answer that matches nothing: the choices again, short and numbered (no apology
+        paragraph, no long question); after two misses in a row, also offer to talk to the
+        chamber or to switch language."""
+        offer = [(str(i), str(label)) for i, label in ctx.data.get("_offer") or []
+                 if i not in (ASK_CHAMBER, SWITCH_LANGUAGE)]
+        choices: list[Choice] = [Choice(i, label) for i, label in offer]
+        misses = ctx.misses + 1
+        if misses >= 2:
+            choices += [Choice(ASK_CHAMBER, Msg("understand.ask_chamber")),
+                        Choice(SWITCH_LANGUAGE, Msg("understand.switch_language"))]
+        labels = [ctx._label_text(c.label) for c in choices]
+        lines = "\n".join(f"{n}. {html.escape(label, quote=False)}" for n, label in enumerate(labels, 1))
+        key = "understand.still_not" if misses >= 2 else "understand.again"
+        ctx.say(Msg(key, choices=Raw(lines)), choices, numbered=ctx.data.get("_numbered", True))
+        ctx.data["_misses"] = misses
 
     def render(self, reply: Reply, lang: str, zone: ZoneInfo) -> OutMessage:
         return render(reply, self.services.translator, lang, zone)
+
+
+def _meanings(offer: list[tuple[str, str]], lexicon: Lexicon) -> dict[str, set[str]]:
+    """Each offered choice's concepts; "Darija" picks Arabic while Darija has no catalog."""
+    meanings = {i: choice_concepts(i, label, lexicon) for i, label in offer}
+    if "lang:ar" in meanings and "lang:ary" not in meanings:
+        meanings["lang:ar"] = meanings["lang:ar"] | {"lang:ary"}
+    return meanings
 
 
 def _sanitize(incoming: Incoming) -> Incoming:
     if not incoming.text:
         return incoming
     return replace(incoming, text=clean_text(incoming.text))
+
+
+def _is_sentence(text: str) -> bool:
+    """Three words or more: a message meant for a person, not a mistyped choice."""
+    return len(text.split()) >= 3
+
+
+MENU_PREFIX = "m:"
+
+
+def _on_menu(ctx: Context) -> bool:
+    """The main menu is what is on screen (or nothing is): not a question awaiting its answer."""
+    offered = [str(pair[0]) for pair in ctx.data.get("_offer") or []]
+    return not offered or any(choice.startswith(MENU_PREFIX) for choice in offered)

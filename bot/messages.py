@@ -31,7 +31,8 @@ class Contact:
 
 @dataclass(frozen=True)
 class IncomingFile:
-    """A photo or document the user sent: the platform's file id and what it says about it.
+    """A photo, document or voice note the user sent: the platform's file id and what it says
+    about it (``voice`` covers voice notes and audio files).
 
     The bytes are fetched on demand with the channel's fetcher (``services.extras["files"]``),
     so nobody downloads what no handler wants.
@@ -101,6 +102,14 @@ class Reply:
     location: tuple[float, float] | None = None
     numbered: bool = True
     media_ref: str | None = None  # a stored attachment, see OutMessage.media_ref
+    voice_ref: str | None = None
+    # The message this reply speaks, for voice help (a staff-recorded voice note of that catalog
+    # key); by default the key of ``text``. Set when ``text`` is pre-rendered (a Raw).
+    voice_key: str | None = None
+
+    @property
+    def speaks(self) -> str | None:
+        return self.voice_key or (self.text.key if isinstance(self.text, Msg) else None)
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,9 @@ class OutMessage:
     media_ref: str | None = None
     # Send into this topic of a forum group (Telegram ``message_thread_id``).
     thread_id: str | None = None
+    # A staff-recorded voice note sent just before the text (``"voice:12"``), for artisans who
+    # turned voice help on; the channel loads it and sends it by its own file/media id.
+    voice_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -167,6 +179,8 @@ class OutMessage:
             data["media_ref"] = self.media_ref
         if self.thread_id is not None:
             data["thread_id"] = self.thread_id
+        if self.voice_ref is not None:
+            data["voice_ref"] = self.voice_ref
         return data
 
     @classmethod
@@ -190,6 +204,7 @@ class OutMessage:
             edit_id=data.get("edit_id"),
             media_ref=data.get("media_ref"),
             thread_id=data.get("thread_id"),
+            voice_ref=data.get("voice_ref"),
         )
 
 
@@ -215,4 +230,5 @@ def render(reply: Reply, translator: Translator, lang: str, zone: ZoneInfo) -> O
         locale=lang,
         numbered=reply.numbered,
         media_ref=reply.media_ref,
+        voice_ref=reply.voice_ref,
     )

@@ -230,6 +230,8 @@ class Outbox:
         # "broadcast:12"); see :meth:`resolve`.
         self.attachments: dict[str, AttachmentLoader] = {}
         self._media_cache: dict[str, tuple[bytes | None, Document | None]] = {}
+        # Voice help (set by the application from the router): see Router.voice_of.
+        self.voice_of: Callable[[Conn, int, str, str], Awaitable[str | None]] | None = None
 
     # -- writing ----------------------------------------------------------------------------
     async def notify(
@@ -254,6 +256,8 @@ class Outbox:
         chats = [i for i in await artisan_repo.identities_of(conn, artisan_id) if not i.blocked]
         message = render(reply, self.translator, artisan.locale, zone)
         message.origin = self._origin(reply, kind, artisan.locale, zone)
+        if self.voice_of is not None and reply.speaks is not None:
+            message.voice_ref = await self.voice_of(conn, artisan_id, artisan.locale, reply.speaks)
         if not chats:
             return await self._insert(
                 conn, key, "", "", artisan_id, kind, message, SKIPPED, priority, not_before,

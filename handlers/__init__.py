@@ -22,6 +22,7 @@ from handlers import (
     sessions,
     staff,
     stats,
+    voice,
 )
 
 
@@ -31,6 +32,6 @@ def build_router() -> Router:
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
                     broadcast_list.router, staff.router, announcements.router, stats.router,
-                    questions.router, alerts.router, aftercare.router):
+                    voice.router, questions.router, alerts.router, aftercare.router):
         root.include(feature)
     return root

@@ -1,8 +1,10 @@
-"""What works everywhere: the main menu, help, /whoami, and the words menu/cancel/back."""
+"""What works everywhere: the main menu, help, /whoami, and the words menu/cancel/back (in
+every language, see locales/understanding), and the two ways out offered after two answers that
+were not understood: talk to the chamber, switch language."""
 
 from __future__ import annotations
 
-from bot.dialogue import Context, Router, cancel, go_back, show_menu
+from bot.dialogue import ASK_CHAMBER, SWITCH_LANGUAGE, Context, Router, cancel, go_back, show_menu
 from bot.i18n import Msg
 from handlers.contact import contact_card
 
@@ -28,6 +30,30 @@ router.keyword(MENU_WORDS, menu)
 router.keyword(CANCEL_WORDS, cancel)
 router.keyword(BACK_WORDS, go_back)
 router.keyword(HELP_WORDS, help_text)
+router.concepts.update(menu=menu, cancel=cancel, back=go_back, help=help_text)
+
+
+async def chamber_contact(ctx: Context) -> None:
+    """How to reach the chamber (what /help says), then the question that was on screen.
+    The questions-to-the-chamber feature replaces this by setting ``router.ask_chamber``."""
+    ctx.say(Msg("core.help"))
+    await ctx.reprompt()
+
+
+router.ask_chamber = chamber_contact
+
+
+@router.action(ASK_CHAMBER)
+async def talk_to_chamber(ctx: Context) -> None:
+    handler = ctx.services.router.ask_chamber or chamber_contact
+    await handler(ctx)
+
+
+@router.action(SWITCH_LANGUAGE)
+async def switch_language(ctx: Context) -> None:
+    """Registered artisans change it in their profile; others pick it again (their answers so
+    far are kept)."""
+    await ctx.goto("prof.lang" if ctx.artisan is not None else "reg.lang")
 
 
 @router.command("menu", describe="cmd.menu")

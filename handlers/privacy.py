@@ -44,6 +44,7 @@ async def resume_notices(ctx: Context) -> None:
 
 router.keyword(STOP_WORDS, stop_notices)
 router.keyword(RESUME_WORDS, resume_notices)
+router.concepts["stop"] = stop_notices  # "wgef", "ⴱⴷⴷ", ... (locales/understanding)
 
 
 @router.command("stop", describe="cmd.stop")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.messages import Choice
 from handlers import fields
 from handlers.registration import LANGUAGE_NAMES
 from storage import artisans as artisan_repo
+from storage import voice as voice_repo
 
 router = Router()
 
@@ -30,6 +32,8 @@ async def show_profile(ctx: Context, intro: Msg | None = None) -> None:
         ctx.say(intro)
     choices = [Choice(f"prof:edit:{f}", Msg(f"profile.edit_{f}")) for f in EDITABLE]
     choices.append(Choice("al:show", Msg("alert.profile_button")))
+    voice = await voice_repo.wants(ctx.conn, artisan.id)
+    choices.append(Choice("vh:toggle", Msg("voice.help_is_on" if voice else "voice.help_is_off")))
     choices.append(Choice("nav:menu", Msg("nav.menu")))
     ctx.say(Msg("profile.card", notices=status, **params), choices)
 
@@ -107,9 +111,7 @@ async def ask_lang(ctx: Context) -> None:
 async def take_lang(ctx: Context) -> None:
     code = (ctx.choice_id or "").removeprefix("lang:")
     if code not in LANGUAGE_NAMES:
-        ctx.say(Msg("common.use_buttons"))
-        await ask_lang(ctx)
-        return
+        raise InvalidInput("common.use_buttons")
     await _save(ctx, {"locale": code})
 
 

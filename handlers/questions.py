@@ -184,6 +184,23 @@ router.menu_item(MenuItem("ask", "q.menu", start_question, order=70))
 router.unplaced = offer_unplaced
 
 
+async def voice_question(ctx: Context) -> None:
+    """A voice note (or audio) where no step takes one: it becomes a question to the chamber, and
+    the question on screen is asked again. Nothing is kept before registration."""
+    message = _message_fields(ctx)
+    if ctx.artisan is None or message is None:
+        ctx.say(Msg("common.voice_unsupported"))
+        await ctx.reprompt()
+        return
+    await receive(ctx, message, source="voice")
+    await ctx.reprompt()
+
+
+router.voice_note = voice_question
+# "Talk to the chamber", offered by the engine after two misunderstandings in a row.
+router.ask_chamber = start_question
+
+
 async def _registered_start(ctx: Context) -> None:
     if ctx.artisan is None:
         await show_menu(ctx)

@@ -13,11 +13,13 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot.dialogue import Context, Router, State, nav_choices, show_menu
+from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
 from handlers import fields
 from handlers.validation import mask_phone, parse_phone
 from storage import artisans as artisan_repo
+from storage import voice as voice_repo
 
 router = Router()
 
@@ -83,9 +85,7 @@ async def ask_language(ctx: Context) -> None:
 async def take_language(ctx: Context) -> None:
     code = (ctx.choice_id or "").removeprefix("lang:")
     if code not in LANGUAGE_NAMES:
-        ctx.say(Msg("common.use_buttons"))
-        await ask_language(ctx)
-        return
+        raise InvalidInput("common.use_buttons")
     ctx.data["lang"] = code
     await ctx.goto("reg.consent")
 
@@ -93,14 +93,17 @@ async def take_language(ctx: Context) -> None:
 async def ask_consent(ctx: Context) -> None:
     ctx.say(
         Msg("reg.consent"),
-        [Choice("consent:yes", Msg("reg.consent_yes")), Choice("consent:no", Msg("reg.consent_no")),
-         *nav_choices(cancel=False)],
+        [Choice("consent:yes", Msg("reg.consent_yes")),
+         Choice("consent:voice", Msg("voice.consent_with_voice")),
+         Choice("consent:no", Msg("reg.consent_no")), *nav_choices(cancel=False)],
     )
 
 
 async def take_consent(ctx: Context) -> None:
-    if ctx.choice_id == "consent:yes":
+    if ctx.choice_id in ("consent:yes", "consent:voice"):
         ctx.data["consent"] = True
+        # Voice help is offered to everyone here: the next steps already come with the voice.
+        ctx.data["voice_help"] = ctx.choice_id == "consent:voice"
         await ctx.goto("reg.name")
         return
     if ctx.choice_id == "consent:no":
@@ -108,8 +111,7 @@ async def take_consent(ctx: Context) -> None:
         ctx.data.pop("deeplink", None)
         ctx.say(Msg("reg.consent_declined"))
         return
-    ctx.say(Msg("common.use_buttons"))
-    await ask_consent(ctx)
+    raise InvalidInput("common.use_buttons")
 
 
 router.state(State("reg.lang", ask_language, take_language))
@@ -252,9 +254,7 @@ async def take_summary(ctx: Context) -> None:
             await ctx.goto(f"reg.{target}")
             return
     if choice != "reg:confirm":
-        ctx.say(Msg("common.use_buttons"))
-        await ask_summary(ctx)
-        return
+        raise InvalidInput("common.use_buttons")
     await confirm(ctx)
 
 
@@ -289,6 +289,8 @@ async def confirm(ctx: Context) -> None:
         consent_at=ctx.now,
     )
     await artisan_repo.link_identity(ctx.conn, artisan_id, inc.channel, inc.user_id, inc.chat_id, ctx.now)
+    if ctx.data.get("voice_help"):
+        await voice_repo.set_help(ctx.conn, artisan_id, True, ctx.now)
     await ctx.refresh_artisan()
     ctx.finish()
     ctx.say(Msg("reg.done", name=str(values["full_name"])), remove_keyboard=True)

@@ -122,8 +122,8 @@ async def test_unknown_command_and_voice_note_get_helpful_answers(h: Harness) ->
     await h.register(USER, "ar")
     await h.send(USER, "/frobnicate")
     assert "لا أعرف هذا الأمر" in h.texts(USER)[-2]
-    await h.feed(factories.voice_update(USER))
-    assert "الرسائل الصوتية" in h.texts(USER)[-2]
+    await h.feed(factories.voice_update(USER))  # a question to the chamber (issue 14), said so
+    assert "توصلت الغرفة بسؤالك" in h.texts(USER)[-2]
 
 
 async def test_blocking_the_bot_marks_the_identity_unreachable(h: Harness) -> None:

@@ -44,6 +44,7 @@ from bot.i18n import Msg, Translator
 from bot.messages import Button, Contact, Document, Incoming, IncomingFile, OutMessage
 from bot.outbox import Pacer
 from bot.settings import TelegramSettings
+from bot.voices import VoiceStore
 from storage import staff as staff_repo
 
 log = logging.getLogger(__name__)
@@ -268,12 +269,13 @@ def to_incoming(update: Update) -> Incoming | None:
                             d.mime_type or "application/octet-stream", d.file_size)
         return Incoming(kind="unsupported", media="document", text=message.caption or "",
                         file=file, **base)
-    if message.voice is not None:
-        v = message.voice
-        file = IncomingFile("voice", v.file_id, "voice.ogg", v.mime_type or "audio/ogg", v.file_size)
+    sound = message.voice or message.audio
+    if sound is not None:
+        file = IncomingFile("voice", sound.file_id, "voice.ogg" if message.voice else "audio",
+                            sound.mime_type or "audio/ogg", sound.file_size)
         return Incoming(kind="unsupported", media="voice", text=message.caption or "", file=file,
                         **base)
-    media = "voice" if (message.audio or message.video_note) else "media"
+    media = "voice" if message.video_note else "media"
     return Incoming(kind="unsupported", media=media, text=message.caption or "", **base)
 
 
@@ -292,14 +294,44 @@ class TelegramTransport:
 
     channel = CHANNEL
 
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any],
+                 voices: VoiceStore | None = None) -> None:
         self.application = application
         self.uploads: dict[str, str] = {}
+        self.voices = voices
+
+    async def send_voice(self, chat_id: str, ref: str) -> None:
+        """A stored voice note before the text (voice help): by its ``file_id`` once Telegram
+        has it, else uploaded (and its new ``file_id`` kept). Trouble here never stops the text."""
+        prompt = await self.voices.load(ref) if self.voices is not None else None
+        if prompt is None or self.voices is None:
+            return
+        bot = self.application.bot
+        ogg = prompt.mime_type.startswith("audio/ogg")
+        send = bot.send_voice if ogg else bot.send_audio
+        known = self.voices.known_id(prompt, CHANNEL)
+        try:
+            if known is not None:
+                try:
+                    await send(int(chat_id), known)
+                    return
+                except BadRequest as err:
+                    if "file" not in str(err).lower():
+                        raise
+            sent = await send(int(chat_id), InputFile(prompt.content, filename="voice.ogg" if ogg
+                                                      else "voice"))
+            media = sent.voice if ogg else sent.audio
+            if media is not None:
+                await self.voices.remember(prompt, CHANNEL, media.file_id)
+        except TelegramError as err:  # the text that follows meets (and handles) the same trouble
+            log.warning("telegram: voice note %s not sent to %s: %s", ref, chat_id, err)
 
     async def send(
         self, chat_id: str, message: OutMessage, *, row_id: int | None = None
     ) -> str | None:
         try:
+            if message.voice_ref is not None and message.edit_id is None:
+                await self.send_voice(chat_id, message.voice_ref)
             if message.edit_id is not None:
                 return await edit_out(self.application.bot, int(chat_id), message)
             sent = await send_out(self.application.bot, int(chat_id), message, self.uploads)
@@ -358,7 +390,7 @@ class TelegramChannel:
         self.application = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
-        self.transport = TelegramTransport(self.application)
+        self.transport = TelegramTransport(self.application, engine.services.extras.get("voices"))
         self._background: set[asyncio.Task[None]] = set()  # button answers, menu updates
         engine.services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
         engine.services.extras["create_topic"] = self.create_topic
@@ -515,6 +547,9 @@ class TelegramChannel:
     async def reply(self, chat_id: str, replies: list[OutMessage]) -> None:
         """Send direct replies at once (they share the pacer with the outbox)."""
         for message in replies:
+            if message.voice_ref is not None:
+                await self.pacer.acquire(chat_id)
+                await self.transport.send_voice(chat_id, message.voice_ref)
             for attempt in range(3):
                 await self.pacer.acquire(chat_id)
                 try:

@@ -101,6 +101,11 @@ class WhatsAppChannel:
         self.transport = WhatsAppTransport(
             self.api, settings, services.db, services.clock, pacer, self.labels
         )
+        self.transport.voices = services.extras.get("voices")
+        # Media download (``fetch_file(media_id) -> bytes``) where this build has it.
+        fetch = getattr(self, "fetch_file", None)
+        if fetch is not None:
+            services.extras.setdefault("files", {}).setdefault(CHANNEL, fetch)
         self._labels: dict[str, Labels] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._chats: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -271,6 +276,8 @@ class WhatsAppChannel:
             if self.api.halted:
                 log.warning("whatsapp: a reply to %s was not sent (access token rejected)", chat_id)
                 return
+            if message.voice_ref is not None:
+                await self.transport.send_voice(chat_id, message.voice_ref)
             for part in render(message, self.labels(message.locale)):
                 for attempt in range(3):
                     try:

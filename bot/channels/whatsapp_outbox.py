@@ -22,6 +22,7 @@ their own (a broadcast's report), which is the one final message the reader gets
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -29,13 +30,16 @@ from typing import Any
 from bot.channels.whatsapp_api import GraphClient
 from bot.channels.whatsapp_render import Labels, render, shorten
 from bot.clock import Clock
-from bot.errors import Permanent, WindowClosed
+from bot.errors import Permanent, Transient, WindowClosed
 from bot.i18n import html_to_whatsapp
-from bot.messages import OutMessage
+from bot.messages import Document, OutMessage
 from bot.outbox import Pacer
 from bot.settings import WhatsAppSettings
+from bot.voices import VoiceStore
 from storage import whatsapp as wa_repo
 from storage.database import Database
+
+log = logging.getLogger(__name__)
 
 CHANNEL = wa_repo.CHANNEL
 WINDOW = timedelta(hours=24)
@@ -66,6 +70,7 @@ class WhatsAppTransport:
         self.clock = clock
         self.pacer = pacer
         self.labels = labels
+        self.voices: VoiceStore | None = None  # set by the channel (voice help)
 
     async def window_open(self, chat_id: str) -> bool:
         async with self.db.read() as conn:
@@ -87,9 +92,13 @@ class WhatsAppTransport:
         if row_id is not None and len(parts) > 1:
             async with self.db.read() as conn:
                 done = await wa_repo.parts_sent(conn, row_id)
+        first_slot_taken = True
+        if message.voice_ref is not None and not done:
+            first_slot_taken = not await self.send_voice(chat_id, message.voice_ref,
+                                                         first_slot_taken=True)
         try:
             return await self.api.send_parts(
-                chat_id, parts, self.pacer, first_slot_taken=True, done=done,
+                chat_id, parts, self.pacer, first_slot_taken=first_slot_taken, done=done,
                 on_sent=self._recorder(row_id) if row_id is not None and len(parts) > 1 else None,
             )
         except WindowClosed:
@@ -101,6 +110,25 @@ class WhatsAppTransport:
             async with self.db.transaction() as conn:
                 await wa_repo.record_part(conn, row_id, part, message_id, self.clock.now())
         return record
+
+    async def send_voice(self, chat_id: str, ref: str, *, first_slot_taken: bool = False) -> bool:
+        """Send a stored voice note as a WhatsApp audio message (uploaded once, then by its media
+        id); True when it was sent. A failure is logged and the text still goes."""
+        prompt = await self.voices.load(ref) if self.voices is not None else None
+        if prompt is None or self.voices is None:
+            return False
+        try:
+            media_id = self.voices.known_id(prompt, CHANNEL)
+            if media_id is None:
+                media_id = await self.api.upload(Document("voice.ogg", prompt.content, prompt.mime_type))
+                await self.voices.remember(prompt, CHANNEL, media_id)
+            if not first_slot_taken:
+                await self.pacer.acquire()
+            await self.api.post_message(chat_id, {"type": "audio", "audio": {"id": media_id}})
+        except (Permanent, Transient) as err:
+            log.warning("whatsapp: voice note %s not sent to %s: %s", ref, chat_id, err)
+            return False
+        return True
 
     def template_message(self, message: OutMessage) -> tuple[str, dict[str, Any]]:
         """The template call for ``message``; :class:`WindowClosed` if none can be built."""

@@ -158,4 +158,5 @@ def notice_for(
     document = calendar_file(services, artisan, app, history_id)
     parts = notice(app, previous, document is not None)
     text = join(lambda part: services.translator.render(part, lang, zone), parts)
-    return Reply(text, [Choice("m:certification", Msg("cert.menu"))], document=document)
+    return Reply(text, [Choice("m:certification", Msg("cert.menu"))], document=document,
+                 voice_key=f"cert.stage.{app.stage}")

@@ -883,6 +883,7 @@ _METHODS: Final = {
         "sendDocument",
         "sendPhoto",
         "sendVoice",
+        "sendAudio",
         "sendLocation",
         "sendChatAction",
         "createForumTopic",
@@ -1989,30 +1990,36 @@ class FakeBotAPI:
             mime_type=stored.mime_type,
         )
 
-    def _m_sendvoice(self, params: JSONDict) -> JSONDict:
+    def _send_audio(self, params: JSONDict, kind: str) -> JSONDict:
+        """``sendVoice`` (an OGG/Opus voice note) and ``sendAudio`` (a music file)."""
         chat_id = self._chat_id(params)
         raw, plain, entities = self._caption(params)
         markup = self._reply_markup(params)
-        stored, url = self._upload(params, "voice")
+        stored, url = self._upload(params, kind)
         if stored is None:
-            stored = self._store_file(b"", None, "audio/ogg", folder="voice")
-        voice: JSONDict = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "duration": 0,
-            "mime_type": stored.mime_type or "audio/ogg",
+            stored = self._store_file(b"", None, "audio/ogg")
+        mime = stored.mime_type or ("audio/ogg" if kind == "voice" else "audio/mpeg")
+        content: JSONDict = {kind: {
+            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+            "duration": max(1, len(stored.content) // 2000), "mime_type": mime,
             "file_size": len(stored.content),
-        }
-        content: JSONDict = {"voice": voice}
+        }}
         if plain:
             content["caption"] = plain
         if entities:
             content["caption_entities"] = entities
         return self._send(
-            "sendVoice", params, chat_id, content, text=raw, plain_text=plain,
-            reply_markup=markup, document=stored.content if url is None else None,
-            filename=stored.filename, mime_type=voice["mime_type"],
+            "sendVoice" if kind == "voice" else "sendAudio", params, chat_id, content,
+            text=raw, plain_text=plain, reply_markup=markup,
+            document=stored.content if url is None else None, filename=stored.filename,
+            mime_type=mime,
         )
+
+    def _m_sendvoice(self, params: JSONDict) -> JSONDict:
+        return self._send_audio(params, "voice")
+
+    def _m_sendaudio(self, params: JSONDict) -> JSONDict:
+        return self._send_audio(params, "audio")
 
     def _m_createforumtopic(self, params: JSONDict) -> JSONDict:
         """Open a topic in a forum supergroup; the bot must be an admin there (the fake assumes
