@@ -77,6 +77,11 @@ class Hirfa:
             self.outbox.add_transport(self.whatsapp.transport, pacer)
             self.http = HttpServer(settings.http)
             self.http.add(WEBHOOK_PATH, self.whatsapp.endpoint, ["GET", "POST"])
+        if settings.console.enabled:
+            from console.web import mount
+
+            self.http = self.http or HttpServer(settings.http)
+            mount(self.services, self.http.add_route)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

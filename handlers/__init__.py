@@ -12,6 +12,7 @@ from handlers import (
     broadcast,
     broadcast_list,
     certification,
+    console_link,
     core,
     privacy,
     profile,
@@ -27,6 +28,7 @@ def build_router() -> Router:
     root = Router()
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
-                    broadcast_list.router, staff.router, announcements.router, stats.router):
+                    broadcast_list.router, staff.router, announcements.router, stats.router,
+                    console_link.router):
         root.include(feature)
     return root

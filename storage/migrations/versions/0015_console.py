@@ -52,6 +52,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_console_sessions_expires_at", "console_sessions", ["expires_at"])
     op.create_table(
+        "console_uploads",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("owner", sa.String(80), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("content", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_table(
         "console_activity",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("at", UTCDateTime(), nullable=False),
@@ -70,6 +78,7 @@ def downgrade() -> None:
     for name in ARTISAN_INDEXES:
         op.drop_index(name, table_name="artisans")
     op.drop_table("console_activity")
+    op.drop_table("console_uploads")
     op.drop_table("console_sessions")
     op.drop_table("console_links")
     op.drop_table("console_keys")
