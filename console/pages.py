@@ -183,7 +183,7 @@ async def artisan(req: Req) -> Response:
     artisan_id = _int(req.request.path_params["id"])
     async with req.services.db.read() as conn:
         profile = await q.artisan_profile(conn, artisan_id) if artisan_id else None
-        applications = await applications_of(conn, artisan_id) if profile else []
+        applications = await applications_of(conn, int(profile["id"])) if profile else []
     if profile is None:
         return req.console.message("console.not_found", 404, req=req)
     return req.render("artisan.html", a=profile, applications=applications, title_of=_title)
@@ -409,7 +409,7 @@ async def session_page(req: Req) -> Response:
     session_id = _int(req.request.path_params["id"])
     async with req.services.db.read() as conn:
         listed = await session_repo.get_listed(conn, session_id) if session_id else None
-        people = await enrolment_repo.of_session(conn, session_id) if listed else []
+        people = await enrolment_repo.of_session(conn, listed.session.id) if listed else []
     if listed is None:
         return req.console.message("console.not_found", 404, req=req)
     s = listed.session

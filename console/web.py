@@ -189,7 +189,11 @@ class Console:
                 if not sent or not hmac.compare_digest(sent, session.csrf):
                     log.warning("console: POST %s without a valid CSRF token", request.url.path)
                     return self.message("console.csrf_failed", 403, req=req)
-            return await endpoint(req)
+            try:
+                return await endpoint(req)
+            finally:
+                if req.form is not None:
+                    await req.form.close()  # uploaded files' temporary copies
 
         return run
 
@@ -212,7 +216,7 @@ class Console:
         token = str(request.path_params["token"])
         now = self.now
         settings = self.services.settings.console
-        lang = self.services.settings.default_locale
+        lang: str = self.services.settings.default_locale
         async with self.services.db.transaction() as conn:
             current = await console_repo.session_of(conn, request.cookies.get(COOKIE, ""), now)
             owner = await console_repo.link_owner(conn, token)

@@ -20,7 +20,7 @@ async def test_staff_signs_in_with_the_link_from_the_bot_and_gets_a_safe_cookie(
         path = await link_for(h, ADMIN)
         assert "10" in h.last_text(ADMIN)  # how long it lasts
         page = await browser.get(path)
-        assert page.status_code == 200 and "<form method=\"post\">" in page.text  # a preview uses nothing
+        assert page.status_code == 200 and '<form method="post">' in page.text  # a preview uses nothing
         answer = await browser.post(path)
         assert answer.status_code == 303
         cookie = answer.headers["set-cookie"]
@@ -81,8 +81,15 @@ async def test_artisans_and_strangers_get_no_link(tmp_path: Path) -> None:
 
 async def test_every_page_needs_a_session(tmp_path: Path) -> None:
     async with console_harness(tmp_path) as h, client(h) as browser:
-        for path in ("/console/", "/console/artisans", "/console/sessions", "/console/broadcasts",
-                     "/console/staff", "/console/report", "/console/import/certifications"):
+        for path in (
+            "/console/",
+            "/console/artisans",
+            "/console/sessions",
+            "/console/broadcasts",
+            "/console/staff",
+            "/console/report",
+            "/console/import/certifications",
+        ):
             assert (await browser.get(path)).status_code == 401, path
 
 
@@ -90,16 +97,21 @@ async def test_a_post_without_the_csrf_token_is_refused(tmp_path: Path) -> None:
     async with console_harness(tmp_path) as h, client(h) as browser:
         await sign_in(h, browser, ADMIN)
         token = await csrf(browser)
-        refused = await browser.post("/console/staff/add", data={"channel": "telegram", "user_id": "777",
-                                                                "role": "staff"})
+        refused = await browser.post(
+            "/console/staff/add", data={"channel": "telegram", "user_id": "777", "role": "staff"}
+        )
         assert refused.status_code == 403
-        wrong = await browser.post("/console/staff/add", data={"csrf": token + "x", "channel": "telegram",
-                                                              "user_id": "777", "role": "staff"})
+        wrong = await browser.post(
+            "/console/staff/add",
+            data={"csrf": token + "x", "channel": "telegram", "user_id": "777", "role": "staff"},
+        )
         assert wrong.status_code == 403
         page = await browser.get("/console/staff")
         assert "777" not in page.text
-        ok = await browser.post("/console/staff/add", data={"csrf": token, "channel": "telegram",
-                                                           "user_id": "777", "role": "staff"})
+        ok = await browser.post(
+            "/console/staff/add",
+            data={"csrf": token, "channel": "telegram", "user_id": "777", "role": "staff"},
+        )
         assert ok.status_code == 303
         assert "777" in (await browser.get("/console/staff")).text
 
@@ -112,12 +124,14 @@ async def test_roles_are_checked_on_every_request(tmp_path: Path) -> None:
         assert (await staff.get("/console/staff")).status_code == 403  # admins only
         assert (await staff.get("/console/sessions")).status_code == 200
         token = await csrf(admin, "/console/staff")
-        removed = await admin.post("/console/staff/remove", data={"csrf": token, "channel": "telegram",
-                                                                 "user_id": str(STAFF)})
+        removed = await admin.post(
+            "/console/staff/remove", data={"csrf": token, "channel": "telegram", "user_id": str(STAFF)}
+        )
         assert removed.status_code == 303
         assert (await staff.get("/console/sessions")).status_code == 401  # signed out at once
-        own = await admin.post("/console/staff/remove", data={"csrf": token, "channel": "telegram",
-                                                             "user_id": str(ADMIN)})
+        own = await admin.post(
+            "/console/staff/remove", data={"csrf": token, "channel": "telegram", "user_id": str(ADMIN)}
+        )
         assert own.status_code == 400
 
 
