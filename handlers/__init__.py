@@ -17,6 +17,7 @@ from handlers import (
     privacy,
     profile,
     registration,
+    report,
     sessions,
     staff,
     stats,
@@ -29,6 +30,6 @@ def build_router() -> Router:
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
                     broadcast_list.router, staff.router, announcements.router, stats.router,
-                    console_link.router):
+                    console_link.router, report.router):
         root.include(feature)
     return root
