@@ -125,3 +125,29 @@ async def test_report_on_the_command_line(h: Harness, tmp_path: Path) -> None:
     assert out.read_bytes().startswith(b"%PDF")
     bad = argparse.Namespace(start=END, end=START, lang="ar", out=out)
     assert await write_report(h.app, bad) == 2
+
+
+def test_arabic_chart_labels_were_reversed_by_a_second_bidi_pass() -> None:
+    """Matplotlib 3.11 joins and orders Arabic itself; reordering it before (as for older
+    versions) drew every label of /stats and of the report backwards."""
+    import matplotlib
+    import pytest
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from handlers.charts import shape
+
+    if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) < (3, 11):
+        pytest.skip("matplotlib before 3.11 needs the text pre-shaped")
+
+    def drawn(text: str) -> bytes:
+        figure = Figure(figsize=(3, 1), dpi=80)
+        canvas = FigureCanvasAgg(figure)
+        figure.text(0.05, 0.4, text, fontsize=14)
+        canvas.draw()
+        return bytes(canvas.buffer_rgba())
+
+    import arabic_reshaper
+
+    label = "التكوينات المنجزة"
+    assert drawn(shape(label)) == drawn(arabic_reshaper.reshape(label))  # joined, right to left
