@@ -680,9 +680,9 @@ async def broadcast_count(req: Req) -> Response:
 
 async def broadcast_new(req: Req) -> Response:
     if req.request.method == "GET":
-        async with req.services.db.read() as conn:
-            r = await reach(conn, Audience())
-        return req.render("broadcast_new.html", regions=REGIONS, crafts=CRAFTS, reach=r, problems=[], v={})
+        # The count comes from /broadcasts/count as soon as the page loads (counting 50,000
+        # artisans' chats takes most of a second; the page itself should not wait for it).
+        return req.render("broadcast_new.html", regions=REGIONS, crafts=CRAFTS, reach=None, problems=[], v={})
     texts = {lang: req.field(f"text_{lang}")[:4000] for lang in LANGS if req.field(f"text_{lang}")}
     fallback = req.field("fallback")
     if fallback not in texts:

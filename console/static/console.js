@@ -38,6 +38,7 @@
         .then(function (answer) { count.textContent = answer.text; });
     };
     compose.addEventListener("change", function (event) { if (event.target.type === "checkbox") { update(); } });
+    update();
     compose.addEventListener("submit", function (event) {
       if (!window.confirm(compose.dataset.confirm + "\n" + count.textContent)) { event.preventDefault(); }
     });
