@@ -86,6 +86,11 @@ class Hirfa:
         if settings.chamber.signing_key is not None:  # the attestation check page
             self.http = self.http or HttpServer(settings.http)
             self.http.add("/verify/{token}", verify_page.endpoint(self.services), ["GET"])
+        if settings.console.enabled:
+            from console.web import mount
+
+            self.http = self.http or HttpServer(settings.http)
+            mount(self.services, self.http.add_route)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -14,7 +14,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.settings import HttpSettings
 
@@ -52,12 +52,16 @@ def telegram_webhook(channel: object) -> Endpoint:
 class HttpServer:
     def __init__(self, settings: HttpSettings) -> None:
         self.settings = settings
-        self.routes: list[Route] = [Route("/healthz", healthz, methods=["GET"])]
+        self.routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
     def add(self, path: str, endpoint: Endpoint, methods: list[str]) -> None:
         self.routes.append(Route(path, endpoint, methods=methods))
+
+    def add_route(self, route: BaseRoute) -> None:
+        """A ready-made route or mount (the console's pages)."""
+        self.routes.append(route)
 
     def app(self) -> Starlette:
         return Starlette(routes=self.routes)

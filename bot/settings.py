@@ -214,6 +214,32 @@ class ChamberSettings(BaseModel):
     def minutes(self, which: str) -> int:
         hour, minute = (getattr(self, which)).split(":")
         return int(hour) * 60 + int(minute)
+class ConsoleSettings(BaseModel):
+    """``HIRFA_CONSOLE__*``: the staff console in the browser (``/console`` on the HTTP server).
+
+    It is on when ``base_url`` is set: the address staff open, as seen from their browser (e.g.
+    ``https://hirfa.chamber.ma``); sign-in links sent by ``/console`` start with it. The cookie is
+    ``Secure`` when it starts with ``https://``.
+    """
+
+    base_url: str | None = None
+    link_minutes: int = Field(default=10, ge=1, le=60)
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 7)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be a full URL such as https://hirfa.example.org")
+        return value.rstrip("/") if value else None
+
+    @property
+    def enabled(self) -> bool:
+        return self.base_url is not None
+
+    @property
+    def secure(self) -> bool:
+        return bool(self.base_url and self.base_url.startswith("https://"))
 
 
 class OutboxSettings(BaseModel):
@@ -272,6 +298,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     certification: CertificationSettings = Field(default_factory=CertificationSettings)
     chamber: ChamberSettings = Field(default_factory=ChamberSettings)

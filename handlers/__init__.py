@@ -14,11 +14,13 @@ from handlers import (
     broadcast,
     broadcast_list,
     certification,
+    console_link,
     core,
     privacy,
     profile,
     questions,
     registration,
+    report,
     sessions,
     staff,
     stats,
@@ -32,6 +34,7 @@ def build_router() -> Router:
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
                     broadcast_list.router, staff.router, announcements.router, stats.router,
-                    voice.router, questions.router, alerts.router, aftercare.router):
+                    voice.router, questions.router, alerts.router, aftercare.router,
+                    console_link.router, report.router):
         root.include(feature)
     return root

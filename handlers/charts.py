@@ -1,8 +1,10 @@
 """Charts as PNG bytes with matplotlib, rendered off-screen (the Agg canvas, no pyplot state).
 
-Arabic text is shaped (letters joined: arabic-reshaper) and put in visual right-to-left order
-(python-bidi) before matplotlib draws it, since matplotlib itself draws characters one by one from
-left to right. The labels come in already translated; this module knows nothing of catalogs.
+Before matplotlib 3.11, matplotlib drew characters one by one from left to right, so Arabic text
+was shaped (letters joined: arabic-reshaper) and put in visual right-to-left order (python-bidi)
+first. Matplotlib 3.11 lays out complex text itself (joining and right-to-left): doing it again
+reversed every Arabic label, so there the text is left as it is. The labels come in already
+translated; this module knows nothing of catalogs.
 """
 
 from __future__ import annotations
@@ -10,13 +12,22 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
 
+@lru_cache(maxsize=1)
+def _matplotlib_lays_out_text() -> bool:
+    import matplotlib
+
+    major, minor = (int(p) for p in matplotlib.__version__.split(".")[:2])
+    return (major, minor) >= (3, 11)
+
+
 def shape(text: str) -> str:
     """Text ready for matplotlib: Arabic joined and right-to-left, anything else untouched."""
-    if not _ARABIC.search(text):
+    if not _ARABIC.search(text) or _matplotlib_lays_out_text():
         return text
     import arabic_reshaper
     from bidi import get_display

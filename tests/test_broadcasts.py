@@ -527,11 +527,17 @@ async def test_stats_before_any_training_session(h: Harness) -> None:
 
 
 def test_arabic_chart_labels_are_shaped_right_to_left() -> None:
+    import matplotlib
+
     from handlers.charts import shape
 
     shaped = shape("مراكش آسفي")
-    assert shaped != "مراكش آسفي"
-    assert all("\ufe70" <= ch <= "\ufeff" or ch == " " for ch in shaped)  # joined letter forms
+    if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 11):
+        # matplotlib 3.11 joins and orders Arabic itself (see test_report's regression test)
+        assert shaped == "مراكش آسفي"
+    else:
+        assert shaped != "مراكش آسفي"
+        assert all("\ufe70" <= ch <= "\ufeff" or ch == " " for ch in shaped)  # joined letter forms
     assert shape("Fès-Meknès") == "Fès-Meknès"
 
 

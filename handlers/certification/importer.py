@@ -117,6 +117,8 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     dry_run: bool = False
+    # Row by row (line, application number, outcome, notice queued): what a preview shows.
+    outcomes: list[tuple[int, str, str, bool]] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -361,6 +363,7 @@ async def apply_entry(
                                  source=SOURCE_IMPORT, new=True)
         report.created += 1
         report.notified += int(queued)
+        report.outcomes.append((entry.line, entry.number, "created", queued))
         return
     if (existing.phone != entry.phone and existing.link_method == repo.LINK_PHONE) or (
         existing.cnie != entry.cnie and existing.link_method == repo.LINK_CNIE
@@ -374,32 +377,34 @@ async def apply_entry(
     if moves(existing, change):
         app = replace(existing, **details)
         _, queued = await record(conn, services, app, change, author=author, source=SOURCE_IMPORT)
-        if change.stage == existing.stage:
-            report.rescheduled += 1
-        else:
-            report.moved += 1
+        outcome = "rescheduled" if change.stage == existing.stage else "moved"
+        setattr(report, outcome, getattr(report, outcome) + 1)
         report.notified += int(queued)
+        report.outcomes.append((entry.line, entry.number, outcome, queued))
         return
     if (change.stage_date, change.note) != (existing.stage_date, existing.note):
         await repo.update_fields(conn, existing.id, now, stage_date=change.stage_date,
                                  note=change.note)
         changed_details = True
-    if changed_details:
-        report.updated += 1
-    else:
-        report.unchanged += 1
+    outcome = "updated" if changed_details else "unchanged"
+    setattr(report, outcome, getattr(report, outcome) + 1)
+    report.outcomes.append((entry.line, entry.number, outcome, False))
 
 
 class _Rollback(Exception):
     """Raised inside a dry run's transaction so that nothing is kept."""
 
 
-async def import_file(services: Services, path: Path, *, dry_run: bool = False) -> Report:
+async def import_file(services: Services, path: Path, *, dry_run: bool = False,
+                      author: str | None = None, name: str | None = None) -> Report:
     """Check every row of ``path`` and apply the good ones (nothing is written on a dry run).
+
+    ``author`` goes into each application's history (default ``import:<file name>``; the console
+    gives the staff member); ``name`` is the file's name as the user knows it.
 
     Raises :class:`FileProblem` when the file as a whole cannot be read.
     """
-    report = Report(path.name, dry_run=dry_run)
+    report = Report(name or path.name, dry_run=dry_run)
     header, rows = read_rows(path)
     columns = map_header(header)
     checker = Checker(services)
@@ -414,7 +419,7 @@ async def import_file(services: Services, path: Path, *, dry_run: bool = False) 
         report.warnings += warnings
         if entry is not None:
             entries.append(entry)
-    author = f"import:{path.name}"
+    author = author or f"import:{path.name}"
     try:
         if dry_run:
             async with services.db.transaction() as conn:

@@ -18,7 +18,7 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice
 from handlers.catalog import CRAFTS, REGIONS
-from handlers.sessions import notices
+from handlers.sessions import changes
 from handlers.sessions.parsing import (
     DESCRIPTION_MAX,
     TITLE_MAX,
@@ -337,40 +337,24 @@ async def publish(ctx: Context) -> None:
         return
     proposed = draft_session(d, ctx.now, author_of(ctx))
     if proposed.id:
-        current = await session_repo.get(ctx.conn, proposed.id, lock=True)
-        if current is None or current.status != "scheduled":
-            ctx.finish()
-            ctx.say(Msg("sess.staff_not_editable"))
-            return
-        moved = proposed.starts_at != current.starts_at
-        if moved and proposed.starts_at <= ctx.now:
-            ctx.say(Msg("sess.start_in_past", when=proposed.starts_at))
-            await ctx.goto("sa.start")
-            return
-        seated = await enrolment_repo.seated_count(ctx.conn, current.id)
-        if proposed.capacity < seated:
-            ctx.say(Msg("sess.capacity_below", count=seated))
-            await ctx.goto("sa.capacity")
-            return
-        await session_repo.update_fields(
-            ctx.conn, current.id, ctx.now, title=proposed.title, description=proposed.description,
-            craft=proposed.craft, region=proposed.region, venue=proposed.venue,
-            latitude=proposed.latitude, longitude=proposed.longitude, capacity=proposed.capacity,
-            **({} if moved else {"ends_at": proposed.ends_at}),
+        outcome = await changes.edit(
+            ctx.services, ctx.conn, proposed.id, starts_at=proposed.starts_at, ends_at=proposed.ends_at,
+            title=proposed.title, description=proposed.description, craft=proposed.craft,
+            region=proposed.region, venue=proposed.venue, latitude=proposed.latitude,
+            longitude=proposed.longitude, capacity=proposed.capacity,
         )
-        told = 0
-        if moved:
-            await session_repo.reschedule(ctx.conn, current.id, proposed.starts_at, proposed.ends_at,
-                                          ctx.now)
-            moved_session = await session_repo.get(ctx.conn, current.id)
-            assert moved_session is not None
-            told = await notices.announce_rescheduled(ctx.services, ctx.conn, moved_session,
-                                                      current.starts_at)
-        if proposed.capacity > current.capacity:
-            await notices.promote_and_notify(ctx.services, ctx.conn, current.id)
+        if outcome.problem is not None:
+            retry = {"sess.start_in_past": "sa.start", "sess.capacity_below": "sa.capacity"}
+            ctx.say(outcome.problem)
+            if outcome.problem.key in retry:
+                await ctx.goto(retry[outcome.problem.key])
+            else:
+                ctx.finish()
+            return
         ctx.finish()
-        intro = Msg("sess.staff_saved_moved", count=told) if moved else Msg("sess.staff_saved")
-        await show_staff_card(ctx, current.id, intro)
+        intro = (Msg("sess.staff_saved_moved", count=outcome.told) if outcome.moved
+                 else Msg("sess.staff_saved"))
+        await show_staff_card(ctx, proposed.id, intro)
         return
     if proposed.starts_at <= ctx.now:
         ctx.say(Msg("sess.start_in_past", when=proposed.starts_at))

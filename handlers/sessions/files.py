@@ -225,7 +225,7 @@ def check_row(values: dict[str, Any], lookup: Lookup, zone: ZoneInfo, now: datet
                  longitude, starts_at, starts_at + timedelta(minutes=minutes), capacity)
 
 
-def _same(session: Session, d: Draft) -> bool:
+def same_as(session: Session, d: Draft) -> bool:
     return (
         session.title == d.title and session.description == d.description
         and session.craft == d.craft and session.region == d.region and session.venue == d.venue
@@ -286,7 +286,7 @@ async def _write(services: Services, conn: Conn, d: Draft, author: str) -> str |
         await session_repo.create(conn, now, ext_ref=d.ext_ref, starts_at=d.starts_at,
                                   ends_at=d.ends_at, created_by=author[:80], **fields)
         return "created"
-    if _same(existing, d):
+    if same_as(existing, d):
         return "unchanged"
     if existing.status != "scheduled":
         return Msg("sess.import_not_scheduled", ref=d.ext_ref)

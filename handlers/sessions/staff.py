@@ -15,7 +15,7 @@ from bot.dialogue import Context, MenuItem, Router, State, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
-from handlers.sessions import editor, notices
+from handlers.sessions import changes, editor, notices
 from handlers.sessions.files import EXPORT_COLUMNS, enrolment_table, to_csv, to_xlsx
 from handlers.sessions.parsing import parse_local_datetime
 from handlers.sessions.poster import make_poster
@@ -268,11 +268,8 @@ async def staff_cancel_ok(ctx: Context) -> None:
     session = await _scheduled(ctx, "sa:cancelok:")
     if session is None:
         return
-    await session_repo.cancel(ctx.conn, session.id, ctx.now)
-    cancelled = await session_repo.get(ctx.conn, session.id)
-    assert cancelled is not None
-    told = await notices.announce_cancelled(ctx.services, ctx.conn, cancelled)
-    await show_staff_card(ctx, session.id, Msg("sess.staff_cancelled", count=told))
+    outcome = await changes.cancel(ctx.services, ctx.conn, session.id)
+    await show_staff_card(ctx, session.id, outcome.problem or Msg("sess.staff_cancelled", count=outcome.told))
 
 
 # -- enrolment list and exports ---------------------------------------------------------------

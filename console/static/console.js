@@ -1,0 +1,63 @@
+// Hirfa console: a little progressive enhancement, no build step. Every form works without it.
+(function () {
+  "use strict";
+  // Confirm before destructive forms (data-confirm).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+    });
+  });
+
+  // Attendance at the door: mark without reloading the page.
+  document.querySelectorAll("form.mark").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      var button = event.submitter;
+      if (!button || !window.fetch) { return; }
+      event.preventDefault();
+      var data = new FormData(form);
+      data.set("present", button.value);
+      fetch(form.action, { method: "POST", body: data, headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          var item = form.closest("li");
+          item.querySelector(".status").textContent = answer.label;
+          if (answer.ok) { item.dataset.status = answer.status; }
+        });
+    });
+  });
+
+  // Live audience count while composing a broadcast.
+  var compose = document.getElementById("compose");
+  if (compose) {
+    var count = document.getElementById("audience-count");
+    var update = function () {
+      var params = new URLSearchParams();
+      compose.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) { params.append(box.name, box.value); });
+      fetch(compose.dataset.countUrl + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) { count.textContent = answer.text; });
+    };
+    compose.addEventListener("change", function (event) { if (event.target.type === "checkbox") { update(); } });
+    update();
+    compose.addEventListener("submit", function (event) {
+      if (!window.confirm(compose.dataset.confirm + "\n" + count.textContent)) { event.preventDefault(); }
+    });
+  }
+
+  // A running broadcast: follow its progress.
+  var progress = document.getElementById("progress");
+  if (progress && progress.dataset.status === "sending") {
+    var poll = function () {
+      fetch(progress.dataset.url, { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          document.getElementById("bc-status").textContent = answer.status_text;
+          document.getElementById("bc-counts").textContent = answer.text;
+          var bar = document.getElementById("bc-bar");
+          bar.max = answer.total || 1; bar.value = answer.done;
+          if (answer.status === "sending") { window.setTimeout(poll, 2000); }
+        });
+    };
+    window.setTimeout(poll, 1000);
+  }
+})();
