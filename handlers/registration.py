@@ -16,7 +16,7 @@ from bot.dialogue import Context, Router, State, nav_choices, show_menu
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
 from handlers import fields
-from handlers.validation import mask_phone, parse_phone
+from handlers.validation import mask_phone, verified_number
 from storage import artisans as artisan_repo
 
 router = Router()
@@ -152,7 +152,7 @@ async def ask_phone(ctx: Context) -> None:
     verified = ctx.incoming.verified_phone
     if verified and not ctx.data.get("link_refused"):
         # WhatsApp: the sender's number is known and verified; no need to ask.
-        phone = parse_phone(verified)
+        phone = verified_number(verified)
         answers(ctx).update({"phone": phone, "phone_verified": True})
         owner = await artisan_repo.by_phone(ctx.conn, phone)
         if owner is not None:

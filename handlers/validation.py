@@ -11,8 +11,9 @@ import unicodedata
 
 import phonenumbers
 
-from bot.dialogue import LATIN_DIGITS, strip_invisible
+from bot.dialogue import strip_invisible
 from bot.errors import InvalidInput
+from bot.numbers import LATIN_DIGITS
 
 NAME_MIN, NAME_MAX = 2, 80
 FREE_TEXT_MAX = 60
@@ -52,6 +53,26 @@ def parse_phone(text: str, default_region: str = "MA") -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput("reg.phone_invalid")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+# Prefixes that Meta still sends in their legacy form, and what they are now (Mexico's mobile
+# numbers lost their "1" after the country code in 2019; wa_ids still carry it).
+_LEGACY_PREFIXES = (("+521", "+52"),)
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$", re.ASCII)
+
+
+def verified_number(raw: str) -> str:
+    """The number a platform verified for its user (a WhatsApp ``wa_id`` as ``+digits``), in
+    E.164: normalised when the phone library knows it (legacy prefixes brought up to date),
+    kept as given otherwise. Never refused: the platform checked it, not us."""
+    candidates = [raw] + [new + raw[len(old):] for old, new in _LEGACY_PREFIXES if raw.startswith(old)]
+    for candidate in reversed(candidates):
+        try:
+            return parse_phone(candidate)
+        except InvalidInput:
+            continue
+    value = "+" + re.sub(r"[^0-9]", "", raw.translate(LATIN_DIGITS))
+    return value if _E164.match(value) else raw
 
 
 def clean_cnie(text: str) -> str:

@@ -20,6 +20,7 @@ from bot.dialogue import NAV_MENU, Context, MenuItem, Router, Services, State, n
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
+from bot.numbers import parse_id
 from handlers import fields
 from handlers.certification import parsing
 from handlers.certification.changes import calendar_file, claim_for
@@ -88,10 +89,11 @@ def _reader(ctx: Context) -> artisan_repo.Artisan:
 async def _own(ctx: Context, prefix: str) -> Application | None:
     """The application named by the pressed button, if it is this artisan's; else None."""
     raw = (ctx.choice_id or "").removeprefix(prefix)
-    if not raw.isdigit():
+    app_id = parse_id(raw)
+    if app_id is None:
         return None
     for app in await my_applications(ctx):
-        if app.id == int(raw):
+        if app.id == app_id:
             return app
     return None
 

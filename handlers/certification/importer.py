@@ -13,20 +13,17 @@ the artisan it belongs to (see :mod:`handlers.certification.changes`).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.dialogue import Services, normalize, strip_invisible
+from bot.dialogue import Services, strip_invisible
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
+from bot.spreadsheets import SheetError, fold_header, map_columns, read_sheet
 from bot.timezones import load_zone
 from handlers.catalog import CRAFTS
 from handlers.certification import parsing
@@ -37,8 +34,6 @@ from storage import certifications as repo
 from storage.certifications import Application
 from storage.database import Conn
 
-MAX_ROWS = 20_000
-MAX_BYTES = 20 * 1024 * 1024
 CHUNK = 200
 NAME_MAX = 120
 CRAFT_MAX = 80
@@ -60,14 +55,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                       "المكان"),
 }
 REQUIRED = ("application_number", "cnie", "full_name", "stage")
-
-
-def fold_header(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", normalize(str(text))).strip()
-
-
-_HEADERS = {fold_header(alias): column for column, aliases in COLUMNS.items()
-            for alias in (column, *aliases)}
 
 
 class FileProblem(Exception):
@@ -125,64 +112,19 @@ class Report:
 
 # -- reading -----------------------------------------------------------------------------------
 
-def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    """The header and the non-empty rows (with their line number in the file)."""
-    if not path.is_file():
-        raise FileProblem("cert.import.not_found")
-    if path.stat().st_size > MAX_BYTES:
-        raise FileProblem("cert.import.too_big", max=MAX_BYTES // (1024 * 1024))
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(path.read_bytes())
-    elif suffix in (".xlsx", ".xlsm"):
-        rows = _xlsx_rows(path)
-    else:
-        raise FileProblem("cert.import.bad_type")
-    numbered = ((i, row) for i, row in enumerate(rows, 1)
-                if any(cell not in (None, "") and str(cell).strip() for cell in row))
+def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """The header and the non-empty rows (with their line number in the file), read and bounded
+    by :mod:`bot.spreadsheets`."""
     try:
-        _, header = next(numbered)
-    except StopIteration:
-        raise FileProblem("cert.import.empty") from None
-    return [str(h or "").strip() for h in header], numbered
-
-
-def _csv_rows(data: bytes) -> Iterator[list[Any]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileProblem("cert.import.not_utf8") from None
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first.count)
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-
-
-def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook  # imported here: only imports need it
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise FileProblem("cert.import.unreadable") from None
-
-    def rows() -> Iterator[list[Any]]:
-        try:
-            sheet = book.worksheets[0]
-            for values in sheet.iter_rows(values_only=True):
-                yield list(values)
-        finally:
-            book.close()
-
-    return rows()
+        sheet = read_sheet(path)
+    except SheetError as err:
+        raise FileProblem(err.key, **err.params) from None
+    return sheet.header, sheet.rows
 
 
 def map_header(header: list[str]) -> dict[str, int]:
     """Column name → index; unknown headers are ignored, required ones must be there."""
-    found: dict[str, int] = {}
-    for index, title in enumerate(header):
-        column = _HEADERS.get(fold_header(title))
-        if column is not None and column not in found:
-            found[column] = index
+    found = map_columns(header, COLUMNS)
     missing = [c for c in REQUIRED if c not in found]
     if missing:
         raise FileProblem("cert.import.missing_columns", columns=", ".join(missing))
@@ -405,9 +347,7 @@ async def import_file(services: Services, path: Path, *, dry_run: bool = False) 
     checker = Checker(services)
     now = services.clock.now()
     entries: list[Entry] = []
-    for count, (line, cells) in enumerate(rows, 1):
-        if count > MAX_ROWS:
-            raise FileProblem("cert.import.too_many_rows", max=MAX_ROWS)
+    for line, cells in rows:
         report.rows += 1
         entry, problems, warnings = checker.check(line, cells, columns, header, now)
         report.problems += problems

@@ -17,6 +17,7 @@ from bot.dialogue import Context, Router, State, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice
+from bot.numbers import parse_int
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.sessions import notices
 from handlers.sessions.parsing import (
@@ -198,8 +199,9 @@ async def ask_duration(ctx: Context) -> None:
 
 async def take_duration(ctx: Context) -> None:
     choice = ctx.choice_id or ""
-    if choice.startswith("dur:") and choice.removeprefix("dur:").isdigit():
-        minutes = int(choice.removeprefix("dur:"))
+    chosen = parse_int(choice.removeprefix("dur:"), 15, 24 * 60) if choice.startswith("dur:") else None
+    if chosen is not None:
+        minutes = chosen
     elif ctx.incoming.kind == "text":
         minutes = parse_duration(ctx.text)
     else:

@@ -9,8 +9,9 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dialogue import LATIN_DIGITS, strip_invisible
+from bot.dialogue import strip_invisible
 from bot.errors import InvalidInput
+from bot.numbers import LATIN_DIGITS, parse_int
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 1000
@@ -90,10 +91,10 @@ def parse_duration(text: str) -> int:
 
 
 def parse_capacity(text: str) -> int:
-    value = _squash(text)
-    if not value.isdigit() or not 1 <= int(value) <= CAPACITY_MAX:
+    capacity = parse_int(_squash(text), 1, CAPACITY_MAX)
+    if capacity is None:
         raise InvalidInput("sess.bad_capacity", max=CAPACITY_MAX)
-    return int(value)
+    return capacity
 
 
 def parse_coordinates(text: str) -> tuple[float, float]:

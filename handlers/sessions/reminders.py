@@ -33,6 +33,7 @@ from sqlalchemy import select
 from bot.dialogue import Context, Job, Router, Services
 from bot.i18n import Msg
 from bot.messages import Choice, Reply
+from bot.numbers import parse_id
 from bot.timezones import load_zone
 from handlers.sessions import notices
 from handlers.sessions.artisan import show_card, show_mine, stale
@@ -213,9 +214,10 @@ router.jobs.append(Job("session-reminders", reminder_job, 60))
 
 def _rsvp_ids(ctx: Context, prefix: str) -> tuple[int, int] | None:
     parts = (ctx.choice_id or "").removeprefix(prefix).split(":")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) < 10 for p in parts):
+    ids = [parse_id(p) for p in parts]
+    if len(ids) != 2 or ids[0] is None or ids[1] is None:
         return None
-    return int(parts[0]), int(parts[1])
+    return ids[0], ids[1]
 
 
 async def _enrolled_session(ctx: Context, session_id: int) -> Session | None:
