@@ -132,26 +132,27 @@ def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
     _check_zip(path)
     from openpyxl import load_workbook  # imported here: only imports need it
 
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types (zip, XML, KeyError...) for a broken file
-        raise SheetError("sheet.unreadable") from None
-    try:
-        sheet = book.worksheets[0]
-        # A workbook may declare a huge dimension (A1:XFD1048576): forget it so that rows are
-        # not padded with empty cells up to that width.
-        reset = getattr(sheet, "reset_dimensions", None)
-        if reset is not None:
-            reset()
+    # The file is opened here (not by openpyxl) so that it is closed whatever openpyxl raises.
+    with path.open("rb") as handle:
         try:
+            book = load_workbook(handle, read_only=True, data_only=True)
+        except Exception:  # openpyxl raises many types (zip, XML, KeyError...) for a broken file
+            raise SheetError("sheet.unreadable") from None
+        try:
+            sheet = book.worksheets[0]
+            # A workbook may declare a huge dimension (A1:XFD1048576): forget it so that rows
+            # are not padded with empty cells up to that width.
+            reset = getattr(sheet, "reset_dimensions", None)
+            if reset is not None:
+                reset()
             for values in sheet.iter_rows(values_only=True):
                 yield list(values)
         except SheetError:
             raise
         except Exception:  # defusedxml's refusals, XML syntax errors, broken cells
             raise SheetError("sheet.unreadable") from None
-    finally:
-        book.close()
+        finally:
+            book.close()
 
 
 def _bounded(rows: Iterator[list[Any]]) -> Iterator[tuple[int, list[Any]]]:

@@ -16,6 +16,7 @@ from bot.errors import InvalidInput
 from bot.numbers import LATIN_DIGITS
 
 NAME_MIN, NAME_MAX = 2, 80
+NAME_PUNCTUATION = frozenset(" '’-.")
 FREE_TEXT_MAX = 60
 # DOMAIN.md §6: no official CNIE format; 1-2 letters and 1-6 digits is what validators accept.
 _CNIE = re.compile(r"^[A-Z]{1,2}\d{1,6}$")
@@ -31,11 +32,17 @@ def clean_name(text: str) -> str:
     if len(name) > NAME_MAX:
         raise InvalidInput("reg.name_too_long", max=NAME_MAX)
     letters = [ch for ch in name if unicodedata.category(ch).startswith("L")]
-    if len(letters) < NAME_MIN:
+    if len(letters) < NAME_MIN or not all(name_character(ch) for ch in name):
         raise InvalidInput("reg.name_invalid")
-    if any(ch.isdigit() for ch in name):
+    if not unicodedata.category(name[0]).startswith("L"):
         raise InvalidInput("reg.name_invalid")
     return name
+
+
+def name_character(ch: str) -> bool:
+    """What a person's name is made of in any script: letters, their marks (Arabic vowels,
+    accents), spaces, apostrophes, hyphens and dots; never digits, ``=``, ``@``, ``|``..."""
+    return unicodedata.category(ch)[0] in "LM" or ch in NAME_PUNCTUATION
 
 
 def parse_phone(text: str, default_region: str = "MA") -> str:

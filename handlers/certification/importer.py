@@ -29,7 +29,7 @@ from handlers.catalog import CRAFTS
 from handlers.certification import parsing
 from handlers.certification.changes import SOURCE_IMPORT, Change, moves, record
 from handlers.certification.stages import matcher, read_stage, stage
-from handlers.validation import clean_cnie, parse_phone
+from handlers.validation import clean_cnie, name_character, parse_phone
 from storage import certifications as repo
 from storage.certifications import Application
 from storage.database import Conn
@@ -190,7 +190,9 @@ def _name(value: Any) -> str:
     text = re.sub(r"\s+", " ", strip_invisible(str(value))).strip()
     if len(text) > NAME_MAX:
         raise InvalidInput("common.text_too_long", max=NAME_MAX)
-    if sum(1 for ch in text if unicodedata.category(ch).startswith("L")) < 2:
+    if sum(1 for ch in text if unicodedata.category(ch).startswith("L")) < 2 or not all(
+        name_character(ch) for ch in text
+    ):
         raise InvalidInput("cert.import.name_invalid")
     return text
 
