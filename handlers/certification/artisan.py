@@ -21,7 +21,7 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
 from bot.numbers import parse_id
-from handlers import fields
+from handlers import fields, phones
 from handlers.certification import parsing
 from handlers.certification.changes import calendar_file, claim_for
 from handlers.certification.texts import application_line, artisan_card, join
@@ -267,9 +267,10 @@ async def take_verify(ctx: Context) -> None:
     if not values["phone_verified"]:
         raise InvalidInput("cert.verify.use_button")
     artisan = _reader(ctx)
-    owner = await artisan_repo.by_phone(ctx.conn, values["phone"])
+    owner = await artisan_repo.by_verified_phone(ctx.conn, values["phone"])
     if owner is not None and owner.id != artisan.id:
         raise InvalidInput("profile.phone_taken")
+    await phones.proven(ctx, artisan.id, values["phone"])
     await artisan_repo.update_fields(ctx.conn, artisan.id, ctx.now, phone=values["phone"],
                                      phone_verified=True)
     await ctx.refresh_artisan()
