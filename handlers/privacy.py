@@ -76,6 +76,7 @@ async def take_delete(ctx: Context) -> None:
         await hook(ctx, artisan_id)
     await artisan_repo.erase(ctx.conn, artisan_id, ctx.now)
     await conversation_repo.forget(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    ctx.services.db.checkpoint_after_commit()  # no old copy of the profile left in the -wal file
     lang = ctx.lang
     ctx.artisan = None
     ctx.state = None
