@@ -26,6 +26,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -262,6 +263,34 @@ class Database:
         """A connection for reads only (still a transaction, rolled back at the end)."""
         async with self.async_engine.connect() as conn:
             yield _AsyncConn(await conn.execution_options(hirfa_read_only=True))
+
+    @asynccontextmanager
+    async def scratch_copy(self) -> AsyncIterator[Database | None]:
+        """A throw-away copy of a SQLite database (taken with the online backup API, under a
+        read lock only), for work whose writes must never be kept nor hold the write lock (a
+        dry run); removed afterwards. None on other engines (use a rolled-back transaction)."""
+        if self.loop_engine is None:
+            yield None
+            return
+        source = Path(self.url.split("///", 1)[1])
+        with tempfile.TemporaryDirectory(prefix="hirfa-scratch-") as folder:
+            target = Path(folder) / "scratch.db"
+
+            def copy() -> None:
+                src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+                dst = sqlite3.connect(target)
+                try:
+                    src.backup(dst)
+                finally:
+                    dst.close()
+                    src.close()
+
+            await asyncio.to_thread(copy)
+            scratch = Database(self.url.split("///", 1)[0] + "///" + str(target))
+            try:
+                yield scratch
+            finally:
+                await scratch.dispose()
 
     async def upgrade(self, revision: str = "heads") -> None:
         """Apply Alembic migrations up to ``revision`` (all feature branches by default)."""

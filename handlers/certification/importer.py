@@ -357,19 +357,28 @@ async def import_file(services: Services, path: Path, *, dry_run: bool = False) 
         if entry is not None:
             entries.append(entry)
     author = f"import:{path.name}"
-    try:
-        if dry_run:
-            async with services.db.transaction() as conn:
-                await _apply_all(conn, services, entries, author, report)
-                raise _Rollback
-        else:
-            for start in range(0, len(entries), CHUNK):
-                async with services.db.transaction() as conn:
-                    await _apply_all(conn, services, entries[start:start + CHUNK], author, report)
-    except _Rollback:
-        pass
+    if dry_run:
+        await _dry_run(services, entries, author, report)
+        return report
+    for start in range(0, len(entries), CHUNK):
+        # One transaction per chunk: the bot's own writes get the lock between chunks.
+        async with services.db.transaction() as conn:
+            await _apply_all(conn, services, entries[start:start + CHUNK], author, report)
     services.outbox.wake()
     return report
+
+
+async def _dry_run(services: Services, entries: list[Entry], author: str, report: Report) -> None:
+    """Apply everything to a scratch copy of the database (SQLite: the bot's write lock is never
+    taken), or else in one transaction rolled back at the end; nothing is kept either way."""
+    async with services.db.scratch_copy() as scratch:
+        target = replace(services, db=scratch) if scratch is not None else services
+        try:
+            async with target.db.transaction() as conn:
+                await _apply_all(conn, target, entries, author, report)
+                raise _Rollback
+        except _Rollback:
+            pass
 
 
 async def _apply_all(conn: Conn, services: Services, entries: list[Entry], author: str,
