@@ -11,8 +11,8 @@ import argparse
 import io
 import logging
 import os
-import stat
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
