@@ -25,6 +25,7 @@ from handlers.sessions.parsing import (
     TITLE_MAX,
     VENUE_MAX,
     clean_text,
+    date_problem,
     parse_capacity,
     parse_coordinates,
     parse_duration,
@@ -184,8 +185,8 @@ async def ask_start(ctx: Context) -> None:
 
 async def take_start(ctx: Context) -> None:
     if ctx.incoming.kind != "text":
-        raise InvalidInput("sess.bad_datetime")
-    starts_at = parse_local_datetime(ctx.text, ctx.zone)
+        raise date_problem("sess.bad_datetime", ctx.now, ctx.zone)
+    starts_at = parse_local_datetime(ctx.text, ctx.zone, ctx.now)
     if starts_at <= ctx.now:
         raise InvalidInput("sess.start_in_past", when=starts_at)
     draft(ctx)["start"] = starts_at.isoformat()

@@ -28,6 +28,7 @@ from handlers.sessions.parsing import (
     TITLE_MAX,
     VENUE_MAX,
     clean_text,
+    date_problem,
     local_to_utc,
     parse_capacity,
     parse_duration,
@@ -152,14 +153,14 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _start(value: Any, zone: ZoneInfo) -> datetime:
+def _start(value: Any, zone: ZoneInfo, now: datetime) -> datetime:
     if isinstance(value, datetime):  # an .xlsx date cell: wall-clock time in the chamber's zone
         if value.tzinfo is not None:
             return value.astimezone(UTC)
         return local_to_utc(value.date(), value.time(), zone)
     if isinstance(value, date):
-        raise InvalidInput("sess.missing_time")
-    return parse_local_datetime(_text(value), zone)
+        raise date_problem("sess.missing_time", now, zone)
+    return parse_local_datetime(_text(value), zone, now)
 
 
 def check_row(values: dict[str, Any], lookup: Lookup, zone: ZoneInfo, now: datetime) -> Draft:
@@ -203,7 +204,7 @@ def check_row(values: dict[str, Any], lookup: Lookup, zone: ZoneInfo, now: datet
             raise InvalidInput("sess.bad_location") from None
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise InvalidInput("sess.bad_location")
-    starts_at = _start(values["start"], zone)
+    starts_at = _start(values["start"], zone, now)
     if starts_at <= now:
         raise InvalidInput("sess.start_in_past", when=starts_at)
     minutes = parse_duration(_text(values["duration_minutes"]))

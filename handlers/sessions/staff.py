@@ -19,7 +19,7 @@ from bot.numbers import parse_id, parse_int
 from bot.spreadsheets import to_csv, to_xlsx
 from handlers.sessions import editor, notices
 from handlers.sessions.files import EXPORT_COLUMNS, enrolment_table
-from handlers.sessions.parsing import parse_local_datetime
+from handlers.sessions.parsing import date_problem, parse_local_datetime
 from handlers.sessions.poster import make_poster
 from handlers.sessions.texts import LANGUAGES, card, title_of
 from storage import enrolments as enrolment_repo
@@ -197,8 +197,8 @@ async def take_move(ctx: Context) -> None:
     if session is None:
         return
     if ctx.incoming.kind != "text":
-        raise InvalidInput("sess.bad_datetime")
-    starts_at = parse_local_datetime(ctx.text, ctx.zone)
+        raise date_problem("sess.bad_datetime", ctx.now, ctx.zone)
+    starts_at = parse_local_datetime(ctx.text, ctx.zone, ctx.now)
     if starts_at <= ctx.now:
         raise InvalidInput("sess.start_in_past", when=starts_at)
     if starts_at == session.starts_at:
