@@ -190,9 +190,11 @@ def _name(value: Any) -> str:
     text = re.sub(r"\s+", " ", strip_invisible(str(value))).strip()
     if len(text) > NAME_MAX:
         raise InvalidInput("common.text_too_long", max=NAME_MAX)
+    # Letters, marks, spaces, ' - . as in any name (digits too: registers number homonyms);
+    # never =, +, @, quotes or brackets, which no person's name contains.
     if sum(1 for ch in text if unicodedata.category(ch).startswith("L")) < 2 or not all(
-        name_character(ch) for ch in text
-    ):
+        name_character(ch) or ch in "0123456789" for ch in text
+    ) or not unicodedata.category(text[0]).startswith("L"):
         raise InvalidInput("cert.import.name_invalid")
     return text
 
