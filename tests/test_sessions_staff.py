@@ -364,3 +364,26 @@ async def test_date_error_example_is_a_future_date(hj: Harness) -> None:
         await h.send(ADMIN, answer)
         assert example in h.texts(ADMIN)[-2], h.texts(ADMIN)[-2]
         assert "25/09/2026" not in h.texts(ADMIN)[-2]
+
+
+async def test_cancelled_session_poster_is_marked(hj: Harness) -> None:
+    # Issue 12 item 15: a cancelled session's poster looked like any other.
+    from PIL import Image
+
+    from storage import sessions as session_repo
+
+    h = hj
+    session = await make_session(h, starts_at=JUNE + timedelta(days=5))
+    h.languages[ADMIN] = "fr"
+
+    async def band_pixel() -> tuple[int, int, int]:
+        await h.press_data(ADMIN, f"sa:poster:{session}")
+        document = h.last(ADMIN).document
+        assert document is not None
+        image = Image.open(BytesIO(document)).convert("RGB")
+        return image.getpixel((5, image.height // 2))  # type: ignore[return-value]
+
+    assert await band_pixel() != (178, 34, 52)
+    async with h.app.db.transaction() as conn:
+        assert await session_repo.cancel(conn, session, h.clock.now())
+    assert await band_pixel() == (178, 34, 52)

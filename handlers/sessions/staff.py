@@ -436,14 +436,17 @@ async def staff_poster(ctx: Context) -> None:
     t = ctx.services.translator
     zone = ctx.services.zone
     blocks: list[tuple[str, int, bool]] = []
+    cancelled: list[str] = []
     for lang in LANGUAGES:
         title = session.title.get(lang)
         if not title:
             continue
+        if session.status == "cancelled":
+            cancelled.append(t.plain(Msg("sess.poster_cancelled"), lang, zone))
         blocks.append((title, 64, True))
         blocks.append((t.plain(Msg("sess.poster_when", when=session.starts_at), lang, zone), 36, False))
     blocks.append((session.venue, 40, False))
     footer = t.plain(Msg("sess.poster_scan"), ctx.lang, zone) + "\n" + link
-    png = make_poster(blocks, link, footer.replace("\n", "  "))
+    png = make_poster(blocks, link, footer.replace("\n", "  "), cancelled)
     ctx.say(Msg("sess.poster_caption", link=link),
             document=Document(f"poster-session-{session.id}.png", png, "image/png"))
