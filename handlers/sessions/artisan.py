@@ -161,7 +161,11 @@ async def send_map(ctx: Context) -> None:
     if session is None or session.location is None:
         await stale(ctx)
         return
-    ctx.say(Msg("sess.map", venue=session.venue), location=session.location)
+    # The text carries a map link too: some phones do not open a shared location.
+    latitude, longitude = session.location
+    link = f"https://www.openstreetmap.org/?mlat={latitude:.5f}&mlon={longitude:.5f}#map=17/" \
+           f"{latitude:.5f}/{longitude:.5f}"
+    ctx.say(Msg("sess.map", venue=session.venue, link=link), location=session.location)
 
 
 # -- enrol ------------------------------------------------------------------------------------
