@@ -578,3 +578,20 @@ async def test_preview_and_start_announce_the_same_count(h: Harness) -> None:
     await h.press(ADMIN, "bc:send:1")
     started = h.texts(ADMIN)[-2:]
     assert any("1 artisan" in t for t in started) and not any("3 artisans" in t for t in started), started
+
+
+def test_chart_counts_have_whole_ticks_and_long_titles_are_shortened() -> None:
+    # Issue 12 item 15: ticks at 0.5, 1.5 ("half an artisan") and session titles cut off.
+    from handlers.charts import LABEL_MAX, Panel, draw_panels
+
+    long_title = "Techniques avancées de la poterie traditionnelle de Safi et de Fès"
+    figure = draw_panels([
+        Panel("Par région", ["Marrakech-Safi", "Fès-Meknès"], [1, 2]),
+        Panel("Sessions", [long_title], [3], horizontal=False),
+        Panel("Présence", ["A"], [50.0], percent=True),
+    ], "Statistiques")
+    regions, sessions, _ = figure.axes
+    assert all(float(t).is_integer() for t in regions.get_xticks())
+    assert all(float(t).is_integer() for t in sessions.get_yticks())
+    [label] = [t.get_text() for t in sessions.get_xticklabels()]
+    assert len(label) <= LABEL_MAX and label.endswith("…") and label.startswith("Techniques avancées")
