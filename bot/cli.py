@@ -36,17 +36,21 @@ def _offline(settings: Settings) -> Settings:
     })
 
 
-async def shell(settings: Settings, demo: bool, language: str | None) -> None:
+async def shell(settings: Settings, demo: bool, language: str | None, artisan: bool = False) -> None:
+    """Chat in the terminal. ``demo``: a temporary database with sample data, where you are an
+    admin, or (``artisan``) an artisan like any other, to see their side only."""
     app = Hirfa(_offline(settings))
     channel = ShellChannel(app.engine, language=language)
     app.outbox.add_transport(ShellTransport(sys.stdout), Pacer(50, app.clock))
     await app.prepare()
     if demo:
-        async with app.db.transaction() as conn:
-            await staff_repo.grant(conn, SHELL, channel.user_id, "admin", app.clock.now(), "demo")
+        if not artisan:
+            async with app.db.transaction() as conn:
+                await staff_repo.grant(conn, SHELL, channel.user_id, "admin", app.clock.now(), "demo")
         for seed in app.router.demo:
             await seed(app.services)
-        print("Hirfa demo: a temporary database with sample data; you are an admin here.")
+        who = "an artisan (no staff menus)" if artisan else "an admin (--artisan: an artisan's view)"
+        print(f"Hirfa demo: a temporary database with sample data; you are {who} here.")
     print("Reply with a number or type your answer. /share shares your phone number, "
           "'menu' shows the menu, /quit leaves.\n")
     await app.start(scheduler=True, senders=True)
@@ -75,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("shell", help="chat with the bot in this terminal")
     sh.add_argument("--demo", action="store_true", help="temporary database with sample data")
     sh.add_argument("--lang", choices=["ar", "fr", "en"], help="your language hint")
+    sh.add_argument("--artisan", action="store_true",
+                    help="with --demo: be an artisan, not an admin (see what artisans see)")
     sub.add_parser("run", help="run the configured channels, scheduler and outbox")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
@@ -105,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = settings.log_level if args.command == "run" else "WARNING"
         setup_logging(level, _secrets(settings))
         if args.command == "shell":
-            asyncio.run(shell(settings, args.demo, args.lang))
+            asyncio.run(shell(settings, args.demo, args.lang, args.artisan))
         elif args.command == "run":
             asyncio.run(run(settings))
         elif args.command == "db":

@@ -34,6 +34,7 @@ from bot.clock import Clock
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text, Translator
 from bot.messages import Choice, Document, Incoming, OutMessage, Reply, render
+from bot.numbers import LATIN_DIGITS, parse_int
 from bot.settings import Settings
 from bot.timezones import load_zone
 from bot.understanding import (
@@ -318,9 +319,8 @@ class Context:
 
     def choice_number(self, prefix: str) -> int | None:
         """The id after ``prefix`` in the pressed button (``s:open:42`` → 42); None when the
-        button was forged (not digits, or too long to be one of our ids)."""
-        tail = (self.choice_id or "").removeprefix(prefix)
-        return int(tail) if tail.isdigit() and len(tail) < 10 else None
+        button was forged (not digits, or too large to be one of our ids)."""
+        return parse_int((self.choice_id or "").removeprefix(prefix))
 
     def is_staff(self, role: str = "staff") -> bool:
         return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
@@ -390,9 +390,7 @@ class Context:
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u061c]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Arabic-Indic and Persian digits → 0-9 (typed numbers, phones, dates, capacities).
-LATIN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)-]?\s*$")
+_NUMBER = re.compile(r"^\s*([0-9]{1,3})\s*[.)-]?\s*$")
 
 
 def clean_text(text: str) -> str:
@@ -544,7 +542,17 @@ class Engine:
         log.info("%s chat %s is unreachable (blocked the bot)", channel, chat_id)
 
     async def _apology(self, incoming: Incoming) -> list[OutMessage]:
-        lang = self.services.translator.supported(incoming.language_hint)
+        """"Something went wrong", in the language the user chose (their profile's, or the one
+        picked at the first step of registration), else their app's, else the chamber's."""
+        chosen: object = None
+        try:
+            async with self.services.db.read() as conn:
+                seen = await inbound_repo.load(conn, incoming.channel, incoming.user_id)
+            chosen = seen.artisan.locale if seen.artisan is not None else seen.data.get("lang")
+        except Exception:  # the apology must not fail in turn
+            log.warning("apology: the user's language could not be read", exc_info=True)
+        lang = chosen if isinstance(chosen, str) and chosen in self.services.translator.languages \
+            else self.services.translator.supported(incoming.language_hint)
         lang = lang or self.services.settings.default_locale
         return [self.render(Reply(Msg("common.error")), lang, self.services.zone)]
 

@@ -22,10 +22,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.dialogue import LATIN_DIGITS, Context, MenuItem, Router, State, nav_choices, strip_invisible
+from bot.dialogue import Context, MenuItem, Router, State, nav_choices, strip_invisible
 from bot.errors import FileTooLarge, InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
+from bot.numbers import LATIN_DIGITS, parse_id
 from handlers import broadcast_delivery as delivery
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.registration import LANGUAGE_NAMES
@@ -351,9 +352,10 @@ async def take_session(ctx: Context) -> None:
         await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
         await ctx.goto("bc.audience")
         return
-    if not choice.isdigit() or await audience_repo.session(ctx.conn, int(choice)) is None:
+    session_id = parse_id(choice)
+    if session_id is None or await audience_repo.session(ctx.conn, session_id) is None:
         raise InvalidInput("common.use_buttons")
-    data["session"] = int(choice)
+    data["session"] = session_id
     await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
     await ctx.goto("bc.aud_session_status")
 

@@ -61,7 +61,8 @@ async def load_attachment(conn: Conn, ref: str) -> tuple[bytes | None, Document 
 
 
 async def start(services: Services, conn: Conn, broadcast_id: int) -> int | None:
-    """Start sending now; return the number of recipients, or None if it was not startable."""
+    """Start sending now; return the number of recipients it is on its way to (the preview's
+    count), or None if it was not startable."""
     now = services.clock.now()
     if not await repo.move(conn, broadcast_id, repo.SENDING, allowed_from=(repo.DRAFT, repo.SCHEDULED),
                            now=now, started_at=now):
@@ -87,9 +88,12 @@ async def start(services: Services, conn: Conn, broadcast_id: int) -> int | None
     await services.outbox.to_chat(conn, b.author_channel, b.author_chat, progress,
                                   kind="broadcast_progress", key=f"broadcast:{b.id}:progress",
                                   priority=PRIORITY_AUTHOR)
-    log.info("broadcast %s started by %s/%s: %d recipients", b.id, b.author_channel, b.author_id,
-             len(people))
-    return len(people)
+    reachable = sum(1 for p in people if p.channel)
+    log.info("broadcast %s started by %s/%s: %d recipients (%d reachable)", b.id, b.author_channel,
+             b.author_id, len(people), reachable)
+    # The number the preview announced (audience.reach: recipients with a chat), not the
+    # artisans without one, who are recorded as skipped.
+    return reachable
 
 
 async def stop(services: Services, conn: Conn, broadcast_id: int) -> int | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw
 from bot.messages import Choice, Document
+from bot.spreadsheets import to_csv
 from handlers import broadcast_delivery as delivery
-from handlers.exports import as_csv, delivery_table
+from handlers.exports import delivery_table
 from storage import broadcasts as repo
 
 router = Router()
@@ -117,7 +118,7 @@ async def send_deliveries(ctx: Context) -> None:
     if b is None:
         return
     header, rows = await delivery_table(ctx.conn, b.id, ctx.zone)
-    document = Document(f"deliveries-{b.id}.csv", as_csv(header, rows), "text/csv")
+    document = Document(f"deliveries-{b.id}.csv", to_csv(header, rows), "text/csv")
     ctx.say(Msg("bc.export_caption", id=b.id, count=len(rows)), document=document)
 
 

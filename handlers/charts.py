@@ -13,6 +13,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
@@ -47,10 +48,28 @@ class Panel:
     series: list[tuple[str, list[float]]] = field(default_factory=list)  # grouped bars instead
 
 
+LABEL_MAX = 28
+
+
+def short_label(text: str, maximum: int = LABEL_MAX) -> str:
+    """A label that fits beside its bar: long session titles end with "…" (not cut off)."""
+    return text if len(text) <= maximum else text[: maximum - 1].rstrip() + "…"
+
+
 def render_panels(panels: list[Panel], title: str) -> bytes:
     """A figure with one panel per chart, two columns wide; returns the PNG bytes."""
+    figure = draw_panels(panels, title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def draw_panels(panels: list[Panel], title: str) -> Any:
+    """The matplotlib figure of :func:`render_panels`. Counts get whole-number ticks (no "0.5
+    artisan"); percentages keep matplotlib's."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     rows = (len(panels) + 1) // 2
     figure = Figure(figsize=(12, 4.2 * rows), dpi=100)
@@ -59,7 +78,7 @@ def render_panels(panels: list[Panel], title: str) -> bytes:
     for index, panel in enumerate(panels):
         axes = figure.add_subplot(rows, 2, index + 1)
         axes.set_title(shape(panel.title), fontsize=12)
-        labels = [shape(label) for label in panel.labels]
+        labels = [shape(short_label(label)) for label in panel.labels]
         positions = list(range(len(labels)))
         if panel.series:
             width = 0.8 / max(1, len(panel.series))
@@ -80,8 +99,9 @@ def render_panels(panels: list[Panel], title: str) -> bytes:
             axes.bar_label(bars, fmt="%.0f%%" if panel.percent else "%d", fontsize=8)
         if not labels:
             axes.text(0.5, 0.5, "—", ha="center", va="center", transform=axes.transAxes)
+        if not panel.percent:
+            value_axis = axes.xaxis if panel.horizontal and not panel.series else axes.yaxis
+            value_axis.set_major_locator(MaxNLocator(integer=True))
         axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout(rect=(0, 0, 1, 0.97))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure

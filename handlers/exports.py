@@ -1,13 +1,12 @@
 """Spreadsheets for staff: the deliveries of a broadcast as CSV or XLSX.
 
 Used by ``hirfa export deliveries --broadcast ID`` and by the "deliveries" button under a
-broadcast report. Times are shown in the chamber's zone (the column header says which).
+broadcast report. Times are shown in the chamber's zone (the column header says which). The file
+itself is written by :mod:`bot.spreadsheets` (formula-safe).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,25 +50,3 @@ async def delivery_table(
             _local(r["created_at"], zone), _local(r["sent_at"], zone),
         ])
     return header, table
-
-
-def as_csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    """UTF-8 with a BOM, so that Excel opens Arabic names correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def as_xlsx(header: list[str], rows: list[list[Any]], title: str = "deliveries") -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -6,7 +6,6 @@ from bot.dialogue import Context, MenuItem, Router, State, show_menu
 from bot.i18n import Msg
 from bot.messages import Choice
 from storage import artisans as artisan_repo
-from storage import conversations as conversation_repo
 
 router = Router()
 
@@ -76,11 +75,14 @@ async def take_delete(ctx: Context) -> None:
     for hook in ctx.services.router.erase_hooks:
         await hook(ctx, artisan_id)
     await artisan_repo.erase(ctx.conn, artisan_id, ctx.now)
-    await conversation_repo.forget(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    # The engine rewrites this conversation's row with the data below: what it held is gone.
+    ctx.services.db.checkpoint_after_commit()  # no old copy of the profile left in the -wal file
     lang = ctx.lang
     ctx.artisan = None
     ctx.state = None
-    ctx.data = {}
+    # Only the language stays (not personal data): this answer and the next ones (the menu, a
+    # new registration) are in the language the person chose, not the chamber's default.
+    ctx.data = {"lang": lang}
     ctx.say(Msg("privacy.deleted", lang=lang), remove_keyboard=True)
 
 

@@ -8,7 +8,7 @@ from bot.dialogue import Context, MenuItem, Router, State, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.messages import Choice
-from handlers import fields
+from handlers import fields, phones
 from handlers.registration import LANGUAGE_NAMES
 from storage import artisans as artisan_repo
 from storage import voice as voice_repo
@@ -79,13 +79,17 @@ def _editor(name: str, ask: Callable[[Context], Awaitable[None]],
 
 
 async def handle_phone(ctx: Context) -> None:
+    """A typed number is saved as a claim whoever else holds it (no oracle, see
+    :mod:`handlers.phones`); a proven one is refused only when another profile proved it."""
     values = await fields.take_phone(ctx)
     assert ctx.artisan is not None
-    owner = await artisan_repo.by_phone(ctx.conn, values["phone"])
-    if owner is not None and owner.id != ctx.artisan.id:
-        ctx.say(Msg("profile.phone_taken"))
-        await ctx.reprompt()
-        return
+    if values["phone_verified"]:
+        owner = await artisan_repo.by_verified_phone(ctx.conn, values["phone"])
+        if owner is not None and owner.id != ctx.artisan.id:
+            ctx.say(Msg("profile.phone_taken"))
+            await ctx.reprompt()
+            return
+        await phones.proven(ctx, ctx.artisan.id, values["phone"])
     ctx.say(Msg("reg.phone_saved", phone=values["phone"]), remove_keyboard=True)
     await _save(ctx, values)
 

@@ -16,8 +16,8 @@ from bot.dialogue import Context, Router, State, nav_choices, show_menu
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
-from handlers import fields
-from handlers.validation import mask_phone, parse_phone
+from handlers import fields, phones
+from handlers.validation import mask_phone, verified_number
 from storage import artisans as artisan_repo
 from storage import voice as voice_repo
 
@@ -134,18 +134,16 @@ def _step(name: str, ask: Callable[[Context], Awaitable[None]], take: Take, back
 
 
 async def handle_phone(ctx: Context) -> None:
+    """A typed number is kept as a claim, with the same answer whether or not another profile
+    holds it (no oracle); only a proven number is offered the profile that proved it."""
     values = await fields.take_phone(ctx)
-    owner = await artisan_repo.by_phone(ctx.conn, values["phone"])
-    if owner is not None:
-        if not values["phone_verified"]:
-            ctx.say(Msg("reg.phone_taken_unverified"))
-            await ctx.reprompt()
-            return
-        ctx.data["link_to"] = owner.id
-        answers(ctx).update(values)
-        await ctx.goto("reg.link")
-        return
     answers(ctx).update(values)
+    if values["phone_verified"]:
+        owner = await artisan_repo.by_verified_phone(ctx.conn, values["phone"])
+        if owner is not None:
+            ctx.data["link_to"] = owner.id
+            await ctx.goto("reg.link")
+            return
     ctx.say(Msg("reg.phone_saved", phone=values["phone"]), remove_keyboard=True)
     await ctx.goto("reg.summary" if ctx.data.get("editing") else "reg.region")
 
@@ -154,9 +152,9 @@ async def ask_phone(ctx: Context) -> None:
     verified = ctx.incoming.verified_phone
     if verified and not ctx.data.get("link_refused"):
         # WhatsApp: the sender's number is known and verified; no need to ask.
-        phone = parse_phone(verified)
+        phone = verified_number(verified)
         answers(ctx).update({"phone": phone, "phone_verified": True})
-        owner = await artisan_repo.by_phone(ctx.conn, phone)
+        owner = await artisan_repo.by_verified_phone(ctx.conn, phone)
         if owner is not None:
             ctx.data["link_to"] = owner.id
             await ctx.goto("reg.link")
@@ -171,12 +169,9 @@ def _after_craft(ctx: Context, values: fields.Values) -> str:
 
 
 async def handle_cnie(ctx: Context) -> None:
-    values = await fields.take_cnie(ctx)
-    if values["cnie"] and await artisan_repo.by_cnie(ctx.conn, values["cnie"]) is not None:
-        ctx.say(Msg("reg.cnie_taken"))
-        await ctx.reprompt()
-        return
-    answers(ctx).update(values)
+    """Any well-formed CNIE gets the same answer: whether it is on another profile is not said
+    (see :func:`confirm`)."""
+    answers(ctx).update(await fields.take_cnie(ctx))
     await ctx.goto("reg.summary")
 
 
@@ -209,7 +204,8 @@ async def ask_link(ctx: Context) -> None:
 async def take_link(ctx: Context) -> None:
     owner_id = int(ctx.data.get("link_to", 0))
     owner = await artisan_repo.get(ctx.conn, owner_id)
-    if ctx.choice_id != "link:yes" or owner is None or owner.erased_at is not None:
+    if (ctx.choice_id != "link:yes" or owner is None or owner.erased_at is not None
+            or not owner.phone_verified):
         ctx.data.pop("link_to", None)
         ctx.data["link_refused"] = True  # on WhatsApp: ask for a number instead of re-offering
         answers(ctx).pop("phone", None)
@@ -219,7 +215,6 @@ async def take_link(ctx: Context) -> None:
         return
     inc = ctx.incoming
     await artisan_repo.link_identity(ctx.conn, owner.id, inc.channel, inc.user_id, inc.chat_id, ctx.now)
-    await artisan_repo.update_fields(ctx.conn, owner.id, ctx.now, phone_verified=True)
     await ctx.refresh_artisan()
     ctx.finish()
     ctx.say(Msg("reg.linked"), remove_keyboard=True)
@@ -267,21 +262,24 @@ async def confirm(ctx: Context) -> None:
         if not values.get(field):
             await ctx.goto(step)
             return
-    if values.get("cnie") and await artisan_repo.by_cnie(ctx.conn, str(values["cnie"])):
-        ctx.say(Msg("reg.cnie_taken"))
-        await ctx.goto("reg.cnie")
+    verified = bool(values.get("phone_verified"))
+    if verified and await artisan_repo.by_verified_phone(ctx.conn, str(values["phone"])) is not None:
+        await ctx.goto("reg.phone")  # proven meanwhile by another account: offer to link
         return
-    if await artisan_repo.by_phone(ctx.conn, str(values["phone"])) is not None:
-        await ctx.goto("reg.phone")
-        return
+    # A CNIE already on another profile is not stored a second time, and nothing says so (the
+    # answer would tell anyone whether a CNIE is registered); the certification never relies on
+    # the profile's CNIE (it checks the register's).
+    cnie = values.get("cnie")
+    if cnie and await artisan_repo.by_cnie(ctx.conn, str(cnie)) is not None:
+        cnie = None
     inc = ctx.incoming
     artisan_id = await artisan_repo.create(
         ctx.conn,
         ctx.now,
         full_name=values["full_name"],
         phone=values["phone"],
-        phone_verified=bool(values.get("phone_verified")),
-        cnie=values.get("cnie"),
+        phone_verified=verified,
+        cnie=cnie,
         region=values["region"],
         craft=values["craft"],
         craft_other=values.get("craft_other"),
@@ -291,6 +289,8 @@ async def confirm(ctx: Context) -> None:
     await artisan_repo.link_identity(ctx.conn, artisan_id, inc.channel, inc.user_id, inc.chat_id, ctx.now)
     if ctx.data.get("voice_help"):
         await voice_repo.set_help(ctx.conn, artisan_id, True, ctx.now)
+    if verified:
+        await phones.proven(ctx, artisan_id, str(values["phone"]))
     await ctx.refresh_artisan()
     ctx.finish()
     ctx.say(Msg("reg.done", name=str(values["full_name"])), remove_keyboard=True)

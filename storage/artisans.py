@@ -70,6 +70,21 @@ async def by_phone(conn: Conn, phone: str) -> Artisan | None:
     return Artisan.from_row(row) if row else None
 
 
+async def by_verified_phone(conn: Conn, phone: str) -> Artisan | None:
+    """The profile that proved it owns ``phone`` (shared contact, WhatsApp number), if any."""
+    stmt = select(artisans).where(artisans.c.phone == phone, artisans.c.phone_verified.is_(True),
+                                  artisans.c.erased_at.is_(None))
+    row = (await conn.execute(stmt.order_by(artisans.c.id))).mappings().first()
+    return Artisan.from_row(row) if row else None
+
+
+async def unverified_holders(conn: Conn, phone: str, *, besides: int) -> list[Artisan]:
+    """Profiles other than ``besides`` that typed ``phone`` without proving it is theirs."""
+    stmt = select(artisans).where(artisans.c.phone == phone, artisans.c.phone_verified.is_(False),
+                                  artisans.c.erased_at.is_(None), artisans.c.id != besides)
+    return [Artisan.from_row(r) for r in (await conn.execute(stmt.order_by(artisans.c.id))).mappings()]
+
+
 async def by_cnie(conn: Conn, cnie: str) -> Artisan | None:
     stmt = select(artisans).where(artisans.c.cnie == cnie, artisans.c.erased_at.is_(None))
     row = (await conn.execute(stmt)).mappings().first()

@@ -23,7 +23,10 @@ serialised by the database itself rather than by luck.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -42,6 +45,7 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from storage.urls import is_memory, is_sqlite
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOOP_BUSY_MS = 20
 """How long a statement run on the event loop may wait for another process's lock."""
@@ -70,6 +74,9 @@ def _install_sqlite_hooks(engine: Engine, busy_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted personal data is overwritten with zeros, not left in free pages (this build of
+        # SQLite happens to default to it; others do not).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -157,6 +164,18 @@ def _buffered(result: CursorResult[Any]) -> CursorResult[Any]:
     return result
 
 
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), or make it so: it holds
+    personal data. SQLite gives its -wal and -shm files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+    except OSError:  # a read-only place: SQLite will say so when it opens the file
+        pass
+
+
 def _locked(err: OperationalError) -> bool:
     orig = err.orig
     return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
@@ -170,6 +189,9 @@ class Database:
             raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")
         self.url = url
         sqlite = is_sqlite(url)
+        if sqlite:
+            _private_file(Path(url.split("///", 1)[1]))
+        self._checkpoint_due = False
         self.loop_engine = make_loop_engine(url) if sqlite else None
         self.async_engine = make_engine(url)
         # SQLite has one writer at a time. Queueing our own writers here, instead of letting
@@ -194,6 +216,30 @@ class Database:
                 sync.commit()
             finally:
                 sync.close()
+            if self._checkpoint_due:
+                self._checkpoint_due = False
+                self._checkpoint()
+
+    def checkpoint_after_commit(self) -> None:
+        """Empty SQLite's write-ahead log once the current transaction commits (after personal
+        data was erased, so that no copy of it stays in the ``-wal`` file). No-op elsewhere."""
+        if self.loop_engine is not None:
+            self._checkpoint_due = True
+
+    def _checkpoint(self) -> None:
+        """Old copies of erased rows live in the -wal file until a checkpoint; TRUNCATE copies
+        the pages back (zeroed, see secure_delete) and empties the file. Outside a transaction,
+        on a raw connection; a failure is logged, never raised (the erasure is committed)."""
+        assert self.loop_engine is not None
+        raw = self.loop_engine.raw_connection()
+        try:
+            busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                log.warning("database: the write-ahead log could not be emptied (readers busy)")
+        except sqlite3.Error:
+            log.warning("database: checkpoint after an erasure failed", exc_info=True)
+        finally:
+            raw.close()
 
     @staticmethod
     async def _begin_immediate(engine: Engine) -> Connection:
@@ -217,6 +263,34 @@ class Database:
         """A connection for reads only (still a transaction, rolled back at the end)."""
         async with self.async_engine.connect() as conn:
             yield _AsyncConn(await conn.execution_options(hirfa_read_only=True))
+
+    @asynccontextmanager
+    async def scratch_copy(self) -> AsyncIterator[Database | None]:
+        """A throw-away copy of a SQLite database (taken with the online backup API, under a
+        read lock only), for work whose writes must never be kept nor hold the write lock (a
+        dry run); removed afterwards. None on other engines (use a rolled-back transaction)."""
+        if self.loop_engine is None:
+            yield None
+            return
+        source = Path(self.url.split("///", 1)[1])
+        with tempfile.TemporaryDirectory(prefix="hirfa-scratch-") as folder:
+            target = Path(folder) / "scratch.db"
+
+            def copy() -> None:
+                src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+                dst = sqlite3.connect(target)
+                try:
+                    src.backup(dst)
+                finally:
+                    dst.close()
+                    src.close()
+
+            await asyncio.to_thread(copy)
+            scratch = Database(self.url.split("///", 1)[0] + "///" + str(target))
+            try:
+                yield scratch
+            finally:
+                await scratch.dispose()
 
     async def upgrade(self, revision: str = "heads") -> None:
         """Apply Alembic migrations up to ``revision`` (all feature branches by default)."""

@@ -566,3 +566,38 @@ async def test_cli_exports_deliveries_and_prints_stats(h: Harness, tmp_path: Pat
     assert csv_out.read_text(encoding="utf-8-sig").count("\n") == 4
     assert await print_stats(h.app, argparse.Namespace(lang="en", chart=tmp_path / "s.png")) == 0
     assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_preview_and_start_announce_the_same_count(h: Harness) -> None:
+    # Issue 12 item 13: the preview said "1 artisan", then "on its way to 3 artisans" (the two
+    # without any chat were counted when sending started).
+    from sqlalchemy import delete
+
+    chats = await seed_artisans(h, 3)
+    async with h.app.db.transaction() as conn:
+        await conn.execute(delete(identities).where(identities.c.external_id.in_(
+            [str(c) for c in chats[1:]])))
+    await compose(h)
+    await h.press(ADMIN, "bc:preview")
+    preview = h.last_text(ADMIN)
+    assert "1 artisan" in preview and "3 artisans" not in preview
+    await h.press(ADMIN, "bc:send:1")
+    started = h.texts(ADMIN)[-2:]
+    assert any("1 artisan" in t for t in started) and not any("3 artisans" in t for t in started), started
+
+
+def test_chart_counts_have_whole_ticks_and_long_titles_are_shortened() -> None:
+    # Issue 12 item 15: ticks at 0.5, 1.5 ("half an artisan") and session titles cut off.
+    from handlers.charts import LABEL_MAX, Panel, draw_panels
+
+    long_title = "Techniques avancées de la poterie traditionnelle de Safi et de Fès"
+    figure = draw_panels([
+        Panel("Par région", ["Marrakech-Safi", "Fès-Meknès"], [1, 2]),
+        Panel("Sessions", [long_title], [3], horizontal=False),
+        Panel("Présence", ["A"], [50.0], percent=True),
+    ], "Statistiques")
+    regions, sessions, _ = figure.axes
+    assert all(float(t).is_integer() for t in regions.get_xticks())
+    assert all(float(t).is_integer() for t in sessions.get_yticks())
+    [label] = [t.get_text() for t in sessions.get_xticklabels()]
+    assert len(label) <= LABEL_MAX and label.endswith("…") and label.startswith("Techniques avancées")

@@ -137,13 +137,17 @@ async def test_bad_names_get_a_clear_answer(h: Harness, answer: str, expected: s
     assert "nom complet" in texts[-1]  # asked again
 
 
-async def test_html_looking_name_is_kept_and_escaped(h: Harness) -> None:
-    await h.register(USER, "en", name="<b>Ali</b> &amp; Co")
-    [row] = await artisan_rows(h)
-    assert row["full_name"] == "<b>Ali</b> &amp; Co"
-    welcome = h.api.messages_to(USER)[-2]
-    assert "&lt;b&gt;Ali&lt;/b&gt; &amp;amp; Co" in welcome.text
-    assert "<b>Ali</b> &amp; Co" in welcome.plain_text
+async def test_html_or_formula_looking_names_are_refused(h: Harness) -> None:
+    # Issue 12 item 4: a name refuses what no person's name contains (tags, =, @, +, |...);
+    # before, "<b>Ali</b> &amp; Co" and '=HYPERLINK(...)' were stored and reached exports.
+    await h.send(USER, "/start")
+    await h.press(USER, "lang:en")
+    await h.press(USER, "consent:yes")
+    for typed in ("<b>Ali</b> &amp; Co", '=HYPERLINK("http://x","Voir")', "@Ali", "+Ali Ben"):
+        await h.send(USER, typed)
+        assert "does not look like a name" in h.texts(USER)[-2], typed
+    await h.send(USER, "Aït-Ben Haddou O’Neil")
+    assert "does not look like a name" not in h.texts(USER)[-2]
 
 
 async def test_invalid_phone_then_valid(h: Harness) -> None:
@@ -215,19 +219,29 @@ async def test_start_in_the_middle_of_registration_continues(h: Harness) -> None
     assert "full name" in h.last_text(USER)
 
 
-async def test_duplicate_cnie_is_refused(h: Harness) -> None:
+async def test_known_cnie_gets_the_same_answer_as_an_unknown_one(h: Harness) -> None:
+    # Issue 12 item 2: "this CNIE is already registered" told anyone whether a CNIE was known.
     await h.register(USER, "en", cnie="BK123456")
-    other = 202
-    h.languages[other] = "en"
-    await h.send(other, "/start")
-    await h.press(other, "lang:en")
-    await h.press(other, "consent:yes")
-    await h.send(other, "Karim Alaoui")
-    await h.send(other, "0698765432")
-    await h.press(other, "region:CS")
-    await h.press(other, "craft:pottery")
-    await h.send(other, "BK123456")
-    assert "already registered" in h.texts(other)[-2]
+    answers = []
+    for other, cnie in ((202, "BK123456"), (203, "BK654321")):
+        h.languages[other] = "en"
+        await h.send(other, "/start")
+        await h.press(other, "lang:en")
+        await h.press(other, "consent:yes")
+        await h.send(other, "Karim Alaoui")
+        await h.send(other, "0698765432")
+        await h.press(other, "region:CS")
+        await h.press(other, "craft:pottery")
+        await h.send(other, cnie)
+        answers.append(h.texts(other)[-1].replace(cnie, "CNIE"))
+        await h.press(other, "reg:confirm")
+        answers.append(h.texts(other)[-2])
+    assert answers[0] == answers[2] and answers[1] == answers[3]
+    rows = {r["full_name"]: r for r in await artisan_rows(h)}
+    assert len(await artisan_rows(h)) == 3
+    cnies = sorted(str(r["cnie"]) for r in await artisan_rows(h))
+    assert cnies == ["BK123456", "BK654321", "None"]  # the first holder keeps theirs
+    assert rows
 
 
 async def test_deep_link_payload_is_kept_through_registration(h: Harness) -> None:
@@ -257,8 +271,12 @@ async def test_second_telegram_account_with_verified_phone_links_to_same_artisan
     await h.press(other, "lang:fr")
     await h.press(other, "consent:yes")
     await h.send(other, "Amina B")
-    await h.send(other, "0612345678")  # typed: not proof of ownership
-    assert "déjà inscrit" in h.texts(other)[-2]
+    await h.send(other, "0612345678")  # typed: not proof of ownership, and nothing is revealed
+    assert "Numéro enregistré" in h.texts(other)[-2]
+    await h.press(other, "region:MS")
+    await h.press(other, "craft:zellige")
+    await h.press(other, "cnie:skip")
+    await h.press(other, "reg:edit:phone")
     await h.share_contact(other, "+212612345678")
     await h.press(other, "link:yes")
     assert len(await artisan_rows(h)) == 1

@@ -153,6 +153,9 @@ async def test_calendar_file_for_an_enrolment(h: Harness) -> None:
     assert event.decoded("DTEND") == utc(2026, 11, 9, 11, 0)
     await h.press_data(AMINA, f"s:map:{session}")
     assert h.last(AMINA).method == "sendLocation"
+    # Issue 12 item 15: a link too, for phones that do not open a shared location.
+    link = [t for t in h.texts(AMINA)[-3:] if "openstreetmap.org/?mlat=" in t]
+    assert link, h.texts(AMINA)[-3:]
 
 
 async def test_deep_link_registers_first_then_opens_the_card(h: Harness) -> None:

@@ -238,3 +238,31 @@ async def test_rsvp_yes_and_cant_come_frees_the_seat_for_the_wait_list(h: Harnes
     await tick(h, starts - timedelta(hours=2))
     assert len(reminders_to(h, KARIM)) == 1  # promoted 22 h before: only the 2 h one
     assert len(reminders_to(h, AMINA)) == 1
+
+
+async def test_enrolling_after_the_last_reminder_time_still_gets_the_promised_reminder(
+    h: Harness,
+) -> None:
+    # Issue 12 item 10: "you will get a reminder before it starts", and none came.
+    await h.register(AMINA, "fr")
+    starts = local(utc(2026, 11, 10, 12, 0).date(), 14)
+    session = await make_session(h, starts_at=starts, capacity=2)
+    h.clock.set(starts - timedelta(minutes=90))  # after the 2 h reminder's time
+    await h.press_data(AMINA, f"s:enrolok:{session}")
+    assert "rappel" in h.last_text(AMINA).lower()
+    await tick(h, starts - timedelta(minutes=89))
+    assert len(reminders_to(h, AMINA)) == 1
+    await tick(h, starts - timedelta(minutes=60))
+    assert len(reminders_to(h, AMINA)) == 1  # once
+
+
+async def test_late_enrolment_reminder_waits_for_the_end_of_quiet_hours(h: Harness) -> None:
+    await h.register(AMINA, "fr")
+    starts = local(utc(2026, 11, 10, 12, 0).date(), 9)  # 09:00; quiet hours end at 08:00
+    session = await make_session(h, starts_at=starts, capacity=2)
+    h.clock.set(starts - timedelta(minutes=100))  # 07:20, after the 07:00 reminder time
+    await h.press_data(AMINA, f"s:enrolok:{session}")
+    await tick(h, starts - timedelta(minutes=99))
+    assert reminders_to(h, AMINA) == []
+    await tick(h, starts - timedelta(minutes=60))  # 08:00
+    assert len(reminders_to(h, AMINA)) == 1

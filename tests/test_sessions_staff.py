@@ -229,7 +229,13 @@ async def test_cancel_session_notifies_everyone_and_closes_it(hj: Harness) -> No
 
 async def test_enrolment_list_exports_and_attendance(hj: Harness) -> None:
     h = hj
-    await h.register(AMINA, "fr", name="=Amina Benali")
+    await h.register(AMINA, "fr", name="Amina Benali")
+    # A name as an older version stored it (names now refuse "="): exports must neutralise it.
+    from storage import artisans as artisan_repo
+
+    async with h.app.db.transaction() as conn:
+        await artisan_repo.update_fields(conn, await artisan_id(h, AMINA), h.clock.now(),
+                                         full_name="=Amina Benali")
     await h.register(KARIM, "en", name="Karim Alaoui")
     await h.register(SALMA, "ar", name="سلمى")
     start = JUNE + timedelta(days=2)
@@ -331,5 +337,53 @@ def test_durations_and_dates_as_staff_type_them() -> None:
 
     assert [parse_duration(t) for t in ("2", "2h", "1h30", "1:30", "90", "90 min", "٣ساعات")] == \
         [120, 120, 90, 90, 90, 90, 180]
-    assert parse_local_datetime("٢٥/٠٩/٢٠٢٦ ١٠:٠٠", CASABLANCA) == utc(2026, 9, 25, 10, 0)
-    assert parse_local_datetime("2026-06-10 10:00", CASABLANCA) == utc(2026, 6, 10, 9, 0)
+    assert parse_local_datetime("٢٥/٠٩/٢٠٢٦ ١٠:٠٠", CASABLANCA, utc(2026, 1, 1)) == utc(2026, 9, 25, 10, 0)
+    assert parse_local_datetime("2026-06-10 10:00", CASABLANCA, utc(2026, 1, 1)) == utc(2026, 6, 10, 9, 0)
+
+
+async def test_date_error_example_is_a_future_date(hj: Harness) -> None:
+    # Issue 12 item 15: the example was 25/09/2026, already past when staff read it.
+    from datetime import timedelta
+
+    from handlers.sessions.parsing import example_datetime, parse_local_datetime
+    from tests.sessions_support import CASABLANCA
+
+    h = hj
+    h.languages[ADMIN] = "en"
+    await h.send(ADMIN, "/sessions")
+    await h.press(ADMIN, "sa:new")
+    await h.send(ADMIN, "Title")
+    await h.press(ADMIN, "sa:skip")
+    await h.press(ADMIN, "craft:*")
+    await h.press(ADMIN, "region:*")
+    await h.send(ADMIN, "Venue")
+    await h.press(ADMIN, "sa:skip")
+    example = example_datetime(h.clock.now(), CASABLANCA)
+    assert parse_local_datetime(example, CASABLANCA, h.clock.now()) > h.clock.now() + timedelta(days=1)
+    for answer in ("demain", "25/12/2030"):
+        await h.send(ADMIN, answer)
+        assert example in h.texts(ADMIN)[-2], h.texts(ADMIN)[-2]
+        assert "25/09/2026" not in h.texts(ADMIN)[-2]
+
+
+async def test_cancelled_session_poster_is_marked(hj: Harness) -> None:
+    # Issue 12 item 15: a cancelled session's poster looked like any other.
+    from PIL import Image
+
+    from storage import sessions as session_repo
+
+    h = hj
+    session = await make_session(h, starts_at=JUNE + timedelta(days=5))
+    h.languages[ADMIN] = "fr"
+
+    async def band_pixel() -> tuple[int, int, int]:
+        await h.press_data(ADMIN, f"sa:poster:{session}")
+        document = h.last(ADMIN).document
+        assert document is not None
+        image = Image.open(BytesIO(document)).convert("RGB")
+        return image.getpixel((5, image.height // 2))  # type: ignore[return-value]
+
+    assert await band_pixel() != (178, 34, 52)
+    async with h.app.db.transaction() as conn:
+        assert await session_repo.cancel(conn, session, h.clock.now())
+    assert await band_pixel() == (178, 34, 52)

@@ -231,6 +231,8 @@ def to_incoming(update: Update) -> Incoming | None:
             if thread is None:
                 return None
         user = query.from_user
+        if user is None:  # a forged or broken update: nobody to answer
+            return None
         chat_id = str(query.message.chat.id) if query.message is not None else str(user.id)
         return Incoming(CHANNEL, str(user.id), chat_id, "choice", choice_id=query.data or "",
                         update_id=uid, language_hint=user.language_code, thread_id=thread)

@@ -75,6 +75,16 @@ class Batch:
     errors: list[PostError] = field(default_factory=list)
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (a post is never trusted to be
+    well-formed)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _sender(message: dict[str, Any], contacts: list[dict[str, Any]]) -> tuple[str | None, str | None]:
     """(phone digits, business-scoped id) of the sender, from the message or its contact."""
     wa_id = message.get("from")
@@ -91,8 +101,9 @@ def _sender(message: dict[str, Any], contacts: list[dict[str, Any]]) -> tuple[st
 
 
 def _shared_contact(message: dict[str, Any]) -> Contact | None:
-    for card in message.get("contacts") or []:
-        for phone in card.get("phones") or []:
+    for card in _list(message.get("contacts")):
+        for phone in _list(_obj(card).get("phones")):
+            phone = _obj(phone)
             number = phone.get("phone") or phone.get("wa_id")
             if number:
                 owner = phone.get("wa_id")
@@ -111,20 +122,20 @@ def to_incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inco
         return None
     base: dict[str, Any] = {
         "channel": CHANNEL, "user_id": user, "chat_id": user, "update_id": str(message["id"]),
-        "verified_phone": f"+{wa_id}" if wa_id and wa_id.isdigit() else None,
+        "verified_phone": f"+{wa_id}" if wa_id and wa_id.isascii() and wa_id.isdigit() else None,
     }
     if kind == "text":
-        body = str((message.get("text") or {}).get("body") or "")
+        body = str(_obj(message.get("text")).get("body") or "")
         return Incoming(kind="command" if body.startswith("/") else "text", text=body, **base)
     if kind == "interactive":
-        reply = message.get("interactive") or {}
+        reply = _obj(message.get("interactive"))
         picked = reply.get("button_reply") or reply.get("list_reply")
         if isinstance(picked, dict) and picked.get("id"):
             return Incoming(kind="choice", choice_id=str(picked["id"]),
                             text=str(picked.get("title") or ""), **base)
         return Incoming(kind="unsupported", media="media", **base)
     if kind == "button":  # a quick-reply button of a template: its text answers like typing
-        button = message.get("button") or {}
+        button = _obj(message.get("button"))
         return Incoming(kind="text", text=str(button.get("text") or button.get("payload") or ""),
                         **base)
     if kind == "contacts":
@@ -191,9 +202,10 @@ def _post_error(raw: Any) -> PostError | None:
 def _status(raw: dict[str, Any]) -> Status | None:
     if not raw.get("id") or not raw.get("status"):
         return None
-    errors = raw.get("errors") or [{}]
-    first = errors[0] if isinstance(errors[0], dict) else {}
+    errors = _list(raw.get("errors")) or [{}]
+    first = _obj(errors[0])
     code = first.get("code")
+    code = code if isinstance(code, int) or (isinstance(code, str) and code.isdecimal()) else None
     return Status(
         message_id=str(raw["id"]),
         status=str(raw["status"]),
@@ -208,19 +220,20 @@ def parse(payload: Any, phone_id: str | None) -> Batch:
     batch = Batch()
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         return batch
-    for entry in payload.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            if (change or {}).get("field") != "messages":
+    for entry in _list(payload.get("entry")):
+        for change in _list(_obj(entry).get("changes")):
+            change = _obj(change)
+            if change.get("field") != "messages":
                 continue
-            value = change.get("value") or {}
-            number = (value.get("metadata") or {}).get("phone_number_id")
+            value = _obj(change.get("value"))
+            number = _obj(value.get("metadata")).get("phone_number_id")
             if phone_id and number and str(number) != phone_id:
                 continue
-            contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
-            for raw_error in value.get("errors") or []:
+            contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+            for raw_error in _list(value.get("errors")):
                 if (error := _post_error(raw_error)) is not None:
                     batch.errors.append(error)
-            for message in value.get("messages") or []:
+            for message in _list(value.get("messages")):
                 if not isinstance(message, dict):
                     continue
                 if message.get("type") == "system":
@@ -228,7 +241,7 @@ def parse(payload: Any, phone_id: str | None) -> Batch:
                         batch.number_changes.append(change)
                 elif incoming := to_incoming(message, contacts):
                     batch.messages.append(incoming)
-            for raw in value.get("statuses") or []:
+            for raw in _list(value.get("statuses")):
                 if isinstance(raw, dict) and (status := _status(raw)):
                     batch.statuses.append(status)
     return batch

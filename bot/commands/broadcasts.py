@@ -16,7 +16,8 @@ from typing import Any
 from bot.app import Hirfa
 from bot.commands import subgroup
 from bot.i18n import html_to_plain
-from handlers.exports import as_csv, as_xlsx, delivery_table
+from bot.spreadsheets import to_csv, to_xlsx
+from handlers.exports import delivery_table
 from handlers.stats import stats_chart, stats_text
 from storage import broadcasts as broadcast_repo
 from storage.stats import collect
@@ -45,7 +46,7 @@ async def export_deliveries(app: Hirfa, args: argparse.Namespace) -> int:
             print(f"hirfa: no broadcast {args.broadcast}", file=sys.stderr)
             return 1
         header, rows = await delivery_table(conn, args.broadcast, app.services.zone)
-    data = as_xlsx(header, rows) if out.suffix.lower() == ".xlsx" else as_csv(header, rows)
+    data = to_xlsx(header, rows, "deliveries") if out.suffix.lower() == ".xlsx" else to_csv(header, rows)
     await asyncio.to_thread(out.write_bytes, data)
     print(f"{len(rows)} deliveries of broadcast {args.broadcast} written to {out}")
     return 0

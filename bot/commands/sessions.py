@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from bot.commands import subgroup
 from bot.i18n import Msg
+from bot.spreadsheets import to_csv, to_xlsx
 from handlers.sessions.files import (
     EXPORT_COLUMNS,
     FileError,
@@ -22,8 +23,6 @@ from handlers.sessions.files import (
     enrolment_table,
     import_rows,
     read_table,
-    to_csv,
-    to_xlsx,
 )
 from storage import sessions as session_repo
 
@@ -103,7 +102,7 @@ async def export_enrolments(app: Any, args: argparse.Namespace) -> int:
         rows = await enrolment_table(conn, session, args.lang, zone)
     output: Path = args.output or Path(f"enrolments-session-{session.id}.{args.format or 'xlsx'}")
     kind = args.format or ("csv" if output.suffix.lower() == ".csv" else "xlsx")
-    data = to_csv(EXPORT_COLUMNS, rows) if kind == "csv" else to_xlsx(EXPORT_COLUMNS, rows)
+    data = to_csv(EXPORT_COLUMNS, rows) if kind == "csv" else to_xlsx(EXPORT_COLUMNS, rows, "enrolments")
     await asyncio.to_thread(output.write_bytes, data)
     print(t.plain(Msg("sess.export_written", count=len(rows), path=str(output)), args.lang, zone))
     return 0

@@ -20,7 +20,8 @@ from bot.dialogue import NAV_MENU, Context, MenuItem, Router, Services, State, n
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
-from handlers import fields
+from bot.numbers import parse_id
+from handlers import fields, phones
 from handlers.certification import parsing
 from handlers.certification.changes import calendar_file, claim_for
 from handlers.certification.texts import application_line, artisan_card, join
@@ -88,10 +89,11 @@ def _reader(ctx: Context) -> artisan_repo.Artisan:
 async def _own(ctx: Context, prefix: str) -> Application | None:
     """The application named by the pressed button, if it is this artisan's; else None."""
     raw = (ctx.choice_id or "").removeprefix(prefix)
-    if not raw.isdigit():
+    app_id = parse_id(raw)
+    if app_id is None:
         return None
     for app in await my_applications(ctx):
-        if app.id == int(raw):
+        if app.id == app_id:
             return app
     return None
 
@@ -265,9 +267,10 @@ async def take_verify(ctx: Context) -> None:
     if not values["phone_verified"]:
         raise InvalidInput("cert.verify.use_button")
     artisan = _reader(ctx)
-    owner = await artisan_repo.by_phone(ctx.conn, values["phone"])
+    owner = await artisan_repo.by_verified_phone(ctx.conn, values["phone"])
     if owner is not None and owner.id != artisan.id:
         raise InvalidInput("profile.phone_taken")
+    await phones.proven(ctx, artisan.id, values["phone"])
     await artisan_repo.update_fields(ctx.conn, artisan.id, ctx.now, phone=values["phone"],
                                      phone_verified=True)
     await ctx.refresh_artisan()

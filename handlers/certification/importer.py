@@ -13,32 +13,27 @@ the artisan it belongs to (see :mod:`handlers.certification.changes`).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.dialogue import Services, normalize, strip_invisible
+from bot.dialogue import Services, strip_invisible
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
+from bot.spreadsheets import SheetError, fold_header, map_columns, read_sheet
 from bot.timezones import load_zone
 from handlers.catalog import CRAFTS
 from handlers.certification import parsing
 from handlers.certification.changes import SOURCE_IMPORT, Change, moves, record
 from handlers.certification.stages import matcher, read_stage, stage
-from handlers.validation import clean_cnie, parse_phone
+from handlers.validation import clean_cnie, name_character, parse_phone
 from storage import certifications as repo
 from storage.certifications import Application
 from storage.database import Conn
 
-MAX_ROWS = 20_000
-MAX_BYTES = 20 * 1024 * 1024
 CHUNK = 200
 NAME_MAX = 120
 CRAFT_MAX = 80
@@ -60,14 +55,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                       "المكان"),
 }
 REQUIRED = ("application_number", "cnie", "full_name", "stage")
-
-
-def fold_header(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", normalize(str(text))).strip()
-
-
-_HEADERS = {fold_header(alias): column for column, aliases in COLUMNS.items()
-            for alias in (column, *aliases)}
 
 
 class FileProblem(Exception):
@@ -127,64 +114,19 @@ class Report:
 
 # -- reading -----------------------------------------------------------------------------------
 
-def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    """The header and the non-empty rows (with their line number in the file)."""
-    if not path.is_file():
-        raise FileProblem("cert.import.not_found")
-    if path.stat().st_size > MAX_BYTES:
-        raise FileProblem("cert.import.too_big", max=MAX_BYTES // (1024 * 1024))
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(path.read_bytes())
-    elif suffix in (".xlsx", ".xlsm"):
-        rows = _xlsx_rows(path)
-    else:
-        raise FileProblem("cert.import.bad_type")
-    numbered = ((i, row) for i, row in enumerate(rows, 1)
-                if any(cell not in (None, "") and str(cell).strip() for cell in row))
+def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """The header and the non-empty rows (with their line number in the file), read and bounded
+    by :mod:`bot.spreadsheets`."""
     try:
-        _, header = next(numbered)
-    except StopIteration:
-        raise FileProblem("cert.import.empty") from None
-    return [str(h or "").strip() for h in header], numbered
-
-
-def _csv_rows(data: bytes) -> Iterator[list[Any]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileProblem("cert.import.not_utf8") from None
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first.count)
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-
-
-def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook  # imported here: only imports need it
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise FileProblem("cert.import.unreadable") from None
-
-    def rows() -> Iterator[list[Any]]:
-        try:
-            sheet = book.worksheets[0]
-            for values in sheet.iter_rows(values_only=True):
-                yield list(values)
-        finally:
-            book.close()
-
-    return rows()
+        sheet = read_sheet(path)
+    except SheetError as err:
+        raise FileProblem(err.key, **err.params) from None
+    return sheet.header, sheet.rows
 
 
 def map_header(header: list[str]) -> dict[str, int]:
     """Column name → index; unknown headers are ignored, required ones must be there."""
-    found: dict[str, int] = {}
-    for index, title in enumerate(header):
-        column = _HEADERS.get(fold_header(title))
-        if column is not None and column not in found:
-            found[column] = index
+    found = map_columns(header, COLUMNS)
     missing = [c for c in REQUIRED if c not in found]
     if missing:
         raise FileProblem("cert.import.missing_columns", columns=", ".join(missing))
@@ -250,7 +192,11 @@ def _name(value: Any) -> str:
     text = re.sub(r"\s+", " ", strip_invisible(str(value))).strip()
     if len(text) > NAME_MAX:
         raise InvalidInput("common.text_too_long", max=NAME_MAX)
-    if sum(1 for ch in text if unicodedata.category(ch).startswith("L")) < 2:
+    # Letters, marks, spaces, ' - . as in any name (digits too: registers number homonyms);
+    # never =, +, @, quotes or brackets, which no person's name contains.
+    if sum(1 for ch in text if unicodedata.category(ch).startswith("L")) < 2 or not all(
+        name_character(ch) or ch in "0123456789" for ch in text
+    ) or not unicodedata.category(text[0]).startswith("L"):
         raise InvalidInput("cert.import.name_invalid")
     return text
 
@@ -410,9 +356,7 @@ async def import_file(services: Services, path: Path, *, dry_run: bool = False,
     checker = Checker(services)
     now = services.clock.now()
     entries: list[Entry] = []
-    for count, (line, cells) in enumerate(rows, 1):
-        if count > MAX_ROWS:
-            raise FileProblem("cert.import.too_many_rows", max=MAX_ROWS)
+    for line, cells in rows:
         report.rows += 1
         entry, problems, warnings = checker.check(line, cells, columns, header, now)
         report.problems += problems
@@ -420,19 +364,28 @@ async def import_file(services: Services, path: Path, *, dry_run: bool = False,
         if entry is not None:
             entries.append(entry)
     author = author or f"import:{path.name}"
-    try:
-        if dry_run:
-            async with services.db.transaction() as conn:
-                await _apply_all(conn, services, entries, author, report)
-                raise _Rollback
-        else:
-            for start in range(0, len(entries), CHUNK):
-                async with services.db.transaction() as conn:
-                    await _apply_all(conn, services, entries[start:start + CHUNK], author, report)
-    except _Rollback:
-        pass
+    if dry_run:
+        await _dry_run(services, entries, author, report)
+        return report
+    for start in range(0, len(entries), CHUNK):
+        # One transaction per chunk: the bot's own writes get the lock between chunks.
+        async with services.db.transaction() as conn:
+            await _apply_all(conn, services, entries[start:start + CHUNK], author, report)
     services.outbox.wake()
     return report
+
+
+async def _dry_run(services: Services, entries: list[Entry], author: str, report: Report) -> None:
+    """Apply everything to a scratch copy of the database (SQLite: the bot's write lock is never
+    taken), or else in one transaction rolled back at the end; nothing is kept either way."""
+    async with services.db.scratch_copy() as scratch:
+        target = replace(services, db=scratch) if scratch is not None else services
+        try:
+            async with target.db.transaction() as conn:
+                await _apply_all(conn, target, entries, author, report)
+                raise _Rollback
+        except _Rollback:
+            pass
 
 
 async def _apply_all(conn: Conn, services: Services, entries: list[Entry], author: str,

@@ -10,8 +10,9 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dialogue import LATIN_DIGITS, strip_invisible
+from bot.dialogue import strip_invisible
 from bot.errors import InvalidInput
+from bot.numbers import LATIN_DIGITS
 
 NUMBER_MAX = 32
 NOTE_MAX = 500

@@ -17,6 +17,7 @@ from bot.dialogue import NAV_BACK, Context, MenuItem, Router, State, show_menu
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
+from bot.numbers import parse_id
 from handlers.certification import parsing
 from handlers.certification.changes import SOURCE_STAFF, Change, owner_of, record
 from handlers.certification.stages import active, stage
@@ -142,7 +143,8 @@ async def show_card(ctx: Context, app: Application, intro: Text | None = None) -
 
 async def _named(ctx: Context, prefix: str) -> Application | None:
     raw = (ctx.choice_id or "").removeprefix(prefix)
-    return await repo.get(ctx.conn, int(raw)) if raw.isdigit() else None
+    app_id = parse_id(raw)
+    return await repo.get(ctx.conn, app_id) if app_id is not None else None
 
 
 @router.action("cs:open:", role=STAFF)

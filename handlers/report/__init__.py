@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from bot.dialogue import Context, Router, Services
 from bot.i18n import Msg
 from bot.messages import Document
-from console.exports import XLSX_MIME
+from bot.spreadsheets import XLSX_MIME
 from handlers.report import render
 from storage.report import collect
 

@@ -178,7 +178,7 @@ def _sheet(words: Words, section: Section) -> tuple[str, list[str], list[list[ob
 
 
 def xlsx(translator: Translator, report: ActivityReport, lang: str, zone: ZoneInfo) -> bytes:
-    from console.exports import spreadsheet
+    from bot.spreadsheets import to_workbook
 
     words = Words(translator, lang, zone)
     cover = (
@@ -187,8 +187,7 @@ def xlsx(translator: Translator, report: ActivityReport, lang: str, zone: ZoneIn
         [[words("report.period", start=words.day(report.start), end=words.day(report.end)), ""]]
         + [[words(k), v] for k, v in key_figures(report)],
     )
-    content, _ = spreadsheet("xlsx", [cover, *(_sheet(words, s) for s in report.sections)])
-    return content
+    return to_workbook([cover, *(_sheet(words, s) for s in report.sections)])
 
 
 __all__ = ["Breakdown", "PDF_MIME", "pdf", "xlsx"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
+from bot.numbers import parse_id
 from handlers.sessions import notices
 from handlers.sessions.calendar import session_ics
 from handlers.sessions.texts import card, mine_text, seats_text, title_of
@@ -142,7 +143,7 @@ async def open_deeplink(ctx: Context) -> None:
     if ctx.artisan is None:  # the foundation registers first; be safe anyway
         return
     tail = ctx.args.strip().removeprefix("s")
-    session_id = int(tail) if tail.isdigit() and len(tail) < 10 else None
+    session_id = parse_id(tail)
     if session_id is None:
         ctx.say(Msg("sess.not_found"))
         await show_list(ctx, 0)
@@ -160,7 +161,11 @@ async def send_map(ctx: Context) -> None:
     if session is None or session.location is None:
         await stale(ctx)
         return
-    ctx.say(Msg("sess.map", venue=session.venue), location=session.location)
+    # The text carries a map link too: some phones do not open a shared location.
+    latitude, longitude = session.location
+    link = f"https://www.openstreetmap.org/?mlat={latitude:.5f}&mlon={longitude:.5f}#map=17/" \
+           f"{latitude:.5f}/{longitude:.5f}"
+    ctx.say(Msg("sess.map", venue=session.venue, link=link), location=session.location)
 
 
 # -- enrol ------------------------------------------------------------------------------------

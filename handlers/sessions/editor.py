@@ -17,6 +17,7 @@ from bot.dialogue import Context, Router, State, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice
+from bot.numbers import parse_int
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.sessions import changes
 from handlers.sessions.parsing import (
@@ -24,6 +25,7 @@ from handlers.sessions.parsing import (
     TITLE_MAX,
     VENUE_MAX,
     clean_text,
+    date_problem,
     parse_capacity,
     parse_coordinates,
     parse_duration,
@@ -183,8 +185,8 @@ async def ask_start(ctx: Context) -> None:
 
 async def take_start(ctx: Context) -> None:
     if ctx.incoming.kind != "text":
-        raise InvalidInput("sess.bad_datetime")
-    starts_at = parse_local_datetime(ctx.text, ctx.zone)
+        raise date_problem("sess.bad_datetime", ctx.now, ctx.zone)
+    starts_at = parse_local_datetime(ctx.text, ctx.zone, ctx.now)
     if starts_at <= ctx.now:
         raise InvalidInput("sess.start_in_past", when=starts_at)
     draft(ctx)["start"] = starts_at.isoformat()
@@ -198,8 +200,9 @@ async def ask_duration(ctx: Context) -> None:
 
 async def take_duration(ctx: Context) -> None:
     choice = ctx.choice_id or ""
-    if choice.startswith("dur:") and choice.removeprefix("dur:").isdigit():
-        minutes = int(choice.removeprefix("dur:"))
+    chosen = parse_int(choice.removeprefix("dur:"), 15, 24 * 60) if choice.startswith("dur:") else None
+    if chosen is not None:
+        minutes = chosen
     elif ctx.incoming.kind == "text":
         minutes = parse_duration(ctx.text)
     else:

@@ -10,9 +10,7 @@ enrolled are told); a row identical to the stored session changes nothing.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.dialogue import Services, normalize
 from bot.errors import InvalidInput
 from bot.i18n import Msg
+from bot.spreadsheets import SheetError, map_columns, read_sheet
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.sessions import notices
 from handlers.sessions.parsing import (
@@ -29,6 +28,7 @@ from handlers.sessions.parsing import (
     TITLE_MAX,
     VENUE_MAX,
     clean_text,
+    date_problem,
     local_to_utc,
     parse_capacity,
     parse_duration,
@@ -47,6 +47,24 @@ COLUMNS = (
 )
 REQUIRED = ("ext_ref", "venue", "start", "duration_minutes", "capacity")
 EXT_REF_MAX = 64
+# Header names other than the column's own (compared folded: case, accents, spaces, "_").
+ALIASES: dict[str, tuple[str, ...]] = {
+    "ext_ref": ("ref", "reference", "المرجع"),
+    "title_ar": ("titre ar", "title arabic", "العنوان", "العنوان بالعربية"),
+    "title_fr": ("titre", "titre fr", "title french", "العنوان بالفرنسية"),
+    "title_en": ("title", "title english", "titre en", "العنوان بالإنجليزية"),
+    "description_ar": ("description arabe", "الوصف", "الوصف بالعربية"),
+    "description_fr": ("description", "description francais", "الوصف بالفرنسية"),
+    "description_en": ("description english", "الوصف بالإنجليزية"),
+    "craft": ("metier", "الحرفة"),
+    "region": ("الجهة",),
+    "venue": ("lieu", "place", "المكان"),
+    "latitude": ("lat", "خط العرض"),
+    "longitude": ("lon", "lng", "خط الطول"),
+    "start": ("debut", "date", "starts at", "البداية", "التاريخ"),
+    "duration_minutes": ("duree", "duree minutes", "duration", "المدة"),
+    "capacity": ("places", "capacite", "seats", "المقاعد", "عدد المقاعد"),
+}
 
 
 class FileError(Exception):
@@ -89,52 +107,22 @@ class ImportReport:
 # -- reading ------------------------------------------------------------------------------------
 
 def read_table(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """Rows of a .csv or .xlsx file as ``(row number in the file, {column: value})``."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _read_csv(path)
-    elif suffix in (".xlsx", ".xlsm"):
-        rows = _read_xlsx(path)
-    else:
-        raise FileError(Msg("sess.import_bad_format", name=path.name))
-    if not rows:
-        raise FileError(Msg("sess.import_empty"))
-    header = [normalize(str(h or "")).replace(" ", "_") for h in rows[0]]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing or not any(h.startswith("title_") for h in header):
+    """Rows of a .csv or .xlsx file as ``(row number in the file, {column: value})``.
+
+    Bounded and cleaned by :mod:`bot.spreadsheets`; a file that cannot be read as a whole raises
+    :class:`FileError`."""
+    try:
+        sheet = read_sheet(path)
+    except SheetError as err:
+        problem = Msg(err.key, **err.params)
+        raise FileError(Msg("sheet.file_problem", file=path.name, problem=problem)) from None
+    columns = map_columns(sheet.header, ALIASES)
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing or not any(c.startswith("title_") for c in columns):
         raise FileError(Msg("sess.import_missing_columns",
                             columns=", ".join(missing or ["title_ar / title_fr / title_en"])))
-    out = []
-    for number, row in enumerate(rows[1:], 2):
-        values = {name: row[i] if i < len(row) else None for i, name in enumerate(header) if name}
-        if all(v is None or str(v).strip() == "" for v in values.values()):
-            continue
-        out.append((number, values))
-    return out
-
-
-def _read_csv(path: Path) -> list[list[Any]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileError(Msg("sess.import_not_utf8")) from None
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
-
-
-def _read_xlsx(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a broken file
-        raise FileError(Msg("sess.import_bad_file", name=path.name)) from None
-    try:
-        sheet = book.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
+    return [(number, {name: row[i] if i < len(row) else None for name, i in columns.items()})
+            for number, row in sheet.rows]
 
 
 # -- checking one row -------------------------------------------------------------------------
@@ -165,14 +153,14 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _start(value: Any, zone: ZoneInfo) -> datetime:
+def _start(value: Any, zone: ZoneInfo, now: datetime) -> datetime:
     if isinstance(value, datetime):  # an .xlsx date cell: wall-clock time in the chamber's zone
         if value.tzinfo is not None:
             return value.astimezone(UTC)
         return local_to_utc(value.date(), value.time(), zone)
     if isinstance(value, date):
-        raise InvalidInput("sess.missing_time")
-    return parse_local_datetime(_text(value), zone)
+        raise date_problem("sess.missing_time", now, zone)
+    return parse_local_datetime(_text(value), zone, now)
 
 
 def check_row(values: dict[str, Any], lookup: Lookup, zone: ZoneInfo, now: datetime) -> Draft:
@@ -216,7 +204,7 @@ def check_row(values: dict[str, Any], lookup: Lookup, zone: ZoneInfo, now: datet
             raise InvalidInput("sess.bad_location") from None
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise InvalidInput("sess.bad_location")
-    starts_at = _start(values["start"], zone)
+    starts_at = _start(values["start"], zone, now)
     if starts_at <= now:
         raise InvalidInput("sess.start_in_past", when=starts_at)
     minutes = parse_duration(_text(values["duration_minutes"]))
@@ -329,35 +317,3 @@ async def enrolment_table(
             e.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         ])
     return rows
-
-
-def to_csv(header: Iterable[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel shows Arabic names correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(list(header))
-    for row in rows:
-        writer.writerow([_safe_cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def to_xlsx(header: Iterable[str], rows: Iterable[Sequence[Any]], sheet: str = "enrolments") -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    ws = book.active
-    assert ws is not None
-    ws.title = sheet[:31]
-    ws.append(list(header))
-    for row in rows:
-        ws.append([_safe_cell(v) for v in row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _safe_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in names typed by users (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit():
-        return "'" + value
-    return value

@@ -9,8 +9,9 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dialogue import LATIN_DIGITS, strip_invisible
+from bot.dialogue import strip_invisible
 from bot.errors import InvalidInput
+from bot.numbers import LATIN_DIGITS, parse_int
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 1000
@@ -52,8 +53,19 @@ def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     return utc
 
 
-def parse_local_datetime(text: str, zone: ZoneInfo) -> datetime:
-    """``25/09/2026 10:00``, ``25-9-2026 10h``, ``2026-09-25 10:00`` → aware UTC datetime."""
+def example_datetime(now: datetime, zone: ZoneInfo) -> str:
+    """A date a staff member could type, always in the future: two weeks from now at 10:00."""
+    return (now.astimezone(zone) + timedelta(days=14)).strftime("%d/%m/%Y") + " 10:00"
+
+
+def date_problem(key: str, now: datetime, zone: ZoneInfo) -> InvalidInput:
+    """``sess.bad_datetime`` / ``sess.missing_time`` with a future example to copy."""
+    return InvalidInput(key, example=example_datetime(now, zone))
+
+
+def parse_local_datetime(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """``25/09/2026 10:00``, ``25-9-2026 10h``, ``2026-09-25 10:00`` → aware UTC datetime
+    (``now`` gives the example of the error message a future date)."""
     value = _squash(text)
     match = _DMY.match(value)
     if match:
@@ -61,14 +73,14 @@ def parse_local_datetime(text: str, zone: ZoneInfo) -> datetime:
     else:
         match = _YMD.match(value)
         if not match:
-            raise InvalidInput("sess.bad_datetime")
+            raise date_problem("sess.bad_datetime", now, zone)
         year, month, day, hour, minute = match.groups()
     if hour is None:
-        raise InvalidInput("sess.missing_time")
+        raise date_problem("sess.missing_time", now, zone)
     try:
         return local_to_utc(date(int(year), int(month), int(day)), time(int(hour), int(minute or 0)), zone)
     except ValueError:
-        raise InvalidInput("sess.bad_datetime") from None
+        raise date_problem("sess.bad_datetime", now, zone) from None
 
 
 def parse_duration(text: str) -> int:
@@ -90,10 +102,10 @@ def parse_duration(text: str) -> int:
 
 
 def parse_capacity(text: str) -> int:
-    value = _squash(text)
-    if not value.isdigit() or not 1 <= int(value) <= CAPACITY_MAX:
+    capacity = parse_int(_squash(text), 1, CAPACITY_MAX)
+    if capacity is None:
         raise InvalidInput("sess.bad_capacity", max=CAPACITY_MAX)
-    return int(value)
+    return capacity
 
 
 def parse_coordinates(text: str) -> tuple[float, float]:

@@ -71,9 +71,14 @@ def _has_raqm() -> bool:
     return bool(features.check("raqm"))
 
 
-def make_poster(blocks: Sequence[tuple[str, int, bool]], link: str, footer: str) -> bytes:
+CANCELLED_RED = (178, 34, 52)
+
+
+def make_poster(blocks: Sequence[tuple[str, int, bool]], link: str, footer: str,
+                cancelled: Sequence[str] = ()) -> bytes:
     """A PNG: each block ``(text, size, bold)`` centred and wrapped, then the QR code and
-    ``footer`` (the link spelled out)."""
+    ``footer`` (the link spelled out). ``cancelled``: the session is cancelled; a red band with
+    these lines (one per language) crosses the poster, so a printed copy cannot mislead."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, WIDTH, 28), fill=(178, 34, 52))
@@ -87,6 +92,15 @@ def make_poster(blocks: Sequence[tuple[str, int, bool]], link: str, footer: str)
     qr_y = y + max(20, (HEIGHT - 200 - y - side) // 2)
     image.paste(qr, ((WIDTH - side) // 2, qr_y))
     _draw_block(draw, qr_y + side + 30, footer, 30, False)
+    if cancelled:
+        height = 40 + 90 * len(cancelled)
+        top = (HEIGHT - height) // 2
+        draw.rectangle((0, top, WIDTH, top + height), fill=CANCELLED_RED)
+        face = font(64, True)
+        for index, line in enumerate(cancelled):
+            box = draw.textbbox((0, 0), line, font=face)
+            draw.text(((WIDTH - (box[2] - box[0])) // 2, top + 20 + 90 * index), line, font=face,
+                      fill="white", direction="rtl" if _rtl(line) and _has_raqm() else None)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()

@@ -12,7 +12,9 @@ Rules, per enrolment:
   (default 21:00-08:00 in their zone) it moves to the end of the quiet hours, unless the session
   starts before then (then it keeps its time: a 07:30 session still gets its 05:30 reminder);
 - only the latest reminder that is due is sent (after downtime, a stale 24 h reminder is not
-  sent next to the 2 h one), and none for a time before the artisan took the seat;
+  sent next to the 2 h one), and none for a time before the artisan took the seat, except the
+  last one: who takes a seat after its time gets it at once (out of quiet hours), as promised
+  when they enrolled;
 - opted-out artisans (STOP) get none; artisans whose chats all blocked the bot are skipped (the
   outbox records the row as ``skipped``) and counted.
 
@@ -33,6 +35,7 @@ from sqlalchemy import select
 from bot.dialogue import Context, Job, Router, Services
 from bot.i18n import Msg
 from bot.messages import Choice, Reply
+from bot.numbers import parse_id
 from bot.timezones import load_zone
 from handlers.sessions import notices
 from handlers.sessions.artisan import show_card, show_mine, stale
@@ -163,8 +166,15 @@ def _due(
             continue
         # The latest due reminder only (ties: the shorter offset).
         _, offset = max(passed, key=lambda pair: (pair[0], -pair[1]))
-        if row.enrolment.updated_at > session.starts_at - offset:
-            continue  # took the seat after this reminder's time: they know already
+        took_seat = row.enrolment.updated_at
+        if took_seat > session.starts_at - offset:
+            if offset != offsets[-1]:
+                continue  # took the seat after this reminder's time: a later one will come
+            # After the last reminder's time: the promised reminder goes now, out of quiet
+            # hours (unless the session starts before they end).
+            if due_time(session.starts_at, session.starts_at - took_seat, zone,
+                        settings.quiet_hours) > now:
+                continue
         if row.opted_out:
             stats.opted_out += 1
             continue
@@ -213,9 +223,10 @@ router.jobs.append(Job("session-reminders", reminder_job, 60))
 
 def _rsvp_ids(ctx: Context, prefix: str) -> tuple[int, int] | None:
     parts = (ctx.choice_id or "").removeprefix(prefix).split(":")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) < 10 for p in parts):
+    ids = [parse_id(p) for p in parts]
+    if len(ids) != 2 or ids[0] is None or ids[1] is None:
         return None
-    return int(parts[0]), int(parts[1])
+    return ids[0], ids[1]
 
 
 async def _enrolled_session(ctx: Context, session_id: int) -> Session | None:

@@ -15,9 +15,11 @@ from bot.dialogue import Context, MenuItem, Router, State, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
+from bot.numbers import parse_id, parse_int
+from bot.spreadsheets import to_csv, to_xlsx
 from handlers.sessions import changes, editor, notices
-from handlers.sessions.files import EXPORT_COLUMNS, enrolment_table, to_csv, to_xlsx
-from handlers.sessions.parsing import parse_local_datetime
+from handlers.sessions.files import EXPORT_COLUMNS, enrolment_table
+from handlers.sessions.parsing import date_problem, parse_local_datetime
 from handlers.sessions.poster import make_poster
 from handlers.sessions.texts import LANGUAGES, card, title_of
 from storage import enrolments as enrolment_repo
@@ -195,8 +197,8 @@ async def take_move(ctx: Context) -> None:
     if session is None:
         return
     if ctx.incoming.kind != "text":
-        raise InvalidInput("sess.bad_datetime")
-    starts_at = parse_local_datetime(ctx.text, ctx.zone)
+        raise date_problem("sess.bad_datetime", ctx.now, ctx.zone)
+    starts_at = parse_local_datetime(ctx.text, ctx.zone, ctx.now)
     if starts_at <= ctx.now:
         raise InvalidInput("sess.start_in_past", when=starts_at)
     if starts_at == session.starts_at:
@@ -317,7 +319,7 @@ async def _export(ctx: Context, prefix: str, kind: str) -> None:
     s = listed.session
     rows = await enrolment_table(ctx.conn, s, ctx.lang, ctx.zone)
     if kind == "xlsx":
-        content = to_xlsx(EXPORT_COLUMNS, rows)
+        content = to_xlsx(EXPORT_COLUMNS, rows, "enrolments")
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         content, mime = to_csv(EXPORT_COLUMNS, rows), "text/csv"
@@ -377,19 +379,21 @@ async def show_attendance(ctx: Context, session_id: int, page: int) -> None:
 @router.action("sa:att:", role=STAFF)
 async def staff_attendance(ctx: Context) -> None:
     parts = (ctx.choice_id or "").removeprefix("sa:att:").split(":")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) < 10 for p in parts):
+    ids = [parse_int(p) for p in parts]
+    if len(ids) != 2 or ids[0] is None or ids[1] is None:
         await _stale(ctx)
         return
-    await show_attendance(ctx, int(parts[0]), int(parts[1]))
+    await show_attendance(ctx, ids[0], ids[1])
 
 
 @router.action("sa:mark:", role=STAFF)
 async def staff_mark(ctx: Context) -> None:
     parts = (ctx.choice_id or "").removeprefix("sa:mark:").split(":")
-    if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) >= 10 or parts[1] not in ("p", "a"):
+    enrolment_id = parse_id(parts[0])
+    if len(parts) != 2 or enrolment_id is None or parts[1] not in ("p", "a"):
         await _stale(ctx)
         return
-    enrolment = await enrolment_repo.by_id(ctx.conn, int(parts[0]))
+    enrolment = await enrolment_repo.by_id(ctx.conn, enrolment_id)
     session = await session_repo.get(ctx.conn, enrolment.session_id) if enrolment else None
     if enrolment is None or session is None or session.status == "cancelled" \
             or enrolment.status not in SEATED or ctx.now < session.starts_at - timedelta(hours=1):
@@ -429,14 +433,17 @@ async def staff_poster(ctx: Context) -> None:
     t = ctx.services.translator
     zone = ctx.services.zone
     blocks: list[tuple[str, int, bool]] = []
+    cancelled: list[str] = []
     for lang in LANGUAGES:
         title = session.title.get(lang)
         if not title:
             continue
+        if session.status == "cancelled":
+            cancelled.append(t.plain(Msg("sess.poster_cancelled"), lang, zone))
         blocks.append((title, 64, True))
         blocks.append((t.plain(Msg("sess.poster_when", when=session.starts_at), lang, zone), 36, False))
     blocks.append((session.venue, 40, False))
     footer = t.plain(Msg("sess.poster_scan"), ctx.lang, zone) + "\n" + link
-    png = make_poster(blocks, link, footer.replace("\n", "  "))
+    png = make_poster(blocks, link, footer.replace("\n", "  "), cancelled)
     ctx.say(Msg("sess.poster_caption", link=link),
             document=Document(f"poster-session-{session.id}.png", png, "image/png"))
