@@ -8,7 +8,7 @@ from bot.dialogue import Context, MenuItem, Router, State, nav_choices
 from bot.i18n import Msg
 from bot.messages import Choice
 from handlers import fields
-from handlers.registration import LANGUAGE_NAMES
+from handlers.registration import LANGUAGE_NAMES, announce_language
 from storage import artisans as artisan_repo
 
 router = Router()
@@ -109,6 +109,7 @@ async def take_lang(ctx: Context) -> None:
         ctx.say(Msg("common.use_buttons"))
         await ask_lang(ctx)
         return
+    announce_language(ctx, code)
     await _save(ctx, {"locale": code})
 
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.dialogue import Context, Router, State, nav_choices, show_menu
 from bot.i18n import Msg, Raw
+from bot.languages import SELF_NAMES, ordered
 from bot.messages import Choice
 from handlers import fields
 from handlers.validation import mask_phone, parse_phone
@@ -21,7 +22,7 @@ from storage import artisans as artisan_repo
 
 router = Router()
 
-LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
+LANGUAGE_NAMES = SELF_NAMES
 _DEEPLINK = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 Take = Callable[[Context], Awaitable[fields.Values]]
 
@@ -74,10 +75,21 @@ async def open_deeplink(ctx: Context) -> bool:
 
 # -- language and consent --------------------------------------------------------------------
 
+def announce_language(ctx: Context, lang: str) -> None:
+    """Tell the channels this chat's language (Telegram gives Darija and Tamazight speakers
+    their "/" menu per chat: its menus per language only know two-letter codes)."""
+    inc = ctx.incoming
+    for listener in ctx.services.extras.get("language_changed", []):
+        listener(inc.channel, inc.chat_id, lang, ctx.role)
+
+
 async def ask_language(ctx: Context) -> None:
+    """One short line per language, the likely one first (Telegram's language, the WhatsApp
+    number's country), and a button per language in its own name."""
     t = ctx.services.translator
-    greeting = "\n\n".join(t.render(Msg("reg.welcome"), lang, ctx.zone) for lang in t.languages)
-    ctx.say(Raw(greeting), [Choice(f"lang:{code}", name) for code, name in LANGUAGE_NAMES.items()])
+    codes = ordered(ctx.lang, t.languages)
+    greeting = "\n".join(t.render(Msg("reg.welcome"), lang, ctx.zone) for lang in codes)
+    ctx.say(Raw(greeting), [Choice(f"lang:{code}", LANGUAGE_NAMES[code]) for code in codes])
 
 
 async def take_language(ctx: Context) -> None:
@@ -290,6 +302,7 @@ async def confirm(ctx: Context) -> None:
     )
     await artisan_repo.link_identity(ctx.conn, artisan_id, inc.channel, inc.user_id, inc.chat_id, ctx.now)
     await ctx.refresh_artisan()
+    announce_language(ctx, ctx.lang)
     ctx.finish()
     ctx.say(Msg("reg.done", name=str(values["full_name"])), remove_keyboard=True)
     if not await open_deeplink(ctx):
