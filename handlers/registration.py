@@ -99,15 +99,24 @@ async def take_language(ctx: Context) -> None:
         await ask_language(ctx)
         return
     ctx.data["lang"] = code
+    ctx.data.pop("consent_shown", None)
     await ctx.goto("reg.consent")
 
 
+def _consent_choices(ctx: Context) -> list[Choice]:
+    more = [] if ctx.data.get("consent_more") else [Choice("consent:more", Msg("reg.consent_more"))]
+    return [Choice("consent:yes", Msg("reg.consent_yes")), Choice("consent:no", Msg("reg.consent_no")),
+            *more, *nav_choices(cancel=False)]
+
+
 async def ask_consent(ctx: Context) -> None:
-    ctx.say(
-        Msg("reg.consent"),
-        [Choice("consent:yes", Msg("reg.consent_yes")), Choice("consent:no", Msg("reg.consent_no")),
-         *nav_choices(cancel=False)],
-    )
+    """The short notice once; asked again (after a misunderstanding, a voice note, a stale
+    button), only the short question. "More" gives the full notice, once."""
+    if ctx.data.get("consent_shown"):
+        ctx.say(Msg("reg.consent_again"), _consent_choices(ctx))
+        return
+    ctx.data["consent_shown"] = True
+    ctx.say(Msg("reg.consent"), _consent_choices(ctx))
 
 
 async def take_consent(ctx: Context) -> None:
@@ -120,7 +129,9 @@ async def take_consent(ctx: Context) -> None:
         ctx.data.pop("deeplink", None)
         ctx.say(Msg("reg.consent_declined"))
         return
-    ctx.say(Msg("common.use_buttons"))
+    if ctx.choice_id == "consent:more":
+        ctx.data["consent_more"] = True
+        ctx.say(Msg("reg.consent_full"))
     await ask_consent(ctx)
 
 
