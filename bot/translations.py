@@ -106,9 +106,9 @@ def problems(text: str, reference: Iterable[str], *, plural: bool) -> list[str]:
         return ["a { or } without its pair (write {{ or }} for a brace)"]
     optional = {"count"} if plural else set()
     if got - expected:
-        found.append("unknown placeholder " + ", ".join("{" + p + "}" for p in sorted(got - expected)))
+        found.append("unknown placeholder " + _braced(got - expected))
     if expected - got - optional:
-        found.append("missing placeholder " + ", ".join("{" + p + "}" for p in sorted(expected - got - optional)))
+        found.append("missing placeholder " + _braced(expected - got - optional))
     stripped = _ALLOWED_TAG.sub("", text)
     if "<" in stripped or ">" in stripped:
         found.append("markup other than <b> <i> <u> <s> <code> <pre> (write &lt; for <)")
@@ -125,6 +125,10 @@ def problems(text: str, reference: Iterable[str], *, plural: bool) -> list[str]:
             if stack:
                 found.append(f"<{stack[-1]}> is never closed")
     return found
+
+
+def _braced(names: set[str]) -> str:
+    return ", ".join("{" + name + "}" for name in sorted(names))
 
 
 # -- spreadsheet -----------------------------------------------------------------------------
@@ -187,9 +191,11 @@ def write_xlsx(rows: list[Row], lang: str, path: Path) -> None:
     never run as a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)
     sheet.title = SHEET
     header = [h.format(lang=lang) for h in HEADER]
     sheet.append(header)
@@ -274,7 +280,7 @@ def import_rows(lang: str, rows: list[tuple[int, Row]], directory: Path = LOCALE
             report.refused.append((why[0], key, why[1]))
             continue
         texts = list(texts_of(message))
-        status = message and status_of(message)
+        status = status_of(message)
         note = note_of(message)
         for _line, form, row in entries:
             texts[form or 0] = row.text
@@ -320,14 +326,16 @@ def create_language(lang: str, texts: dict[str, str | tuple[str, ...]], plural_f
                     title: str, directory: Path = LOCALES_DIR, status: str = DRAFT) -> None:
     """Write ``lang``'s catalogs in the order and layout of the Arabic ones (so new keys are
     easy to place), every text marked ``status``; English comments for the translator."""
-    nplurals = int(re.search(r"nplurals=(\d+)", plural_forms)[1])  # type: ignore[index]
+    found = re.search(r"nplurals=(\d+)", plural_forms)
+    if found is None:
+        raise ValueError(f"not a Plural-Forms header: {plural_forms!r}")
+    nplurals = int(found[1])
     expr = plural_forms.split("plural=", 1)[1].rstrip(";")
     for domain in domains("ar", directory):
         catalog = load("ar", domain, directory)
         english = {key_of(m): m for m in messages(load("en", domain, directory))}
-        catalog.locale = lang  # type: ignore[assignment]
-        catalog._num_plurals = nplurals
-        catalog._plural_expr = expr
+        catalog.locale = lang
+        vars(catalog).update(_num_plurals=nplurals, _plural_expr=expr)  # Babel has no setter
         catalog.language_team = f"{lang} (Hirfa)"
         catalog.header_comment = (
             f"# {title} translations for Hirfa.\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MODULES: list[str] = ["backup", "sessions", "certifications", "whatsapp", "broadcasts"]
+MODULES: list[str] = ["backup", "sessions", "certifications", "whatsapp", "broadcasts", "translations"]
 
 
 def subgroup(subparsers: Any, verb: str, help_text: str) -> Any:
