@@ -104,9 +104,12 @@ async def take_language(ctx: Context) -> None:
 
 
 def _consent_choices(ctx: Context) -> list[Choice]:
-    more = [] if ctx.data.get("consent_more") else [Choice("consent:more", Msg("reg.consent_more"))]
+    """Agree, disagree and "more" (three: WhatsApp's buttons, not a list); once the full notice
+    is read, "back" takes the third place (the word "back" works at any time)."""
+    third = (nav_choices(cancel=False) if ctx.data.get("consent_more")
+             else [Choice("consent:more", Msg("reg.consent_more"))])
     return [Choice("consent:yes", Msg("reg.consent_yes")), Choice("consent:no", Msg("reg.consent_no")),
-            *more, *nav_choices(cancel=False)]
+            *third]
 
 
 async def ask_consent(ctx: Context) -> None:
