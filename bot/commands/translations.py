@@ -39,7 +39,8 @@ def register(subparsers: Any) -> None:
     take.set_defaults(func=run_import)
 
 
-async def run_export(app: Any, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+async def run_export(app: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     rows = export_rows(args.lang, args.locales)
     write_xlsx(rows, args.lang, args.output)
     drafts = sum(1 for row in rows if row.status == "draft")
@@ -47,7 +48,8 @@ async def run_export(app: Any, args: argparse.Namespace, out: TextIO = sys.stdou
     return 0
 
 
-async def run_import(app: Any, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+async def run_import(app: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     try:
         lang, rows = read_xlsx(args.file)
     except Exception as err:  # openpyxl raises many kinds for a file that is not a workbook
