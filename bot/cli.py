@@ -16,6 +16,7 @@ from bot.channels.shell import CHANNEL as SHELL
 from bot.channels.shell import ShellChannel, ShellTransport
 from bot.commands import MODULES
 from bot.errors import ConfigError
+from bot.languages import LANGUAGES
 from bot.logs import setup as setup_logging
 from bot.outbox import Pacer
 from bot.settings import Settings, load_settings, require_runnable
@@ -78,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sh = sub.add_parser("shell", help="chat with the bot in this terminal")
     sh.add_argument("--demo", action="store_true", help="temporary database with sample data")
-    sh.add_argument("--lang", choices=["ar", "fr", "en"], help="your language hint")
+    sh.add_argument("--lang", choices=LANGUAGES, help="your language hint")
     sh.add_argument("--artisan", action="store_true",
                     help="with --demo: be an artisan, not an admin (see what artisans see)")
     sub.add_parser("run", help="run the configured channels, scheduler and outbox")

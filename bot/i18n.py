@@ -32,12 +32,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from bot.languages import BABEL_LOCALE, LANGUAGES, from_platform_code
+
 log = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
-# Babel locale used for dates and numbers of each catalog language.
-BABEL_LOCALE = {"ar": "ar_MA", "fr": "fr_MA", "en": "en"}
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def placeholders(text: str) -> set[str]:
 class Catalogs:
     """All catalogs of all languages, loaded once."""
 
-    def __init__(self, directory: Path = LOCALES_DIR, languages: Iterable[str] = ("ar", "fr", "en")):
+    def __init__(self, directory: Path = LOCALES_DIR, languages: Iterable[str] = LANGUAGES):
         self.directory = directory
         self.languages = tuple(languages)
         self.catalogs: dict[str, Catalog] = {}
@@ -178,13 +178,9 @@ class Translator:
         return self.catalogs.languages
 
     def supported(self, lang: str | None) -> str | None:
-        """The catalog language for a platform language code (``fr-MA`` → ``fr``), if any."""
-        if not lang:
-            return None
-        base = lang.replace("_", "-").split("-")[0].lower()
-        if base == "ary":
-            return "ar"
-        return base if base in self.catalogs.languages else None
+        """The catalog language for a platform language code (``fr-MA`` → ``fr``, ``tzm`` →
+        ``zgh``), if any."""
+        return from_platform_code(lang, self.catalogs.languages)
 
     def render(self, text: Text, lang: str, zone: ZoneInfo) -> str:
         """HTML for ``text`` in ``lang``: catalog text with escaped parameters."""

@@ -20,8 +20,8 @@ from bot.errors import ConfigError
 from bot.timezones import load_zone
 from storage.urls import is_memory
 
-Locale = Literal["ar", "fr", "en"]
-SUPPORTED_LOCALES: tuple[Locale, ...] = ("ar", "fr", "en")
+Locale = Literal["ar", "ary", "zgh", "fr", "en"]
+SUPPORTED_LOCALES: tuple[Locale, ...] = ("ar", "ary", "zgh", "fr", "en")
 
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TELEGRAM_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -116,7 +116,8 @@ class WhatsAppSettings(BaseModel):
 
     ``templates`` (JSON, e.g. ``{"reminder": {"name": "session_reminder", "params": ["title",
     "when"]}}``) replaces the default set; ``template_languages`` maps our languages to Meta's
-    template language codes.
+    template language codes. Meta has no Tamazight: ``zgh`` readers get the Arabic template,
+    whose variables (the whole message by default) carry their Tifinagh text.
     """
 
     phone_id: str | None = None
@@ -128,7 +129,7 @@ class WhatsAppSettings(BaseModel):
     rate_per_second: float = Field(default=80.0, gt=0, le=1000)
     templates: dict[str, WhatsAppTemplate] = Field(default_factory=_default_templates)
     template_languages: dict[str, str] = Field(
-        default_factory=lambda: {"ar": "ar", "fr": "fr", "en": "en"}
+        default_factory=lambda: {"ar": "ar", "ary": "ar_MA", "zgh": "ar", "fr": "fr", "en": "en"}
     )
 
     @field_validator("api_url")

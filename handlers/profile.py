@@ -9,7 +9,7 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.messages import Choice
 from handlers import fields, phones
-from handlers.registration import LANGUAGE_NAMES
+from handlers.registration import LANGUAGE_NAMES, announce_language
 from storage import artisans as artisan_repo
 from storage import voice as voice_repo
 
@@ -116,6 +116,7 @@ async def take_lang(ctx: Context) -> None:
     code = (ctx.choice_id or "").removeprefix("lang:")
     if code not in LANGUAGE_NAMES:
         raise InvalidInput("common.use_buttons")
+    announce_language(ctx, code)
     await _save(ctx, {"locale": code})
 
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from bot.dialogue import Context, Router, State, nav_choices, show_menu
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
+from bot.languages import SELF_NAMES, ordered
 from bot.messages import Choice
 from handlers import fields, phones
 from handlers.validation import mask_phone, verified_number
@@ -23,7 +24,7 @@ from storage import voice as voice_repo
 
 router = Router()
 
-LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
+LANGUAGE_NAMES = SELF_NAMES
 _DEEPLINK = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 Take = Callable[[Context], Awaitable[fields.Values]]
 
@@ -76,10 +77,21 @@ async def open_deeplink(ctx: Context) -> bool:
 
 # -- language and consent --------------------------------------------------------------------
 
+def announce_language(ctx: Context, lang: str) -> None:
+    """Tell the channels this chat's language (Telegram gives Darija and Tamazight speakers
+    their "/" menu per chat: its menus per language only know two-letter codes)."""
+    inc = ctx.incoming
+    for listener in ctx.services.extras.get("language_changed", []):
+        listener(inc.channel, inc.chat_id, lang, ctx.role)
+
+
 async def ask_language(ctx: Context) -> None:
+    """One short line per language, the likely one first (Telegram's language, the WhatsApp
+    number's country), and a button per language in its own name."""
     t = ctx.services.translator
-    greeting = "\n\n".join(t.render(Msg("reg.welcome"), lang, ctx.zone) for lang in t.languages)
-    ctx.say(Raw(greeting), [Choice(f"lang:{code}", name) for code, name in LANGUAGE_NAMES.items()])
+    codes = ordered(ctx.lang, t.languages)
+    greeting = "\n".join(t.render(Msg("reg.welcome"), lang, ctx.zone) for lang in codes)
+    ctx.say(Raw(greeting), [Choice(f"lang:{code}", LANGUAGE_NAMES[code]) for code in codes])
 
 
 async def take_language(ctx: Context) -> None:
@@ -87,16 +99,29 @@ async def take_language(ctx: Context) -> None:
     if code not in LANGUAGE_NAMES:
         raise InvalidInput("common.use_buttons")
     ctx.data["lang"] = code
+    ctx.data.pop("consent_shown", None)
     await ctx.goto("reg.consent")
 
 
+def _consent_choices(ctx: Context) -> list[Choice]:
+    """Agree, agree with voice help (offered to everyone here, so that the next questions
+    already come with the chamber's voice), disagree and "more"; once the full notice is read,
+    "back" takes the last place (the word "back" works at any time)."""
+    last = (nav_choices(cancel=False) if ctx.data.get("consent_more")
+            else [Choice("consent:more", Msg("reg.consent_more"))])
+    return [Choice("consent:yes", Msg("reg.consent_yes")),
+            Choice("consent:voice", Msg("voice.consent_with_voice")),
+            Choice("consent:no", Msg("reg.consent_no")), *last]
+
+
 async def ask_consent(ctx: Context) -> None:
-    ctx.say(
-        Msg("reg.consent"),
-        [Choice("consent:yes", Msg("reg.consent_yes")),
-         Choice("consent:voice", Msg("voice.consent_with_voice")),
-         Choice("consent:no", Msg("reg.consent_no")), *nav_choices(cancel=False)],
-    )
+    """The short notice once; asked again (after a misunderstanding, a voice note, a stale
+    button), only the short question. "More" gives the full notice, once."""
+    if ctx.data.get("consent_shown"):
+        ctx.say(Msg("reg.consent_again"), _consent_choices(ctx))
+        return
+    ctx.data["consent_shown"] = True
+    ctx.say(Msg("reg.consent"), _consent_choices(ctx))
 
 
 async def take_consent(ctx: Context) -> None:
@@ -110,6 +135,11 @@ async def take_consent(ctx: Context) -> None:
         ctx.finish()
         ctx.data.pop("deeplink", None)
         ctx.say(Msg("reg.consent_declined"))
+        return
+    if ctx.choice_id == "consent:more":
+        ctx.data["consent_more"] = True
+        ctx.say(Msg("reg.consent_full"))
+        await ask_consent(ctx)
         return
     raise InvalidInput("common.use_buttons")
 
@@ -292,6 +322,7 @@ async def confirm(ctx: Context) -> None:
     if verified:
         await phones.proven(ctx, artisan_id, str(values["phone"]))
     await ctx.refresh_artisan()
+    announce_language(ctx, ctx.lang)
     ctx.finish()
     ctx.say(Msg("reg.done", name=str(values["full_name"])), remove_keyboard=True)
     if not await open_deeplink(ctx):

@@ -28,6 +28,8 @@ from storage.sessions_schema import (
 )
 
 LANG_ORDER = ("ar", "fr", "en")
+# Sessions are written in ar/fr/en; a Darija reader reads the Arabic text first.
+_NEAREST = {"ary": "ar"}
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,9 @@ class Listed:
 
 
 def pick_text(texts: Mapping[str, str], lang: str, default: str) -> tuple[str, str]:
-    """The text in ``lang``, else in ``default``, else the first one; and the language used."""
-    for code in (lang, default, *LANG_ORDER, *sorted(texts)):
+    """The text in ``lang`` (or its nearest written language: Darija → Arabic), else in
+    ``default``, else the first one; and the language used."""
+    for code in (lang, _NEAREST.get(lang, lang), default, *LANG_ORDER, *sorted(texts)):
         value = texts.get(code)
         if value:
             return value, code

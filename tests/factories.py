@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from telegram import Bot, Update
 
+from bot.languages import SELF_NAMES, ordered
 from tests.fakes.telegram import bot_user, utf16_len
 
 JSONDict = dict[str, Any]
@@ -28,6 +29,11 @@ _callback_ids = itertools.count(1)
 _file_ids = itertools.count(1)
 
 DEFAULT_LOCATION = (33.5731, -7.5898)  # Casablanca
+
+
+def picker(first: str) -> list[str]:
+    """The language picker's buttons when the platform suggests ``first`` (it comes first)."""
+    return [SELF_NAMES[code] for code in ordered(first)]
 
 
 def next_update_id() -> int:

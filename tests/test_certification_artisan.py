@@ -53,7 +53,7 @@ async def test_verified_phone_sees_stage_next_step_and_timeline(h: Harness, tmp_
     assert "Dossier de certification VAEP-1" in card
     assert "Convoqué(e) aux épreuves" in card and "depuis le 5 novembre 2026" in card
     assert "mardi 15 décembre 2026 à 09:00" in card and "Institut, Salé" in card
-    assert "Présentez-vous à la date et au lieu indiqués" in card
+    assert "Venez 30 minutes en avance" in card
     assert "• 1 octobre 2026 : Éligible" in card and "• 5 novembre 2026 : Convoqué(e)" in card
     assert "Karim" not in card and "VAEP-2" not in card
     app = (await applications(h))["VAEP-1"]
@@ -80,7 +80,7 @@ async def test_typed_phone_sees_nothing_until_shared_with_the_contact_button(
     await h.share_contact(KARIM, "+212661234567")
     card = h.last_text(KARIM)
     assert "VAEP-2" in card and "Non éligible" in card and "Moins de 3 ans d'expérience" in card
-    assert "contactez la chambre avec votre numéro de dossier" in card
+    assert "Contactez la chambre avec votre numéro de dossier" in card
 
 
 async def test_link_with_application_number_and_cnie(h: Harness, tmp_path: Path) -> None:

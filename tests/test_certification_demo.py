@@ -22,7 +22,7 @@ async def test_demo_user_sees_their_summons_as_soon_as_registered(h: Harness) ->
     shell = ShellChannel(h.app.engine, language="en", out=out)
     async with h.app.db.transaction() as conn:
         await staff_repo.grant(conn, CHANNEL, shell.user_id, "admin", h.clock.now(), "demo")
-    for line in ("/start", "3", "1", "Amina Benali", "/share", "7", "1", "BK123456", "1"):
+    for line in ("/start", "1", "1", "Amina Benali", "/share", "7", "1", "BK123456", "1"):
         await shell.say(line)
     assert "My certification" in out.getvalue()
     replies = await shell.say("My certification")

@@ -113,7 +113,7 @@ def test_register_kill_restart_and_finish(server: FakeBotAPIServer, tmp_path: Pa
     try:
         fr = User(api, 11, "fr")
         fr.type("/start", expect="Choisissez votre langue")
-        fr.press("Français", expect="Avant de commencer")
+        fr.press("Français", expect="Vos données")
         fr.press("✅ J'accepte", expect="nom complet")
         fr.type("Fatima Zahra", expect="numéro de téléphone")
         assert fr.last().buttons[0] == ("📱 Partager mon numéro", "request_contact")
@@ -125,7 +125,7 @@ def test_register_kill_restart_and_finish(server: FakeBotAPIServer, tmp_path: Pa
 
         ar = User(api, 22, "ar")
         ar.type("السلام عليكم", expect="اختر لغتك")
-        ar.press("العربية", expect="قبل أن نبدأ")
+        ar.press("العربية", expect="معطياتك")
         ar.press("✅ أوافق", expect="اسمك الكامل")
         ar.type("محمد الأمين", expect="رقم هاتفك")
         ar.type("0662000022", expect="جهة")
@@ -136,7 +136,7 @@ def test_register_kill_restart_and_finish(server: FakeBotAPIServer, tmp_path: Pa
 
         en = User(api, 33, "en")
         en.type("/start", expect="Choose your language")
-        en.press("English", expect="Before we start")
+        en.press("English", expect="Your data")
         en.press("✅ I agree", expect="full name")
         en.type("Youssef Amrani", expect="phone number")
         bot.send_signal(signal.SIGKILL)
@@ -179,7 +179,7 @@ def test_hostile_input_gets_clear_answers(server: FakeBotAPIServer, tmp_path: Pa
         u.push(forged)
         wait_for(lambda: len(api.messages_to(44)) > before)
         assert any("plus disponible" in (m.plain_text or "") for m in api.messages_to(44)[before:])
-        u.press("Français", expect="Avant de commencer")
+        u.press("Français", expect="Vos données")
         u.press("✅ J'accepte", expect="nom complet")
         u.type("x" * 5000, expect="trop long")
         u.type("<script>alert(1)</script>", expect="ne ressemble pas")

@@ -66,7 +66,7 @@ def test_every_message_renders(lang: str, caplog: pytest.LogCaptureFixture) -> N
     ("lang", "expected"),
     [
         ("ar", ("نونبر", "مقعدان شاغران", "تم تسجيلك", "تذكير", "شغر مقعد", "ساعتان")),
-        ("fr", ("novembre", "2 places restantes", "Vous êtes inscrit", "Rappel", "Une place s'est libérée",
+        ("fr", ("novembre", "2 places restantes", "Votre inscription à", "Rappel", "Une place s'est libérée",
                 "2 heures")),
         ("en", ("November", "2 seats left", "You are enrolled", "Reminder", "A seat has freed up",
                 "2 hours")),

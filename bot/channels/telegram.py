@@ -41,6 +41,7 @@ from bot.channels.telegram_http import AiohttpRequest
 from bot.dialogue import ROLE_RANK, Engine
 from bot.errors import Permanent, RetryLater, Transient, Unreachable
 from bot.i18n import Msg, Translator
+from bot.languages import ISO_639_1
 from bot.messages import Button, Contact, Document, Incoming, IncomingFile, OutMessage
 from bot.outbox import Pacer
 from bot.settings import TelegramSettings
@@ -397,6 +398,7 @@ class TelegramChannel:
         engine.services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
         engine.services.extras["create_topic"] = self.create_topic
         engine.services.extras.setdefault("role_changed", []).append(self._role_changed)
+        engine.services.extras.setdefault("language_changed", []).append(self._language_changed)
 
     @property
     def webhook_path(self) -> str | None:
@@ -441,7 +443,7 @@ class TelegramChannel:
         """The "/" menus: artisans' commands for everyone, in every language; each staff
         member's chat also gets the commands of their role (``BotCommandScopeChat``)."""
         default = self.engine.services.settings.default_locale
-        for lang in self.translator.languages:
+        for lang in self._coded:
             await self.application.bot.set_my_commands(self._menu(lang, None), language_code=lang)
         await self.application.bot.set_my_commands(self._menu(default, None))
         async with self.engine.services.db.read() as conn:
@@ -461,17 +463,30 @@ class TelegramChannel:
         return [BotCommand(name, self.translator.plain(Msg(key), lang, services.zone)[:256])
                 for name, key in commands]
 
-    async def set_chat_menu(self, chat_id: int, role: str | None) -> None:
-        """Give one chat the menu of its role (``None``: back to the artisans' menu)."""
+    @property
+    def _coded(self) -> tuple[str, ...]:
+        """Our languages Telegram can name in a menu (two-letter ISO 639-1 codes only)."""
+        return tuple(lang for lang in self.translator.languages if lang in ISO_639_1)
+
+    async def set_chat_menu(self, chat_id: int, role: str | None, lang: str | None = None) -> None:
+        """Give one chat the menu of its role (``None``: the artisans' menu). ``lang``, when
+        Telegram has no code for it (Darija, Tamazight), is the chat's one menu language."""
         scope = BotCommandScopeChat(chat_id)
         default = self.engine.services.settings.default_locale
-        for lang in (*self.translator.languages, None):
-            if role is None:
-                await self.application.bot.delete_my_commands(scope=scope, language_code=lang)
+        own = lang if lang is not None and lang not in ISO_639_1 else None
+        for code in (*self._coded, None):
+            if (role is None and own is None) or (own is not None and code is not None):
+                await self.application.bot.delete_my_commands(scope=scope, language_code=code)
             else:
                 await self.application.bot.set_my_commands(
-                    self._menu(lang or default, role), scope=scope, language_code=lang
+                    self._menu(own or code or default, role), scope=scope, language_code=code
                 )
+
+    def _language_changed(self, channel: str, chat_id: str, lang: str, role: str | None) -> None:
+        """An artisan chose a language: Darija and Tamazight get the "/" menu in this chat."""
+        chat = _telegram_chat(channel, chat_id)
+        if chat is not None:
+            self._in_background(self._refresh_menu(chat, role, lang))
 
     def _role_changed(self, channel: str, external_id: str, role: str | None) -> None:
         """A staff role was granted or revoked: update that chat's "/" menu in the background
@@ -480,11 +495,11 @@ class TelegramChannel:
         if chat_id is not None:
             self._in_background(self._refresh_menu(chat_id, role))
 
-    async def _refresh_menu(self, chat_id: int, role: str | None) -> None:
+    async def _refresh_menu(self, chat_id: int, role: str | None, lang: str | None = None) -> None:
         try:
-            await self.set_chat_menu(chat_id, role)
+            await self.set_chat_menu(chat_id, role, lang)
         except TelegramError:
-            log.warning("telegram: could not update the command menu of a staff chat", exc_info=True)
+            log.warning("telegram: could not update the command menu of a chat", exc_info=True)
 
     def _in_background(self, call: Coroutine[Any, Any, None]) -> None:
         """Run a Bot API call without making the update wait for it (kept until done)."""

@@ -24,6 +24,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.languages import from_phone_number
 from bot.messages import Contact, Incoming, IncomingFile
 
 CHANNEL = "whatsapp"
@@ -123,6 +124,9 @@ def to_incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inco
     base: dict[str, Any] = {
         "channel": CHANNEL, "user_id": user, "chat_id": user, "update_id": str(message["id"]),
         "verified_phone": f"+{wa_id}" if wa_id and wa_id.isascii() and wa_id.isdigit() else None,
+        # WhatsApp says nothing of the user's language: the number's country is our first guess.
+        "language_hint": (from_phone_number(f"+{wa_id}")
+                          if wa_id and wa_id.isascii() and wa_id.isdigit() else None),
     }
     if kind == "text":
         body = str(_obj(message.get("text")).get("body") or "")

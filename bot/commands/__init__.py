@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-MODULES: list[str] = ["backup", "sessions", "certifications", "whatsapp", "broadcasts", "report"]
+MODULES: list[str] = ["backup", "sessions", "certifications", "whatsapp", "broadcasts", "report",
+                     "translations"]
 
 
 def subgroup(subparsers: Any, verb: str, help_text: str) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from bot.app import Hirfa
 from bot.commands import subgroup
 from bot.i18n import html_to_plain
+from bot.languages import LANGUAGES
 from bot.spreadsheets import to_csv, to_xlsx
 from handlers.exports import delivery_table
 from handlers.stats import stats_chart, stats_text
@@ -31,7 +32,7 @@ def register(sub: Any) -> None:
                             "deliveries-ID.csv")
     deliveries.set_defaults(func=export_deliveries)
     stats = sub.add_parser("stats", help="registrations, sessions and broadcast deliveries")
-    stats.add_argument("--lang", choices=["ar", "fr", "en"], default=None)
+    stats.add_argument("--lang", choices=LANGUAGES, default=None)
     stats.add_argument("--chart", type=Path, help="also save the chart as a PNG file")
     stats.set_defaults(func=print_stats)
 

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from bot.commands import subgroup
 from bot.i18n import Msg
+from bot.languages import LANGUAGES
 from bot.spreadsheets import to_csv, to_xlsx
 from handlers.sessions.files import (
     EXPORT_COLUMNS,
@@ -33,14 +34,14 @@ def register(subparsers: Any) -> None:
     imports = subgroup(subparsers, "import", "import records from a .csv or .xlsx file")
     p = imports.add_parser("sessions", help="training sessions (template: templates/sessions_template.csv)")
     p.add_argument("file", type=Path)
-    p.add_argument("--lang", choices=["ar", "fr", "en"], default="en", help="language of the report")
+    p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the report")
     p.set_defaults(func=import_sessions)
     exports = subgroup(subparsers, "export", "export records to a .csv or .xlsx file")
     e = exports.add_parser("enrolments", help="the enrolment list of one session")
     e.add_argument("--session", type=int, required=True, metavar="ID")
     e.add_argument("--output", "-o", type=Path, help="file to write (default enrolments-session-ID.xlsx)")
     e.add_argument("--format", choices=["xlsx", "csv"], help="default: from --output, else xlsx")
-    e.add_argument("--lang", choices=["ar", "fr", "en"], default="en",
+    e.add_argument("--lang", choices=LANGUAGES, default="en",
                    help="language of the messages and titles (titles fall back to another language)")
     e.set_defaults(func=export_enrolments)
 

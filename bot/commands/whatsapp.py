@@ -64,10 +64,16 @@ def template_sheet(settings: WhatsAppSettings, translator: Translator, timezone:
                 for i, p in enumerate(spec.params, 1)
             ),
         ]
+        served: dict[str, str] = {}
         for lang in translator.languages:
             code = settings.template_languages.get(lang)
             if code is None:
                 continue
+            if code in served:  # one template per code: this language fills its variables only
+                lines += ["-" * 78, f"Language {lang}: uses the {code} template above "
+                          f"({served[code]}); its variables carry the {lang} text."]
+                continue
+            served[code] = lang
             lines += ["-" * 78, f"Language: {code}"]
             body = _body(spec, translator, lang, zone)
             if body is None:

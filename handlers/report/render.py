@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from bot.i18n import BABEL_LOCALE, Msg, Translator
+from bot.i18n import Msg, Translator
+from bot.languages import BABEL_LOCALE
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.charts import Panel, render_panels
 from storage.report import ActivityReport, Breakdown, Section

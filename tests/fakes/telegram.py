@@ -2190,6 +2190,8 @@ class FakeBotAPI:
             raise _bad_request("too many commands")
         scope = self._scope_key(params)
         language = _opt_str(params, "language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):  # two-letter ISO 639-1 only
+            raise _bad_request("LANGUAGE_CODE_INVALID")
         if cleaned:
             self.scoped_commands[(scope, language)] = cleaned
             if scope == "default":
