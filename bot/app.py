@@ -121,6 +121,7 @@ class Hirfa:
             await self.whatsapp.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+            await self.scheduler.release()
         if self.telegram is not None:
             await self.telegram.stop()
         for task in self._tasks:

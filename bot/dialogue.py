@@ -464,6 +464,7 @@ class Engine:
         services = self.services
         now = services.clock.now()
         async with services.db.transaction() as conn:
+            await conversation_repo.lock(conn, incoming.channel, incoming.user_id)
             if incoming.update_id is not None and not await conversation_repo.mark_processed(
                 conn, incoming.channel, incoming.update_id, now
             ):

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from bot.errors import ConfigError
 from bot.timezones import load_zone
-from storage.urls import is_memory
+from storage.urls import async_url, is_memory
 
 Locale = Literal["ar", "fr", "en"]
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("ar", "fr", "en")
@@ -227,12 +227,7 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         """Accept plain ``sqlite:///`` / ``postgresql://`` URLs and pick the async driver."""
-        if value.startswith("sqlite:///"):
-            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
-        elif value.startswith("postgresql://"):
-            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite:///path.db or postgresql://user@host/db")
+        value = async_url(value)
         if is_memory(value):
             # The bot, its jobs and its CLI commands share the database: it must be a file.
             raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from storage.urls import is_memory, is_sqlite
+from storage.urls import async_url, is_memory, is_sqlite
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOOP_BUSY_MS = 20
@@ -168,6 +168,7 @@ class Database:
     def __init__(self, url: str) -> None:
         if is_memory(url):
             raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")
+        url = async_url(url)
         self.url = url
         sqlite = is_sqlite(url)
         self.loop_engine = make_loop_engine(url) if sqlite else None
