@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import unicodedata
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -42,6 +43,7 @@ from storage.artisans import Artisan
 from storage.database import Conn, Database
 
 if TYPE_CHECKING:
+    from bot.metrics import Metrics
     from bot.outbox import AttachmentLoader, Outbox
 
 log = logging.getLogger(__name__)
@@ -213,6 +215,7 @@ class Services:
     router: Router
     bot_username: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -446,6 +449,7 @@ class Engine:
 
     async def handle(self, incoming: Incoming) -> list[OutMessage]:
         """Handle one update; return the replies to send (empty for a duplicate)."""
+        started = time.perf_counter()
         incoming = _sanitize(incoming)
         lock = self._lock((incoming.channel, incoming.user_id))
         async with lock:
@@ -457,6 +461,8 @@ class Engine:
             if ctx is None:
                 return []
             out = [self.render(reply, ctx.lang, ctx.zone) for reply in ctx.replies]
+        if self.services.metrics is not None:
+            self.services.metrics.handled(incoming.channel, started)
         self.services.outbox.wake_if_queued()
         return out
 

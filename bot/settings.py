@@ -156,10 +156,12 @@ class WhatsAppSettings(BaseModel):
 
 
 class HttpSettings(BaseModel):
-    """``HIRFA_HTTP__*``: the one HTTP server (webhooks and ``/healthz``)."""
+    """``HIRFA_HTTP__*``: the one HTTP server (webhooks, ``/healthz``, ``/metrics``)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    serve: bool = False
+    """Start the server even when no webhook needs it (for ``/healthz`` and ``/metrics``)."""
 
 
 class OutboxSettings(BaseModel):

@@ -171,6 +171,7 @@ class Database:
         url = async_url(url)
         self.url = url
         sqlite = is_sqlite(url)
+        self.backend = "sqlite" if sqlite else "postgresql"
         self.loop_engine = make_loop_engine(url) if sqlite else None
         self.async_engine = make_engine(url)
         # SQLite has one writer at a time. Queueing our own writers here, instead of letting
