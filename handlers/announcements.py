@@ -12,6 +12,7 @@ from bot.i18n import Msg, Raw
 from bot.messages import Choice, Document
 from handlers import broadcast_delivery as delivery
 from storage import broadcasts as repo
+from storage.types import parse_row_id
 
 router = Router()
 SHOWN = 8
@@ -56,7 +57,8 @@ async def open_announcement(ctx: Context) -> None:
     artisan = ctx.artisan
     assert artisan is not None
     addressed = {i for i, _ in await repo.received_by(ctx.conn, artisan.id, 50)}
-    b = await repo.get(ctx.conn, int(value)) if value.isdigit() and len(value) < 12 else None
+    broadcast_id = parse_row_id(value)
+    b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
     if b is None or b.id not in addressed:
         ctx.say(Msg("common.stale"))
         await show_announcements(ctx)

@@ -31,6 +31,7 @@ from handlers.catalog import CRAFTS, REGIONS
 from handlers.registration import LANGUAGE_NAMES
 from storage import audience as audience_repo
 from storage import broadcasts as repo
+from storage.types import parse_row_id
 
 router = Router()
 router.jobs.append(delivery.JOB)
@@ -349,9 +350,10 @@ async def take_session(ctx: Context) -> None:
         await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
         await ctx.goto("bc.audience")
         return
-    if not choice.isdigit() or await audience_repo.session(ctx.conn, int(choice)) is None:
+    session_id = parse_row_id(choice)
+    if session_id is None or await audience_repo.session(ctx.conn, session_id) is None:
         raise InvalidInput("common.use_buttons")
-    data["session"] = int(choice)
+    data["session"] = session_id
     await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
     await ctx.goto("bc.aud_session_status")
 

@@ -40,3 +40,18 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ROW_ID_MAX = 2**31 - 1
+"""The largest id an ``Integer`` primary key holds on every backend (PostgreSQL's ``integer``
+is 32-bit; SQLite's is 64-bit, so only PostgreSQL refuses a larger value, with an error)."""
+
+
+def parse_row_id(text: str) -> int | None:
+    """The row id written in ``text`` (callback data, a command argument), or None when it is
+    not a plain positive number that fits an id column. Look-ups of a forged or stale id then
+    find nothing, on SQLite and PostgreSQL alike, instead of failing on PostgreSQL."""
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= ROW_ID_MAX else None

@@ -24,6 +24,7 @@ from handlers.certification.texts import application_line, join, staff_card
 from handlers.validation import clean_cnie, parse_phone
 from storage import certifications as repo
 from storage.certifications import Application
+from storage.types import parse_row_id
 
 router = Router()
 STAFF = "staff"
@@ -141,8 +142,8 @@ async def show_card(ctx: Context, app: Application, intro: Text | None = None) -
 
 
 async def _named(ctx: Context, prefix: str) -> Application | None:
-    raw = (ctx.choice_id or "").removeprefix(prefix)
-    return await repo.get(ctx.conn, int(raw)) if raw.isdigit() else None
+    application_id = parse_row_id((ctx.choice_id or "").removeprefix(prefix))
+    return await repo.get(ctx.conn, application_id) if application_id is not None else None
 
 
 @router.action("cs:open:", role=STAFF)
