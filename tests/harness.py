@@ -38,7 +38,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
                 "bot_username": "hirfa_test_bot"}
     telegram.update(overrides.pop("telegram", {}))
     return load_settings(
-        database_url=databases.url_for(tmp_path),
+        database_url=overrides.pop("database_url", None) or databases.url_for(tmp_path),
         telegram=telegram,
         **overrides,
     )
