@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,8 +74,8 @@ async def test_pg_backup_restores_into_an_empty_database(h: Harness, tmp_path: P
     plain = restored.replace("+asyncpg", "")
     pg_restore = shutil.which("pg_restore")
     assert pg_restore is not None
-    done = subprocess.run([pg_restore, "--no-owner", f"--dbname={plain}", str(archive)],
-                          capture_output=True, text=True, check=False)
+    done = await asyncio.to_thread(subprocess.run, [pg_restore, "--no-owner", f"--dbname={plain}",
+                                                    str(archive)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     async with Harness.open(tmp_path / "r", database_url=restored) as back:
         assert await names(back) == ["أمينة بنعلي"]
