@@ -11,6 +11,8 @@ import logging
 import signal
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from bot import verify_page
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import TelegramChannel
@@ -18,8 +20,9 @@ from bot.channels.whatsapp import WEBHOOK_PATH, WhatsAppChannel
 from bot.channels.whatsapp_webhook import CHANNEL as WHATSAPP
 from bot.clock import Clock, SystemClock
 from bot.dialogue import Engine, Router, Services
-from bot.http import HttpServer, telegram_webhook
+from bot.http import HttpServer, metrics_endpoint, telegram_webhook
 from bot.i18n import Catalogs, Translator
+from bot.metrics import MeteredTransport, Metrics
 from bot.outbox import Outbox, Pacer
 from bot.scheduler import Scheduler
 from bot.settings import Settings, require_whatsapp
@@ -45,16 +48,19 @@ class Hirfa:
         telegram_request: Any = None,
         telegram_updates_request: Any = None,
         whatsapp_transport: Any = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
+        self.metrics = Metrics(registry or CollectorRegistry())
         self.translator = Translator(catalogs or Catalogs(), settings.default_locale)
         self.outbox = Outbox(self.db, self.clock, self.translator, settings)
         self.router = router or build_router()
         self.services = Services(
             db=self.db, clock=self.clock, settings=settings, translator=self.translator,
             outbox=self.outbox, router=self.router, bot_username=settings.telegram.bot_username,
+            metrics=self.metrics,
         )
         self.outbox.attachments.update(self.router.attachments)
         for prefix, make in self.router.attachment_factories.items():
@@ -69,7 +75,7 @@ class Hirfa:
                 settings.telegram, self.engine, pacer, self.translator,
                 request=telegram_request, updates_request=telegram_updates_request,
             )
-            self.outbox.add_transport(self.telegram.transport, pacer)
+            self.outbox.add_transport(MeteredTransport(self.telegram.transport, self.metrics), pacer)
         self.scheduler: Scheduler | None = None
         self.http: HttpServer | None = None
         self.whatsapp: WhatsAppChannel | None = None
@@ -80,8 +86,8 @@ class Hirfa:
                 settings.whatsapp, self.engine, pacer, self.translator,
                 http_transport=whatsapp_transport,
             )
-            self.outbox.add_transport(self.whatsapp.transport, pacer)
-            self.http = HttpServer(settings.http)
+            self.outbox.add_transport(MeteredTransport(self.whatsapp.transport, self.metrics), pacer)
+            self.http = self._http_server()
             self.http.add(WEBHOOK_PATH, self.whatsapp.endpoint, ["GET", "POST"])
         if settings.chamber.signing_key is not None:  # the attestation check page
             self.http = self.http or HttpServer(settings.http)
@@ -93,6 +99,27 @@ class Hirfa:
             mount(self.services, self.http.add_route)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _http_server(self) -> HttpServer:
+        server = HttpServer(self.settings.http, self.health)
+        server.add("/metrics", metrics_endpoint(self.metrics, self.db), ["GET"])
+        return server
+
+    async def health(self) -> dict[str, Any]:
+        """``/healthz``: the database (reachable, which backend) and this process's role."""
+        role = {
+            "channels": sorted(self.outbox.senders),
+            "clock": self.scheduler is not None and self.scheduler.leading,
+            "process": self.scheduler.holder if self.scheduler is not None else None,
+        }
+        database: dict[str, Any] = {"backend": self.db.backend}
+        try:
+            database["revisions"] = sorted(await self.db.current_revisions())
+            database["ok"] = True
+        except Exception as err:
+            log.warning("healthz: database unreachable: %s", type(err).__name__)
+            database["ok"] = False
+        return {"status": "ok" if database["ok"] else "unavailable", "database": database, "role": role}
 
     async def prepare(self) -> None:
         """Everything that must hold before the first update: schema, staff, outbox."""
@@ -113,8 +140,10 @@ class Hirfa:
             await self.telegram.start()
             path = self.telegram.webhook_path
             if path is not None:
-                self.http = self.http or HttpServer(self.settings.http)
+                self.http = self.http or self._http_server()
                 self.http.add(path, telegram_webhook(self.telegram), ["POST"])
+        if self.http is None and self.settings.http.serve:
+            self.http = self._http_server()
         if senders:
             for sender in self.outbox.senders.values():
                 self._tasks.append(asyncio.create_task(sender.run(self._stop)))
@@ -135,6 +164,7 @@ class Hirfa:
             await self.whatsapp.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+            await self.scheduler.release()
         if self.telegram is not None:
             await self.telegram.stop()
         for task in self._tasks:

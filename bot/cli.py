@@ -21,6 +21,9 @@ from bot.logs import setup as setup_logging
 from bot.outbox import Pacer
 from bot.settings import Settings, load_settings, require_runnable
 from storage import staff as staff_repo
+from storage.copy import copy_database
+from storage.database import Database
+from storage.urls import redacted
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -66,10 +69,33 @@ async def run(settings: Settings) -> None:
     await Hirfa(settings).run_forever()
 
 
+async def db_copy(settings: Settings, to: str | None) -> int:
+    """``hirfa db copy --to URL``: every table of this database into another (safe to re-run)."""
+    if not to:
+        print("hirfa: db copy needs --to postgresql://...", file=sys.stderr)
+        return 2
+    source = Database(settings.database_url)
+    target = Database(load_settings(database_url=to).database_url)
+    try:
+        await source.upgrade()
+        report = await copy_database(source, target)
+    finally:
+        await source.dispose()
+        await target.dispose()
+    for line in report:
+        print(f"{line.table:32} {line.source:>9} -> {line.target:>9} {'ok' if line.ok else 'MISMATCH'}")
+    bad = [line.table for line in report if not line.ok]
+    if bad:
+        print("hirfa: counts differ in " + ", ".join(bad), file=sys.stderr)
+        return 1
+    print(f"copied {sum(line.source for line in report)} rows into {redacted(to)}; counts verified")
+    return 0
+
+
 async def db_upgrade(settings: Settings) -> None:
     app = Hirfa(_offline(settings))
     await app.db.upgrade()
-    print("database at", settings.database_url.split("///")[-1], "is up to date:",
+    print("database at", redacted(settings.database_url).split("///")[-1], "is up to date:",
           ", ".join(sorted(await app.db.current_revisions())))
     await app.db.dispose()
 
@@ -84,7 +110,9 @@ def parser() -> argparse.ArgumentParser:
                     help="with --demo: be an artisan, not an admin (see what artisans see)")
     sub.add_parser("run", help="run the configured channels, scheduler and outbox")
     db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade", "copy"],
+                    help="upgrade: apply migrations; copy: copy every table to --to")
+    db.add_argument("--to", metavar="URL", help="copy: the target, e.g. postgresql://hirfa@db/hirfa")
     for name in MODULES:
         importlib.import_module(f"bot.commands.{name}").register(sub)
     return p
@@ -115,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(shell(settings, args.demo, args.lang, args.artisan))
         elif args.command == "run":
             asyncio.run(run(settings))
+        elif args.command == "db" and args.action == "copy":
+            return asyncio.run(db_copy(settings, args.to))
         elif args.command == "db":
             asyncio.run(db_upgrade(settings))
         elif hasattr(args, "func"):

@@ -22,6 +22,7 @@ import asyncio
 import html
 import logging
 import re
+import time
 import unicodedata
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -51,6 +52,7 @@ from storage.artisans import Artisan
 from storage.database import Conn, Database
 
 if TYPE_CHECKING:
+    from bot.metrics import Metrics
     from bot.outbox import AttachmentLoader, Outbox
 
 log = logging.getLogger(__name__)
@@ -260,6 +262,7 @@ class Services:
     bot_username: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     lexicon: Lexicon = field(default_factory=default_lexicon)
+    metrics: Metrics | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -492,6 +495,7 @@ class Engine:
 
     async def handle(self, incoming: Incoming) -> list[OutMessage]:
         """Handle one update; return the replies to send (empty for a duplicate)."""
+        started = time.perf_counter()
         incoming = _sanitize(incoming)
         lock = self._lock((incoming.channel, incoming.user_id))
         async with lock:
@@ -503,6 +507,8 @@ class Engine:
             if ctx is None:
                 return []
             out = [self.render(reply, ctx.lang, ctx.zone) for reply in ctx.replies]
+        if self.services.metrics is not None:
+            self.services.metrics.handled(incoming.channel, started)
         self.services.outbox.wake_if_queued()
         return out
 
@@ -510,6 +516,7 @@ class Engine:
         services = self.services
         now = services.clock.now()
         async with services.db.transaction() as conn:
+            await conversation_repo.lock(conn, incoming.channel, incoming.user_id)
             if incoming.update_id is not None and not await conversation_repo.mark_processed(
                 conn, incoming.channel, incoming.update_id, now
             ):

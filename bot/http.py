@@ -1,4 +1,5 @@
-"""The one HTTP server of the application: webhooks and ``/healthz`` (Starlette under uvicorn).
+"""The one HTTP server of the application: webhooks, ``/healthz`` and ``/metrics`` (Starlette,
+uvicorn).
 
 Channels add their routes; the server starts only when at least one webhook needs it.
 
@@ -29,7 +30,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.settings import HttpSettings
+from storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +154,33 @@ def malformed_telegram_update(payload: Any) -> str | None:
     return None
 
 
-async def healthz(_request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+Health = Callable[[], Awaitable[dict[str, Any]]]
+"""Reports the process's state for ``/healthz``; ``{"status": "ok"}`` or anything else (503)."""
+
+
+async def _ok() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+def healthz(report: Health) -> Endpoint:
+    async def endpoint(_request: Request) -> Response:
+        body = await report()
+        return JSONResponse(body, status_code=200 if body.get("status") == "ok" else 503)
+
+    return endpoint
+
+
+def metrics_endpoint(metrics: Metrics, db: Database) -> Endpoint:
+    """Prometheus text format; the outbox depth is read from the database at each scrape."""
+
+    async def endpoint(_request: Request) -> Response:
+        try:
+            await metrics.refresh_queue(db)
+        except Exception:  # the counters are still worth serving while the database is away
+            log.warning("metrics: could not read the outbox depth", exc_info=True)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint
 
 
 def telegram_webhook(channel: object) -> Endpoint:
@@ -212,9 +240,9 @@ class GuardedH11(H11Protocol):
 
 
 class HttpServer:
-    def __init__(self, settings: HttpSettings) -> None:
+    def __init__(self, settings: HttpSettings, health: Health = _ok) -> None:
         self.settings = settings
-        self.routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+        self.routes: list[BaseRoute] = [Route("/healthz", healthz(health), methods=["GET"])]
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 

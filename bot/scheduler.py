@@ -1,24 +1,40 @@
-"""APScheduler 3.11 as the clock: a few periodic jobs with fixed ids.
+"""APScheduler 3.11 as the clock: a few periodic jobs with fixed ids, run by one process.
 
 Jobs never carry state: each run asks the database what is due (reminders, scheduled broadcasts,
 outbox rows), so a restart or a missed tick loses nothing and repeats nothing.
+
+Several processes may share one database (``hirfa run`` twice on PostgreSQL). Every process
+wakes its own outbox senders, but the jobs that decide what is due run in exactly one of them:
+the holder of the ``clock`` lease (``storage/leases.py``). Every process asks for the lease every
+``CAMPAIGN_EVERY`` seconds; the holder renews it for ``LEASE_PERIOD``, and stops running jobs as
+soon as its lease might have lapsed. When the holder dies, its lease expires and the next
+campaign of another process takes it: failover in at most ``LEASE_PERIOD + CAMPAIGN_EVERY``
+(25 s). The jobs themselves stay idempotent (unique outbox keys, guarded status changes), so
+even a holder frozen past its lease cannot send a message twice.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.dialogue import Job, Services
 from bot.timezones import load_zone
 from storage import conversations as conversation_repo
+from storage import leases as lease_repo
 
 log = logging.getLogger(__name__)
 
 KEEP_UPDATE_IDS = timedelta(days=3)
+CLOCK_LEASE = "clock"
+LEASE_PERIOD = timedelta(seconds=20)
+CAMPAIGN_EVERY = 5.0
 
 
 async def wake_outbox(services: Services) -> None:
@@ -32,32 +48,73 @@ async def prune_updates(services: Services) -> None:
         log.info("pruned %d processed update ids", removed)
 
 
-CORE_JOBS = (
-    Job("outbox-drain", wake_outbox, 5),
-    Job("prune-updates", prune_updates, 3600),
-)
+EVERY_PROCESS_JOBS = (Job("outbox-drain", wake_outbox, 5),)
+CLOCK_JOBS = (Job("prune-updates", prune_updates, 3600),)
+
+
+def process_name() -> str:
+    """This process, as other processes see it in the lease table (host, pid, a random tag)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Scheduler:
     """Owns the APScheduler instance; jobs come from the core and from feature routers."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, holder: str | None = None) -> None:
         self.services = services
+        self.holder = holder or process_name()
+        self._lease_until: datetime | None = None
         self.scheduler = AsyncIOScheduler(timezone=load_zone(services.settings.timezone))
-        for job in (*CORE_JOBS, *services.router.jobs):
-            self.scheduler.add_job(
-                self._runner(job.run), "interval", seconds=job.seconds, id=job.id,
-                replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=30,
-            )
+        self._add(Job("clock-lease", self._campaign_job, CAMPAIGN_EVERY), gated=False)
+        for job in EVERY_PROCESS_JOBS:
+            self._add(job, gated=False)
+        for job in (*CLOCK_JOBS, *services.router.jobs):
+            self._add(job, gated=True)
 
-    def _runner(self, run: Callable[[Services], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    def _add(self, job: Job, *, gated: bool) -> None:
+        self.scheduler.add_job(
+            self._runner(job.run, gated), "interval", seconds=job.seconds, id=job.id,
+            replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=30,
+        )
+
+    def _runner(self, run: Callable[[Services], Awaitable[None]],
+                gated: bool = True) -> Callable[[], Awaitable[None]]:
         async def call() -> None:
+            if gated and not self.leading:
+                return
             try:
                 await run(self.services)
             except Exception:
                 log.exception("scheduled job failed")
 
         return call
+
+    @property
+    def leading(self) -> bool:
+        """True while this process surely holds the clock lease (with a margin to spare)."""
+        until = self._lease_until
+        return until is not None and self.services.clock.now() < until
+
+    async def _campaign_job(self, _services: Services) -> None:
+        await self.campaign()
+
+    async def campaign(self) -> bool:
+        """Take or renew the clock lease; True when this process runs the jobs."""
+        now = self.services.clock.now()
+        was = self.leading
+        try:
+            async with self.services.db.transaction() as conn:
+                held = await lease_repo.claim(conn, CLOCK_LEASE, self.holder, now, LEASE_PERIOD)
+        except Exception:
+            log.exception("clock lease: could not reach the database")
+            held = False
+        # Stop one campaign early: a renewal that fails leaves a whole period to notice it.
+        self._lease_until = now + LEASE_PERIOD - timedelta(seconds=CAMPAIGN_EVERY) if held else None
+        if held and not was:
+            log.info("clock: this process (%s) runs the scheduled jobs", self.holder)
+        elif was and not held:
+            log.warning("clock: lease lost; another process runs the scheduled jobs")
+        return held
 
     def start(self) -> None:
         self.scheduler.start()
@@ -66,7 +123,17 @@ class Scheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
+    async def release(self) -> None:
+        """Give the clock up at a clean stop, so another process takes it at its next campaign."""
+        if self._lease_until is None:
+            return
+        self._lease_until = None
+        async with self.services.db.transaction() as conn:
+            await lease_repo.release(conn, CLOCK_LEASE, self.holder)
+
     async def tick(self) -> None:
-        """Run every feature job once now (at start-up, so nothing waits a full period)."""
+        """Campaign, then run every feature job once now if this process holds the clock (at
+        start-up, so nothing waits a full period)."""
+        await self.campaign()
         for job in self.services.router.jobs:
             await self._runner(job.run)()

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from bot.errors import ConfigError
 from bot.timezones import load_zone
-from storage.urls import is_memory
+from storage.urls import async_url, is_memory
 
 Locale = Literal["ar", "ary", "zgh", "fr", "en"]
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("ar", "ary", "zgh", "fr", "en")
@@ -160,10 +160,12 @@ class WhatsAppSettings(BaseModel):
 
 
 class HttpSettings(BaseModel):
-    """``HIRFA_HTTP__*``: the one HTTP server (webhooks and ``/healthz``)."""
+    """``HIRFA_HTTP__*``: the one HTTP server (webhooks, ``/healthz``, ``/metrics``)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    serve: bool = False
+    """Start the server even when no webhook needs it (for ``/healthz`` and ``/metrics``)."""
 
 
 _HOUR_MINUTE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -310,12 +312,7 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         """Accept plain ``sqlite:///`` / ``postgresql://`` URLs and pick the async driver."""
-        if value.startswith("sqlite:///"):
-            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
-        elif value.startswith("postgresql://"):
-            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite:///path.db or postgresql://user@host/db")
+        value = async_url(value)
         if is_memory(value):
             # The bot, its jobs and its CLI commands share the database: it must be a file.
             raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")

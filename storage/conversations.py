@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from storage.database import Conn
 from storage.schema import conversations, processed_updates
 from storage.sql import insert_ignore
 
 # Built once: these run for almost every update.
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
 _INSERT = conversations.insert()
 _UPDATE = (
     update(conversations)
@@ -39,6 +40,19 @@ async def save(
     if not inserted:
         await conn.execute(_UPDATE, {"k_channel": channel, "k_user": user_id, "state": state,
                                      "data": data, "updated_at": now})
+
+
+async def lock(conn: Conn, channel: str, user_id: str) -> None:
+    """Hold this conversation until the transaction ends: one user's updates, one at a time.
+
+    Two workers may receive two updates of the same user at once (a webhook retried, a user
+    typing fast). On SQLite every write transaction is ``BEGIN IMMEDIATE``, so they are already
+    serialised. On PostgreSQL (read committed) both would read the same state and the last
+    writer would silently win; a transaction-scoped advisory lock on the conversation's key
+    makes the second wait for the first to commit, then read what it wrote.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_LOCK, {"key": f"conversation:{channel}:{user_id}"})
 
 
 async def forget(conn: Conn, channel: str, user_id: str) -> None:

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from storage.urls import is_memory, is_sqlite
+from storage.urls import async_url, is_memory, is_sqlite
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -187,11 +187,13 @@ class Database:
     def __init__(self, url: str) -> None:
         if is_memory(url):
             raise ValueError("an in-memory database cannot be shared; use sqlite:///path.db")
+        url = async_url(url)
         self.url = url
         sqlite = is_sqlite(url)
         if sqlite:
             _private_file(Path(url.split("///", 1)[1]))
         self._checkpoint_due = False
+        self.backend = "sqlite" if sqlite else "postgresql"
         self.loop_engine = make_loop_engine(url) if sqlite else None
         self.async_engine = make_engine(url)
         # SQLite has one writer at a time. Queueing our own writers here, instead of letting

@@ -74,7 +74,7 @@ async def _grouped(conn: Conn, column: Any) -> list[tuple[str | None, int]]:
         select(column, func.count())
         .where(artisans.c.erased_at.is_(None))
         .group_by(column)
-        .order_by(func.count().desc(), column)
+        .order_by(func.count().desc(), column.nulls_last())  # the same on SQLite and PostgreSQL
     )
     return [(r[0], int(r[1])) for r in await conn.execute(stmt)]
 

@@ -1,4 +1,4 @@
-"""Drive the real application (PTB ``Application`` → engine → SQLite) through the fake Bot API.
+"""Drive the real application (PTB ``Application`` → engine → database) through the fake Bot API.
 
     async with Harness.open(tmp_path) as h:
         await h.send(USER, "/start")
@@ -26,7 +26,7 @@ from telegram import Update
 from bot.app import Hirfa
 from bot.clock import FakeClock
 from bot.settings import Settings, load_settings
-from tests import factories
+from tests import databases, factories
 from tests.fakes.telegram import FakeBotAPI, FakeRequest, SentMessage
 
 ADMIN = 9000
@@ -38,7 +38,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
                 "bot_username": "hirfa_test_bot"}
     telegram.update(overrides.pop("telegram", {}))
     return load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'hirfa.db'}",
+        database_url=overrides.pop("database_url", None) or databases.url_for(tmp_path),
         telegram=telegram,
         **overrides,
     )

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from bot.commands.backup import backup_file
 from storage.database import Database, alembic_config
 from storage.schema import metadata, processed_updates
+from tests import databases
+from tests.databases import sqlite_only
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,22 +28,29 @@ def revisions() -> list[str]:
 
 
 async def test_upgrade_from_empty_creates_every_table(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+    db = Database(databases.url_for(tmp_path, "a"))
     await db.upgrade()
     heads = await db.current_revisions()
+    async with db.read() as conn:
+        tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
     await db.dispose()
-    with sqlite3.connect(tmp_path / "a.db") as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert set(metadata.tables) <= tables
     script = ScriptDirectory.from_config(alembic_config())
     assert heads == set(script.get_heads())
 
 
+@sqlite_only
+async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    await db.upgrade()
+    await db.dispose()
+    with sqlite3.connect(tmp_path / "a.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 async def test_upgrade_from_every_earlier_revision(tmp_path: Path) -> None:
     for index, revision in enumerate(revisions()):
-        path = tmp_path / f"r{index}.db"
-        db = Database(f"sqlite+aiosqlite:///{path}")
+        db = Database(databases.url_for(tmp_path, f"r{index}"))
         await db.upgrade(revision)
         await db.upgrade()  # and from there to the newest
         script = ScriptDirectory.from_config(alembic_config())
@@ -49,6 +58,7 @@ async def test_upgrade_from_every_earlier_revision(tmp_path: Path) -> None:
         await db.dispose()
 
 
+@sqlite_only
 def test_backup_is_consistent_while_the_bot_writes(tmp_path: Path) -> None:
     source = tmp_path / "live.db"
     with sqlite3.connect(source) as conn:
@@ -81,6 +91,7 @@ def test_backup_is_consistent_while_the_bot_writes(tmp_path: Path) -> None:
         thread.join()
 
 
+@sqlite_only
 def test_backup_command_and_restore(tmp_path: Path) -> None:
     env = {"HIRFA_DATABASE_URL": f"sqlite:///{tmp_path / 'hirfa.db'}", "PATH": ""}
     done = subprocess.run([sys.executable, "-m", "bot", "backup", str(tmp_path / "b.db")],
@@ -93,6 +104,7 @@ def test_backup_command_and_restore(tmp_path: Path) -> None:
     assert again.returncode == 0 and "up to date" in again.stdout
 
 
+@sqlite_only
 async def test_a_writer_in_another_process_is_waited_for_without_freezing_the_bot(
     tmp_path: Path,
 ) -> None:

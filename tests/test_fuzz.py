@@ -19,6 +19,9 @@ from bot.app import Hirfa
 from bot.clock import FakeClock
 from bot.messages import Contact, Incoming, OutMessage
 from bot.settings import load_settings
+from tests.databases import ON_POSTGRES
+
+pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="SQLite-specific: PRAGMA integrity checks")
 
 USERS = ("7001", "7002", "7003")
 SECRET_NAMES = {"7001": "Zineb Alpha", "7002": "Omar Bravo", "7003": "Salma Charlie"}

@@ -19,9 +19,13 @@ from pathlib import Path
 import pytest
 
 from tests import factories
+from tests.databases import ON_POSTGRES
 from tests.fakes.telegram import FakeBotAPI, FakeBotAPIServer, SentMessage
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(ON_POSTGRES, reason="SQLite-specific: `hirfa run` on a file read with sqlite3"),
+]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -15,13 +15,14 @@ import pytest
 from bot import cli
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings, require_runnable
+from tests import databases
 from tests.fakes.graph import APP_SECRET, VERIFY_TOKEN, FakeGraphAPI
 from tests.whatsapp_harness import whatsapp_settings
 
 
 def settings_for(tmp_path: Path, port: int = 8080, **whatsapp: Any) -> Settings:
     return load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'hirfa.db'}",
+        database_url=databases.url_for(tmp_path),
         telegram={"token": None},
         whatsapp=whatsapp_settings(**whatsapp),
         http={"host": "127.0.0.1", "port": port},
@@ -90,7 +91,9 @@ async def test_hirfa_run_serves_healthz_and_the_webhook(tmp_path: Path) -> None:
             except httpx.TransportError:
                 assert not running.done(), running
                 await asyncio.sleep(0.01)
-        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        role = health.json()["role"]  # the only process: it runs the clock and sends on WhatsApp
+        assert role["channels"] == ["whatsapp"] and role["clock"] is True
         verified = await client.get("/whatsapp/webhook", params={
             "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"})
         assert verified.status_code == 200 and verified.text == "42"

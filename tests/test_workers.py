@@ -1,0 +1,124 @@
+"""Several workers on one database: two engines (two ``Database`` handles, as two processes have)
+race for the same rows, and the database keeps them apart on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from bot.clock import FakeClock
+from bot.scheduler import CAMPAIGN_EVERY, LEASE_PERIOD, Scheduler
+from storage import artisans as artisan_repo
+from storage import conversations as conversation_repo
+from storage import enrolments as enrolment_repo
+from storage import leases as lease_repo
+from storage.database import Database
+from storage.schema import conversations
+from tests import databases
+from tests.databases import postgres_only
+from tests.harness import Harness
+from tests.sessions_support import make_session
+
+
+@postgres_only
+async def test_one_users_updates_wait_for_each_other_across_workers(h: Harness) -> None:
+    """Worker A holds the conversation; worker B's update for the same user waits on the lock,
+    then reads what A wrote. Without the lock both read 0 and one increment is lost."""
+    a, b = Database(h.app.db.url), Database(h.app.db.url)
+    now = h.clock.now()
+    async with a.transaction() as conn:
+        await conversation_repo.save(conn, "telegram", "7", "count", {"n": 0}, now)
+
+    async def increment(db: Database, holding: asyncio.Event | None, release: asyncio.Event | None) -> None:
+        async with db.transaction() as conn:
+            await conversation_repo.lock(conn, "telegram", "7")
+            row = (await conn.execute(select(conversations.c.data).where(
+                conversations.c.user_id == "7"))).scalar_one()
+            if holding is not None and release is not None:
+                holding.set()
+                await release.wait()
+            await conversation_repo.save(conn, "telegram", "7", "count", {"n": row["n"] + 1}, now,
+                                         exists=True)
+
+    holding, release = asyncio.Event(), asyncio.Event()
+    first = asyncio.create_task(increment(a, holding, release))
+    await holding.wait()
+    second = asyncio.create_task(increment(b, None, None))
+    async with h.app.db.read() as conn:  # B is now waiting on A's advisory lock
+        for _ in range(500):
+            waiting = (await conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))).scalar()
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+    assert waiting == 1
+    release.set()
+    await asyncio.gather(first, second)
+    async with h.app.db.read() as conn:
+        data = (await conn.execute(select(conversations.c.data))).scalar_one()
+    assert data == {"n": 2}
+    await a.dispose()
+    await b.dispose()
+
+
+async def test_two_workers_never_give_more_seats_than_the_session_has(h: Harness) -> None:
+    """Ten artisans enrol at once through two engines; a session of 3 seats seats exactly 3."""
+    session_id = await make_session(h, capacity=3)
+    now = h.clock.now()
+    async with h.app.db.transaction() as conn:
+        ids = [await artisan_repo.create(conn, now, full_name=f"A{i}", locale="fr") for i in range(10)]
+    workers = [Database(h.app.db.url), Database(h.app.db.url)]
+
+    async def enrol(index: int, artisan: int) -> None:
+        async with workers[index % 2].transaction() as conn:
+            await enrolment_repo.enrol(conn, session_id, artisan, now)
+
+    await asyncio.gather(*(enrol(i, artisan) for i, artisan in enumerate(ids)))
+    async with h.app.db.read() as conn:
+        seated = await enrolment_repo.seated_count(conn, session_id)
+        waiting = [e for e in [await enrolment_repo.get(conn, session_id, a) for a in ids]
+                   if e is not None and e.status == "waitlisted"]
+    assert seated == 3
+    assert sorted(e.position or 0 for e in waiting) == list(range(1, 8))  # a queue, no ties
+    for db in workers:
+        await db.dispose()
+
+
+async def test_one_clock_for_two_workers_and_failover_within_30_seconds(tmp_path: Path) -> None:
+    """Two processes' schedulers on one database: one runs the jobs; when it dies (stops
+    renewing), the other takes over within LEASE_PERIOD + CAMPAIGN_EVERY, and never both."""
+    clock = FakeClock()
+    async with Harness.open(tmp_path, clock=clock) as one, Harness.open(tmp_path, clock=clock) as two:
+        assert databases.url_for(tmp_path) == one.app.settings.database_url == two.app.settings.database_url
+        a = Scheduler(one.app.services, holder="worker-a")
+        b = Scheduler(two.app.services, holder="worker-b")
+        assert await a.campaign() and a.leading
+        assert not await b.campaign() and not b.leading
+        runs: list[str] = []
+
+        async def job(_services: object) -> None:
+            runs.append("ran")
+
+        for scheduler in (a, b):
+            await scheduler._runner(job)()  # the same scheduled job fires in both processes
+        assert runs == ["ran"]  # ... and runs once
+
+        for _ in range(6):  # a minute of renewals: A keeps the clock
+            clock.advance(CAMPAIGN_EVERY)
+            assert await a.campaign() and not await b.campaign()
+        # A dies (SIGKILL): no more renewals. B campaigns every CAMPAIGN_EVERY seconds.
+        died = clock.now()
+        while not await b.campaign():
+            clock.advance(CAMPAIGN_EVERY)
+        failover = clock.now() - died
+        assert failover <= LEASE_PERIOD + timedelta(seconds=CAMPAIGN_EVERY) <= timedelta(seconds=30)
+        assert not a.leading  # A, frozen rather than dead, has stopped running jobs by then
+        async with one.app.db.read() as conn:
+            lease = await lease_repo.get(conn, "clock")
+        assert lease is not None and lease.holder == "worker-b" and lease.acquired_at == clock.now()
+        # A clean stop hands the clock over at the next campaign, without waiting for expiry.
+        await b.release()
+        assert await a.campaign()
