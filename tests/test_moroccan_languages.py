@@ -87,7 +87,8 @@ async def test_an_artisan_registers_in_darija_or_tamazight_on_whatsapp(
     assert first.text.startswith("مرحبا بيك")  # and the greeting in Darija leads
     await wa.wa_tap(AMINA, f"lang:{lang}")
     consent = wa.graph.last_to(AMINA)
-    assert consent.interactive_type == "button" and len(consent.buttons) == 3
+    # agree, agree with voice help, disagree, more: four choices make a list on WhatsApp
+    assert consent.interactive_type == "list" and len(consent.buttons) == 4
     await wa.wa_tap(AMINA, "consent:yes")
     assert EXPECT[lang][0] in wa.graph.last_to(AMINA).text
     await wa.wa_send(AMINA, "Amina Benali")
@@ -111,14 +112,18 @@ async def test_consent_is_short_more_gives_the_full_notice_and_a_misunderstandin
     await h.press(USER, "lang:en")
     notice = h.last_text(USER)
     assert "Do you agree?" in notice and len(notice) < 200
-    assert h.labels(USER) == ["✅ I agree", "I don't agree", "ℹ️ Tell me more"]
+    assert h.labels(USER) == ["✅ I agree", "✅ I agree, with voice 🔊", "I don't agree",
+                              "ℹ️ Tell me more"]
     await h.send(USER, "what is this?")
     again = h.last_text(USER)
-    assert again == "Do you agree? Choose a button."  # not the notice again
+    # the engine's short re-ask with the choices numbered, never the notice again
+    assert again.startswith("I did not get that.") and "Law 09-08" not in again
+    assert "1. ✅ I agree" in again
     await h.press(USER, "consent:more")
     texts = h.texts(USER)
     assert "Law 09-08" in texts[-2] and texts[-1] == "Do you agree? Choose a button."
-    assert h.labels(USER) == ["✅ I agree", "I don't agree", "⬅️ Back"]
+    assert h.labels(USER) == ["✅ I agree", "✅ I agree, with voice 🔊", "I don't agree",
+                              "⬅️ Back"]
     await h.press(USER, "consent:yes")
     assert "full name" in h.last_text(USER)
 

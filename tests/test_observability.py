@@ -48,7 +48,8 @@ async def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Path) -
     async with Harness.open(tmp_path, FakeClock()) as h:
         broken = h.app.db.url.replace("hirfa", "missing")
         if h.app.db.backend == "sqlite":
-            broken = f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
+            (tmp_path / "a-folder.db").mkdir()  # a folder where the file should be: unopenable
+            broken = f"sqlite+aiosqlite:///{tmp_path / 'a-folder.db'}"
         real = h.app.db
         h.app.db = Database(broken)
         try:

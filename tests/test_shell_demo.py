@@ -19,7 +19,7 @@ async def test_delete_confirmation_and_menu_after_it_stay_in_french(h: Harness) 
     shell = ShellChannel(h.app.engine, language=None, out=out)  # the terminal gives no hint
     async with h.app.db.transaction() as conn:
         await staff_repo.grant(conn, CHANNEL, shell.user_id, "admin", h.clock.now(), "demo")
-    for line in ("/start", "2", "1", "Amina Benali", "/share", "7", "1", "BK123456", "1"):
+    for line in ("/start", "Français", "1", "Amina Benali", "/share", "7", "1", "BK123456", "1"):
         await shell.say(line)
     assert "Bienvenue" in out.getvalue()
     await shell.say("/delete")
