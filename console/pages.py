@@ -77,7 +77,10 @@ async def dashboard(req: Req) -> Response:
         stats = await collect(conn, now, req.services.zone)
         waiting = await q.full_with_waitlist(conn, now)
         failed = await q.failed_deliveries(conn, now - timedelta(days=7))
-    return req.render("dashboard.html", stats=stats, waiting=waiting, failed=failed, title_of=_title)
+        questions = await q.question_counts(conn, req.author) if req.nav_questions else None
+    return req.render(
+        "dashboard.html", stats=stats, waiting=waiting, failed=failed, questions=questions, title_of=_title
+    )
 
 
 async def stats_png(req: Req) -> Response:
