@@ -32,6 +32,7 @@ from storage import broadcasts as broadcast_repo
 from storage import console as console_repo
 from storage import console_queries as q
 from storage import enrolments as enrolment_repo
+from storage import feedback as feedback_repo
 from storage import sessions as session_repo
 from storage import staff as staff_repo
 from storage.audience import Audience, reach, title_in
@@ -413,6 +414,7 @@ async def session_page(req: Req) -> Response:
     async with req.services.db.read() as conn:
         listed = await session_repo.get_listed(conn, session_id) if session_id else None
         people = await enrolment_repo.of_session(conn, listed.session.id) if listed else []
+        opinions = await feedback_repo.summary(conn, listed.session.id) if listed else None
     if listed is None:
         return req.console.message("console.not_found", 404, req=req)
     s = listed.session
@@ -424,6 +426,7 @@ async def session_page(req: Req) -> Response:
         s=s,
         people=people,
         can_mark=can_mark,
+        feedback=opinions,
         done=p.get("done", ""),
         told=_int(p.get("told")) or 0,
         title_of=_title,
