@@ -686,8 +686,8 @@ async def broadcast_count(req: Req) -> Response:
 
 async def broadcast_new(req: Req) -> Response:
     if req.request.method == "GET":
-        # The count comes from /broadcasts/count as soon as the page loads (counting 50,000
-        # artisans' chats takes most of a second; the page itself should not wait for it).
+        # The count comes from /broadcasts/count as soon as the page loads (counted by the database,
+        # storage.audience.reach), and again at each change of the audience.
         return req.render("broadcast_new.html", regions=REGIONS, crafts=CRAFTS, reach=None, problems=[], v={})
     texts = {lang: req.field(f"text_{lang}")[:4000] for lang in LANGS if req.field(f"text_{lang}")}
     fallback = req.field("fallback")
