@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from storage.certification_schema import certifications
+from storage.certifications import Application
 from storage.chamber_schema import ANSWERED, OPEN, questions
 from storage.database import Conn
 from storage.schema import artisans, identities, outbox
@@ -286,3 +288,14 @@ async def question_counts(conn: Conn, me: str) -> dict[str, int]:
     )
     open_, mine, answered = (await conn.execute(stmt)).one()
     return {"open": int(open_ or 0), "mine": int(mine or 0), "answered": int(answered or 0)}
+
+
+async def applications_named(conn: Conn, words: str, limit: int = 50) -> list[Application]:
+    """Certification files whose holder's name contains ``words``; with no words, the files
+    changed last (the register page's search by name, next to the exact number/CNIE/phone one)."""
+    c = certifications
+    stmt = select(c).order_by(c.c.updated_at.desc(), c.c.id.desc()).limit(limit)
+    if words:
+        like = f"%{words.replace('%', '').replace('_', '')}%"
+        stmt = select(c).where(c.c.full_name.ilike(like)).order_by(c.c.full_name, c.c.id).limit(limit)
+    return [Application.from_row(r) for r in (await conn.execute(stmt)).mappings()]

@@ -42,6 +42,10 @@ async def test_every_page_answers_for_staff_and_admin(tmp_path: Path) -> None:
             "/console/broadcasts/new",
             "/console/broadcasts/count",
             "/console/report",
+            "/console/questions",
+            "/console/questions?view=answered",
+            "/console/certifications",
+            "/console/certifications?q=Amina",
         ]
         for browser in (admin, staff):
             for page in pages:
