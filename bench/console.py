@@ -1,6 +1,7 @@
 """Benchmark: every console page with 50,000 artisans and 500,000 enrolments.
 
-    python -m bench.console            # 50,000 artisans, 2,000 sessions, 500,000 enrolments
+    python -m bench.console            # 50,000 artisans, 2,000 sessions, 500,000 enrolments,
+                                       # 2,000 questions, feedback on past sessions
     python -m bench.console --quick    # 5,000 / 200 / 50,000
 
 The database is the real migrated SQLite file, filled in bulk; the pages are served by the real
@@ -76,6 +77,26 @@ def fill(path: Path, artisans: int, sessions: int, enrolments: int) -> None:
             rows.append((s, a, status, k if status == "waitlisted" else None, stamp, stamp))
     db.executemany("INSERT INTO enrolments (session_id, artisan_id, status, position, created_at, updated_at)"
                    " VALUES (?, ?, ?, ?, ?, ?)", rows)
+    # Questions to the chamber (one per 25 artisans, half answered) and feedback on past sessions.
+    questions, messages = [], []
+    for q in range(1, artisans // 25 + 1):
+        opened = NOW - timedelta(hours=q)
+        answered = q % 2 == 0
+        at = opened.strftime("%Y-%m-%d %H:%M:%S.%f")
+        later = (opened + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        questions.append((q, q * 25, "answered" if answered else "open", "menu", at,
+                          later if answered else None, later if answered else None))
+        messages.append((q, "in", None, "text", f"Question {q} about the VAEP file", at, at))
+        if answered:
+            messages.append((q, "out", "telegram:9000", "text", "Bring your CNIE.", later, later))
+    db.executemany("INSERT INTO questions (id, artisan_id, status, source, opened_at, answered_at,"
+                   " first_answer_at) VALUES (?, ?, ?, ?, ?, ?, ?)", questions)
+    db.executemany("INSERT INTO question_messages (question_id, direction, author, kind, text, created_at,"
+                   " relayed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", messages)
+    feedback = [(s, a, rng.randint(1, 5), stamp, stamp)
+                for s, a, status, *_ in rows if status == "attended" and s < sessions // 2 and a % 3 == 0]
+    db.executemany("INSERT OR IGNORE INTO feedback (session_id, artisan_id, rating, created_at, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?)", feedback)
     db.commit()
     db.execute("ANALYZE")
     db.close()
@@ -125,8 +146,11 @@ async def main() -> None:
             "/console/artisans?q=Tazi&region=MS", "/console/artisans?craft=zellige&channel=whatsapp",
             "/console/artisans?sort=old&after=40000", "/console/artisans/123", "/console/sessions",
             "/console/sessions?past=1", f"/console/sessions/{middle}", "/console/broadcasts",
-            "/console/broadcasts/new", "/console/broadcasts/count?regions=MS", "/console/staff",
-            "/console/report", "/console/import/certifications",
+            "/console/broadcasts/new", "/console/broadcasts/count?regions=MS", "/console/broadcasts/count",
+            "/console/staff", "/console/report", "/console/import/certifications",
+            f"/console/sessions/{middle - 10}", "/console/questions",
+            "/console/questions?view=answered&page=20",
+            "/console/questions/101",
         ]
         base_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=baseline_app), base_url="http://b")
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.http.app()),

@@ -32,6 +32,7 @@ from storage import broadcasts as broadcast_repo
 from storage import console as console_repo
 from storage import console_queries as q
 from storage import enrolments as enrolment_repo
+from storage import feedback as feedback_repo
 from storage import sessions as session_repo
 from storage import staff as staff_repo
 from storage.audience import Audience, reach, title_in
@@ -77,7 +78,10 @@ async def dashboard(req: Req) -> Response:
         stats = await collect(conn, now, req.services.zone)
         waiting = await q.full_with_waitlist(conn, now)
         failed = await q.failed_deliveries(conn, now - timedelta(days=7))
-    return req.render("dashboard.html", stats=stats, waiting=waiting, failed=failed, title_of=_title)
+        questions = await q.question_counts(conn, req.author) if req.nav_questions else None
+    return req.render(
+        "dashboard.html", stats=stats, waiting=waiting, failed=failed, questions=questions, title_of=_title
+    )
 
 
 async def stats_png(req: Req) -> Response:
@@ -410,6 +414,7 @@ async def session_page(req: Req) -> Response:
     async with req.services.db.read() as conn:
         listed = await session_repo.get_listed(conn, session_id) if session_id else None
         people = await enrolment_repo.of_session(conn, listed.session.id) if listed else []
+        opinions = await feedback_repo.summary(conn, listed.session.id) if listed else None
     if listed is None:
         return req.console.message("console.not_found", 404, req=req)
     s = listed.session
@@ -421,6 +426,7 @@ async def session_page(req: Req) -> Response:
         s=s,
         people=people,
         can_mark=can_mark,
+        feedback=opinions,
         done=p.get("done", ""),
         told=_int(p.get("told")) or 0,
         title_of=_title,
@@ -680,8 +686,8 @@ async def broadcast_count(req: Req) -> Response:
 
 async def broadcast_new(req: Req) -> Response:
     if req.request.method == "GET":
-        # The count comes from /broadcasts/count as soon as the page loads (counting 50,000
-        # artisans' chats takes most of a second; the page itself should not wait for it).
+        # The count comes from /broadcasts/count as soon as the page loads (counted by the database,
+        # storage.audience.reach), and again at each change of the audience.
         return req.render("broadcast_new.html", regions=REGIONS, crafts=CRAFTS, reach=None, problems=[], v={})
     texts = {lang: req.field(f"text_{lang}")[:4000] for lang in LANGS if req.field(f"text_{lang}")}
     fallback = req.field("fallback")

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.dialogue import ROLE_RANK, Services
 from bot.i18n import Msg, Text
-from console import pages
+from console import certifications, pages, questions
 from storage import console as console_repo
 from storage import staff as staff_repo
 from storage.audience import has_table
@@ -271,6 +271,8 @@ class Console:
                     Route("/lang", g(self.set_lang), methods=["POST"]),
                     Mount("/static", app=static, name="static"),
                     *pages.routes(self),
+                    *questions.routes(self),
+                    *certifications.routes(self),
                 ],
             )
         ]

@@ -26,6 +26,7 @@ chamber (e.g. after two misses of the understanding engine).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from bot.dialogue import Context, Job, MenuItem, Router, Services, State, nav_choices, show_menu
@@ -372,14 +373,23 @@ router.jobs.append(Job("questions.relay", relay, 5.0))
 
 async def answer(ctx: Context, question: Question, message: dict[str, Any]) -> None:
     """Store a staff answer and queue it to the artisan on their own channel, once."""
-    message_id = await repo.add_answer(ctx.conn, question.id, who(ctx), ctx.now, **message)
+    await send_answer(ctx.services, ctx.conn, question, who(ctx), ctx.now, message)
+
+
+async def send_answer(services: Services, conn: Conn, question: Question, author: str,
+                      now: datetime, message: dict[str, Any]) -> int:
+    """The one rule for a staff answer, wherever it is written (staff group, bot inbox, web
+    console): stored with its author, the question marked answered, and queued to the artisan on
+    their own channel exactly once (key ``q:out:<message>``). Returns the message id."""
+    message_id = await repo.add_answer(conn, question.id, author, now, **message)
     text = message.get("text") or ""
     body: Msg = (Msg("q.answer", text=text) if message["kind"] == "text"
                  else Msg("q.answer_media", caption=text))
-    await ctx.services.outbox.notify(
-        ctx.conn, question.artisan_id,
+    await services.outbox.notify(
+        conn, question.artisan_id,
         Reply(body, media_ref=f"{MEDIA}:{message_id}" if message.get("file_id") else None),
         kind=KIND, key=f"q:out:{message_id}", priority=1)
+    return message_id
 
 
 async def on_group(ctx: Context) -> None:
@@ -753,4 +763,4 @@ async def erase(ctx: Context, artisan_id: int) -> None:
 router.erase_hooks.append(erase)
 
 
-__all__ = ["answer", "flag_overdue", "relay", "router", "start_question"]
+__all__ = ["answer", "flag_overdue", "relay", "router", "send_answer", "start_question"]

@@ -17,13 +17,12 @@ lightweight table clauses and their absence is tolerated (a session filter then 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, and_, column, func, inspect, select, table
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, Subquery
 
 from storage.database import Conn
 from storage.schema import artisans, identities
@@ -132,18 +131,28 @@ async def _filtered(conn: Conn, audience: Audience, *, opted_out: bool) -> Selec
     return select(artisans.c.id, artisans.c.locale).where(and_(*conditions))
 
 
-def _best_chats(rows: list[Any]) -> dict[int, tuple[str, str]]:
-    """Per artisan, the most recently active identity that has not blocked the bot."""
-    oldest = datetime.min.replace(tzinfo=UTC)
-    best: dict[int, tuple[Any, tuple[str, str]]] = {}
-    for artisan_id, channel, chat_id, blocked, last_inbound, ident in rows:
-        if blocked:
-            continue
-        rank = (last_inbound or oldest, ident)
-        current = best.get(artisan_id)
-        if current is None or rank > current[0]:
-            best[artisan_id] = (rank, (str(channel), str(chat_id)))
-    return {artisan: chat for artisan, (_, chat) in best.items()}
+def _best_chats(artisan_ids: Any) -> Subquery:
+    """Per artisan (of ``artisan_ids``, a subquery), the chat they are reached on: the most
+    recently active identity that has not blocked the bot (never active = oldest; a tie goes to
+    the newest identity). One row per artisan who has such a chat: artisan_id, channel, chat_id.
+    The one place this rule is written, for the recipients and for the counts."""
+    i = identities
+    latest_first = (i.c.last_inbound_at.desc().nulls_last(), i.c.id.desc())
+    ranked = (
+        select(
+            i.c.artisan_id,
+            i.c.channel,
+            i.c.chat_id,
+            func.row_number()
+            .over(partition_by=i.c.artisan_id, order_by=latest_first)
+            .label("rank"),
+        )
+        .where(i.c.blocked.is_(False), i.c.artisan_id.in_(artisan_ids))
+        .subquery()
+    )
+    return (
+        select(ranked.c.artisan_id, ranked.c.channel, ranked.c.chat_id).where(ranked.c.rank == 1).subquery()
+    )
 
 
 async def recipients(conn: Conn, audience: Audience) -> list[Recipient]:
@@ -152,26 +161,23 @@ async def recipients(conn: Conn, audience: Audience) -> list[Recipient]:
     if chosen is None:
         return []
     people = [(int(r[0]), str(r[1])) for r in await conn.execute(chosen.order_by(artisans.c.id))]
-    ids = chosen.with_only_columns(artisans.c.id)
-    stmt = select(
-        identities.c.artisan_id, identities.c.channel, identities.c.chat_id, identities.c.blocked,
-        identities.c.last_inbound_at, identities.c.id,
-    ).where(identities.c.artisan_id.in_(ids))
-    chats = _best_chats(list(await conn.execute(stmt)))
-    out = []
-    for artisan_id, locale in people:
-        channel, chat_id = chats.get(artisan_id, ("", ""))
-        out.append(Recipient(artisan_id, locale, channel, chat_id))
-    return out
+    best = _best_chats(chosen.with_only_columns(artisans.c.id))
+    chats = {int(r[0]): (str(r[1]), str(r[2])) for r in await conn.execute(select(best))}
+    return [Recipient(a, locale, *chats.get(a, ("", ""))) for a, locale in people]
 
 
 async def reach(conn: Conn, audience: Audience) -> Reach:
-    """The exact numbers a preview shows (the same selection :func:`recipients` makes)."""
+    """The exact numbers a preview shows: the same selection as :func:`recipients`, counted by
+    the database (no recipient is loaded)."""
     result = Reach()
-    people = await recipients(conn, audience)
-    counts = Counter(p.channel for p in people)
-    result.unreachable = counts.pop("", 0)
-    result.by_channel = dict(sorted(counts.items()))
+    chosen = await _filtered(conn, audience, opted_out=False)
+    if chosen is not None:
+        best = _best_chats(chosen.with_only_columns(artisans.c.id))
+        by_channel = select(best.c.channel, func.count()).group_by(best.c.channel).order_by(best.c.channel)
+        result.by_channel = {str(channel): int(n) for channel, n in await conn.execute(by_channel)}
+        everyone = select(func.count()).select_from(chosen.with_only_columns(artisans.c.id).subquery())
+        total = int((await conn.execute(everyone)).scalar_one())
+        result.unreachable = total - sum(result.by_channel.values())
     excluded = await _filtered(conn, audience, opted_out=True)
     if excluded is not None:
         count = select(func.count()).select_from(excluded.subquery())

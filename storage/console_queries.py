@@ -10,6 +10,9 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from storage.certification_schema import certifications
+from storage.certifications import Application
+from storage.chamber_schema import ANSWERED, OPEN, questions
 from storage.database import Conn
 from storage.schema import artisans, identities, outbox
 from storage.sessions_schema import ENROLLED, SCHEDULED, WAITLISTED, enrolments, sessions
@@ -274,3 +277,25 @@ async def seated_of(conn: Conn, session_id: int) -> list[dict[str, Any]]:
         .order_by(artisans.c.full_name, enrolments.c.id)
     )
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def question_counts(conn: Conn, me: str) -> dict[str, int]:
+    """The inbox's tabs: open questions, open ones assigned to ``me``, answered ones."""
+    stmt = select(
+        func.count().filter(questions.c.status == OPEN),
+        func.count().filter(questions.c.status == OPEN, questions.c.assigned_to == me),
+        func.count().filter(questions.c.status == ANSWERED),
+    )
+    open_, mine, answered = (await conn.execute(stmt)).one()
+    return {"open": int(open_ or 0), "mine": int(mine or 0), "answered": int(answered or 0)}
+
+
+async def applications_named(conn: Conn, words: str, limit: int = 50) -> list[Application]:
+    """Certification files whose holder's name contains ``words``; with no words, the files
+    changed last (the register page's search by name, next to the exact number/CNIE/phone one)."""
+    c = certifications
+    stmt = select(c).order_by(c.c.updated_at.desc(), c.c.id.desc()).limit(limit)
+    if words:
+        like = f"%{words.replace('%', '').replace('_', '')}%"
+        stmt = select(c).where(c.c.full_name.ilike(like)).order_by(c.c.full_name, c.c.id).limit(limit)
+    return [Application.from_row(r) for r in (await conn.execute(stmt)).mappings()]

@@ -189,9 +189,9 @@ async def assign(conn: Conn, question_id: int, who: str) -> None:
 
 
 async def listing(
-    conn: Conn, status: str, *, assigned_to: str | None = None, limit: int = 10
+    conn: Conn, status: str, *, assigned_to: str | None = None, limit: int = 10, offset: int = 0
 ) -> list[Listed]:
-    """The inbox: open questions oldest first, answered ones newest first."""
+    """The inbox: open questions oldest first, answered ones newest first (``offset``: pages)."""
     count = (select(func.count()).select_from(question_messages)
              .where(question_messages.c.question_id == questions.c.id).scalar_subquery())
     stmt = (select(questions, artisans.c.full_name, count.label("n"))
@@ -200,7 +200,8 @@ async def listing(
     if assigned_to is not None:
         stmt = stmt.where(questions.c.assigned_to == assigned_to)
     order = questions.c.opened_at.asc() if status == OPEN else questions.c.answered_at.desc()
-    rows = (await conn.execute(stmt.order_by(order).limit(limit))).mappings().all()
+    rows = (await conn.execute(stmt.order_by(order, questions.c.id).limit(limit).offset(offset))
+            ).mappings().all()
     return [Listed(Question.from_row(r), r["full_name"], int(r["n"])) for r in rows]
 
 

@@ -1,8 +1,10 @@
 """The figures of the activity report for a period (what the chamber's session reviews).
 
-Every count is one grouped query; sections whose tables do not exist (yet) come back empty with
-``collected=False`` (feedback and questions are other features' tables). The period is a range of
-local days ``[start, end]`` in the chamber's zone, turned into UTC bounds here.
+Every count is one grouped query. Sections: trainings held, enrolment and attendance, feedback
+(ratings and absence reasons after the trainings of the period), certification (VAEP),
+announcements, questions to the chamber (answered share, time to the first answer) and
+registrations. The period is a range of local days ``[start, end]`` in the chamber's zone, turned
+into UTC bounds here.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import column, func, inspect, select, table
+from sqlalchemy import column, func, select, table
 
 from storage.audience import has_table
 from storage.certification_schema import certification_history, certifications
+from storage.chamber_schema import feedback, questions
 from storage.database import Conn
+from storage.questions import figures as question_figures
 from storage.schema import artisans, identities, outbox
 from storage.sessions_schema import enrolments, sessions
 
@@ -34,7 +38,8 @@ class Breakdown:
 @dataclass
 class Section:
     key: str
-    figures: list[tuple[str, int]] = field(default_factory=list)
+    # A figure is a count, or a measure (an average, hours) that may be "—" when nothing was measured.
+    figures: list[tuple[str, int | float | str]] = field(default_factory=list)
     breakdowns: list[Breakdown] = field(default_factory=list)
     collected: bool = True
 
@@ -77,8 +82,8 @@ async def collect(conn: Conn, start: date, end: date, zone: ZoneInfo) -> Activit
     report.sections.append(await _certification(conn, since, until))
     report.sections.append(await _announcements(conn, since, until))
     report.sections.append(await _registrations(conn, since, until))
-    for name in ("feedback", "questions"):
-        report.sections.append(await _other_feature(conn, name, since, until))
+    report.sections.append(await _feedback(conn, since, until))
+    report.sections.append(await _questions(conn, since, until, start, end, zone))
     return report
 
 
@@ -260,16 +265,84 @@ async def _registrations(conn: Conn, since: datetime, until: datetime) -> Sectio
     return section
 
 
-async def _other_feature(conn: Conn, name: str, since: datetime, until: datetime) -> Section:
-    """Feedback and questions belong to other features: counted when their table exists (rows
-    created in the period, when it has ``created_at``)."""
-    section = Section(f"report.sec_{name}", collected=await has_table(conn, name))
-    if not section.collected:
-        return section
-    columns = {str(c["name"]) for c in await conn.run_sync(lambda sync: inspect(sync).get_columns(name))}
-    t = table(name, *(column(c) for c in columns))
-    stmt = select(func.count()).select_from(t)
-    if "created_at" in columns:
-        stmt = stmt.where(t.c.created_at >= since, t.c.created_at < until)
-    section.figures = [(f"report.fig_{name}", int((await conn.execute(stmt)).scalar_one()))]
+async def _feedback(conn: Conn, since: datetime, until: datetime) -> Section:
+    """Ratings (1-5) and absence reasons given after the trainings held in the period."""
+    f, s = feedback, sessions
+    held = (s.c.starts_at >= since, s.c.starts_at < until, s.c.status != "cancelled")
+    section = Section("report.sec_feedback")
+    ratings = dict(
+        await _grouped(
+            conn,
+            select(f.c.rating, func.count())
+            .join(s, s.c.id == f.c.session_id)
+            .where(*held, f.c.rating.is_not(None))
+            .group_by(f.c.rating),
+        )
+    )
+    distribution = [(str(n), ratings.get(str(n), 0)) for n in range(5, 0, -1)]
+    responses = sum(n for _, n in distribution)
+    average = round(sum(int(k) * n for k, n in distribution) / responses, 1) if responses else None
+    rated, comments = (
+        await conn.execute(
+            select(func.count(func.distinct(f.c.session_id)), func.count(f.c.comment))
+            .join(s, s.c.id == f.c.session_id)
+            .where(*held)
+        )
+    ).one()
+    reasons = await _grouped(
+        conn,
+        select(f.c.reason, func.count())
+        .join(s, s.c.id == f.c.session_id)
+        .where(*held, f.c.reason.is_not(None))
+        .group_by(f.c.reason)
+        .order_by(func.count().desc()),
+    )
+    section.figures = [
+        ("report.fig_feedback", responses),
+        ("report.fig_rating_avg", average if average is not None else "—"),
+        ("report.fig_rated_sessions", int(rated or 0)),
+        ("report.fig_comments", int(comments or 0)),
+        ("report.fig_absence_reasons", sum(n for _, n in reasons)),
+    ]
+    section.breakdowns.append(Breakdown("report.by_rating", "rating", distribution if responses else []))
+    section.breakdowns.append(Breakdown("report.by_reason", "reason", reasons))
+    return section
+
+
+WAITS = ((60, "1h"), (4 * 60, "4h"), (24 * 60, "24h"), (3 * 24 * 60, "72h"))
+
+
+async def _questions(
+    conn: Conn, since: datetime, until: datetime, start: date, end: date, zone: ZoneInfo
+) -> Section:
+    """Questions to the chamber asked in the period: answered share and time to the first answer
+    (the figures are :func:`storage.questions.figures`, the same as ``/stats``)."""
+    section = Section("report.sec_questions")
+    figures = await question_figures(conn, since, until)
+    median = figures.median_minutes
+    section.figures = [
+        ("report.fig_questions", figures.asked),
+        ("report.fig_answered", figures.answered),
+        ("report.fig_answered_share", round(100 * figures.answered_share)),
+        ("report.fig_answer_hours", round(median / 60, 1) if median is not None else "—"),
+    ]
+    q = questions
+    months = dict.fromkeys(_months(start, end), 0)
+    waits = {code: 0 for _, code in WAITS} | {"later": 0, "none": 0}
+    rows = await conn.execute(
+        select(q.c.opened_at, q.c.first_answer_at).where(q.c.opened_at >= since, q.c.opened_at < until)
+    )
+    for opened, first in rows:
+        key = opened.astimezone(zone).strftime("%Y-%m")
+        if key in months:
+            months[key] += 1
+        if first is None:
+            waits["none"] += 1
+            continue
+        minutes = (first - opened).total_seconds() / 60
+        waits[next((code for limit, code in WAITS if minutes <= limit), "later")] += 1
+    section.breakdowns.append(Breakdown("report.by_month", "month", list(months.items())))
+    section.breakdowns.append(
+        Breakdown("report.answer_time", "wait", list(waits.items()) if figures.asked else [])
+    )
     return section

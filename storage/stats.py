@@ -7,13 +7,12 @@ exist (yet).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from storage import broadcasts as broadcast_repo
 from storage.audience import enrolments_table, has_table, sessions_table
@@ -91,14 +90,17 @@ async def collect(conn: Conn, now: datetime, zone: ZoneInfo, *, sessions: int = 
     stats.total = sum(n for _, n in stats.by_region)
     this_week = week_start(now.astimezone(zone).date())
     first = this_week - timedelta(weeks=WEEKS - 1)
-    since = datetime.combine(first, datetime.min.time(), zone)
-    weeks: Counter[date] = Counter()
-    stmt = select(artisans.c.created_at).where(artisans.c.erased_at.is_(None),
-                                               artisans.c.created_at >= since)
-    for (created,) in await conn.execute(stmt):
-        weeks[week_start(created.astimezone(zone).date())] += 1
-    stats.by_week = [(first + timedelta(weeks=i), weeks.get(first + timedelta(weeks=i), 0))
-                     for i in range(WEEKS)]
+    starts = [first + timedelta(weeks=i) for i in range(WEEKS)]
+    # Each week's end as a UTC instant (local midnight, so DST and the zone are respected); the
+    # database counts the rows of each week (no row is loaded).
+    ends = [datetime.combine(day + timedelta(weeks=1), datetime.min.time(), zone) for day in starts]
+    week = case(*((artisans.c.created_at < end, i) for i, end in enumerate(ends)), else_=None)
+    stmt = (select(week, func.count())
+            .where(artisans.c.erased_at.is_(None),
+                   artisans.c.created_at >= datetime.combine(first, datetime.min.time(), zone))
+            .group_by(week))
+    weeks = {int(i): int(n) for i, n in await conn.execute(stmt) if i is not None}
+    stats.by_week = [(day, weeks.get(i, 0)) for i, day in enumerate(starts)]
     if await has_table(conn, "sessions") and await has_table(conn, "enrolments"):
         stats.sessions = await _sessions(conn, sessions)
     listed = await broadcast_repo.listed(

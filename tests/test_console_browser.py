@@ -195,3 +195,25 @@ async def test_download_the_report(served: tuple[Harness, str], browser: Browser
     async with page.expect_download() as xlsx_download:
         await page.click("#report-xlsx")
     assert (await xlsx_download.value).suggested_filename.endswith(".xlsx")
+
+
+async def test_answer_a_question_from_the_inbox(served: tuple[Harness, str], browser: Browser) -> None:
+    h, base = served
+    await h.register(AMINA, "ar", name="أمينة بنعلي")
+    await h.press(AMINA, "m:ask")
+    await h.send(AMINA, "متى يبدأ التكوين في الزليج؟")
+    await h.deliver_all()
+    page = await signed_in(h, browser, "ar")
+    await page.click("a[href='/console/questions']")
+    await page.click("tr.question a >> nth=1")
+    assert "متى يبدأ التكوين في الزليج؟" in await page.inner_text("ol.thread")
+    assert await page.get_attribute("#profile", "href") == "/console/artisans/1"
+    await page.click("#assign")
+    await page.wait_for_selector("#done")
+    await page.fill("textarea[name=text]", "يبدأ التكوين يوم الإثنين على الساعة التاسعة.")
+    await page.screenshot(path=str(SHOTS / "console-question-ar.png"), full_page=True)
+    await page.click("#send-answer")
+    await page.wait_for_selector("ol.thread li[data-direction=out]")
+    assert await page.inner_text("#q-status") == "مجاب عنه"
+    await h.deliver_all()
+    assert "يبدأ التكوين يوم الإثنين على الساعة التاسعة." in h.last_text(AMINA)

@@ -43,6 +43,10 @@ async def test_every_page_answers_for_staff_and_admin(tmp_path: Path) -> None:
             "/console/broadcasts/new",
             "/console/broadcasts/count",
             "/console/report",
+            "/console/questions",
+            "/console/questions?view=answered",
+            "/console/certifications",
+            "/console/certifications?q=Amina",
         ]
         for browser in (admin, staff):
             for page in pages:
@@ -258,3 +262,30 @@ async def test_broadcast_compose_count_send_follow_and_export(tmp_path: Path) ->
         assert progress["done"] == progress["total"] == 1
         deliveries = await browser.get(f"/console/broadcasts/{broadcast_id}/deliveries.csv")
         assert "Amina" in deliveries.content.decode("utf-8-sig")
+
+
+async def test_the_session_page_shows_its_feedback(tmp_path: Path) -> None:
+    from handlers import aftercare
+    from storage import enrolments as enrolment_repo
+
+    async with console_harness(tmp_path) as h, client(h) as browser:
+        await h.register(AMINA, "fr", name="Amina Benali")
+        await h.register(KARIM, "fr", name="Karim Alaoui")
+        session_id = await make_session(h, starts_at=h.clock.now() + timedelta(days=1), capacity=5)
+        await sign_in(h, browser, ADMIN)
+        assert "Pas encore d" in (await browser.get(f"/console/sessions/{session_id}")).text
+        async with h.app.db.transaction() as conn:
+            for artisan_id, here in ((1, True), (2, False)):
+                enrolment = await enrolment_repo.enrol(conn, session_id, artisan_id, h.clock.now())
+                assert enrolment is not None
+                await enrolment_repo.mark(conn, enrolment.id, here, h.clock.now())
+        h.clock.advance(timedelta(days=1, hours=3))
+        await aftercare.ask_feedback(h.app.services)
+        await h.deliver_all()
+        await h.press_data(AMINA, f"fb:r:{session_id}:4")
+        await h.send(AMINA, "Très utile, merci")
+        await h.press_data(KARIM, f"fb:a:{session_id}:transport")
+        await sign_in(h, browser, ADMIN)  # the first browser session has expired (12 hours)
+        page = (await browser.get(f"/console/sessions/{session_id}")).text
+        assert "Notes reçues : 1" in page and 'id="fb-average">Moyenne : 4 / 5' in page
+        assert "Transport: 1" in page and "Très utile, merci" in page

@@ -11,6 +11,7 @@ import pypdfium2
 from openpyxl import load_workbook
 
 from bot.commands.report import write_report
+from handlers import aftercare
 from handlers.report import build_report
 from storage.report import collect
 from tests.certification_support import do_import, row, write_csv
@@ -41,6 +42,21 @@ async def seed(h: Harness, tmp_path: Path) -> None:
         ),
     )
     await h.send(ADMIN, "/broadcast")
+    await seed_feedback_and_a_question(h, session)
+
+
+async def seed_feedback_and_a_question(h: Harness, session: int) -> None:
+    """After the training: Amina rates it 5, Karim 4; Salma asks the chamber, answered 2 hours later."""
+    h.clock.advance(timedelta(hours=3))
+    await aftercare.ask_feedback(h.app.services)
+    await h.deliver_all()
+    await h.press_data(AMINA, f"fb:r:{session}:5")
+    await h.press_data(KARIM, f"fb:r:{session}:4")
+    await h.press(SALMA, "m:ask")
+    await h.send(SALMA, "Quand est la prochaine formation ?")
+    h.clock.advance(timedelta(hours=2))
+    await h.press_data(ADMIN, "qs:answer:1")
+    await h.send(ADMIN, "Le mois prochain.")
 
 
 def pages_as_pictures(pdf: bytes, folder: Path, prefix: str) -> list[Path]:
@@ -86,7 +102,14 @@ async def test_figures_of_the_period(h: Harness, tmp_path: Path) -> None:
     regs = report.section("report.sec_registrations")
     assert dict(regs.figures)["report.fig_registered"] == 3
     assert dict(regs.breakdowns[0].rows) == {"MS": 2, "FM": 1}
-    assert report.section("report.sec_questions").collected  # the questions feature exists
+    feedback = report.section("report.sec_feedback")
+    assert dict(feedback.figures)["report.fig_feedback"] == 2
+    assert dict(feedback.figures)["report.fig_rating_avg"] == 4.5
+    assert dict(feedback.breakdowns[0].rows) == {"5": 1, "4": 1, "3": 0, "2": 0, "1": 0}
+    asked = dict(report.section("report.sec_questions").figures)
+    assert asked["report.fig_questions"] == 1 and asked["report.fig_answered"] == 1
+    assert asked["report.fig_answered_share"] == 100 and asked["report.fig_answer_hours"] == 2.0
+    assert dict(report.section("report.sec_questions").breakdowns[1].rows)["4h"] == 1
     async with h.app.db.read() as conn:
         before = await collect(conn, date(2025, 1, 1), date(2025, 12, 31), h.app.services.zone)
     assert dict(before.section("report.sec_registrations").figures)["report.fig_registered"] == 0
@@ -115,6 +138,11 @@ async def test_xlsx_has_a_sheet_per_section(h: Harness, tmp_path: Path) -> None:
     assert book.sheetnames[:3] == ["Chiffres clés", "Formations tenues", "Inscriptions et présence"]
     values = {r[0]: r[1] for r in book["Inscriptions et présence"].iter_rows(values_only=True)}
     assert values["Artisans formés (présents)"] == 2
+    feedback = {r[0]: r[1] for r in book["Avis des participants"].iter_rows(values_only=True)}
+    assert feedback["Note moyenne (sur 5)"] == 4.5 and feedback["5 / 5"] == 1
+    asked = {r[0]: r[1] for r in book["Questions à la chambre"].iter_rows(values_only=True)}
+    assert asked["Questions reçues"] == 1 and asked["Délai médian de la première réponse (heures)"] == 2
+    assert asked["1 à 4 heures"] == 1
 
 
 async def test_report_in_the_chat_sends_the_pdf_and_the_xlsx(h: Harness, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from handlers.certification.texts import application_line, join, staff_card
 from handlers.validation import clean_cnie, parse_phone
 from storage import certifications as repo
 from storage.certifications import Application
+from storage.database import Conn
 
 router = Router()
 STAFF = "staff"
@@ -86,9 +87,14 @@ def _read(read: Callable[[str], str], query: str) -> str | None:
 
 
 async def lookup(ctx: Context, query: str) -> list[Application]:
-    """Applications whose number, CNIE or phone is ``query`` (each read the way it is stored)."""
+    return await search_register(ctx.conn, query)
+
+
+async def search_register(conn: Conn, query: str) -> list[Application]:
+    """Applications whose number, CNIE or phone is ``query`` (each read the way it is stored);
+    the chat's search and the web console's."""
     phone = _read(parse_phone, query) if any(ch.isdigit() for ch in query) else None
-    return await repo.search(ctx.conn, number=_read(parsing.clean_number, query),
+    return await repo.search(conn, number=_read(parsing.clean_number, query),
                              cnie=_read(clean_cnie, query), phone=phone, limit=50)
 
 

@@ -50,13 +50,20 @@ class Words:
             return CHANNEL_NAMES.get(code, code)
         if kind == "stage" and self.t.catalogs.has(self.lang, f"cert.stage_word.{code}"):
             return self(f"cert.stage_word.{code}")
+        if kind == "rating":
+            return self("report.rating_of", stars=code)
+        if kind in ("reason", "wait"):
+            return self(f"report.{kind}_{code}")
         if kind == "month":
             year, month = (int(p) for p in code.split("-"))
             return format_date(date(year, month, 1), "MMMM y", locale=BABEL_LOCALE.get(self.lang, self.lang))
         return code
 
 
-def key_figures(report: ActivityReport) -> list[tuple[str, int]]:
+Figure = int | float | str
+
+
+def key_figures(report: ActivityReport) -> list[tuple[str, Figure]]:
     """The cover's figures: the first of each collected section, and the main attendance ones."""
     wanted = (
         "report.fig_sessions",
@@ -66,6 +73,9 @@ def key_figures(report: ActivityReport) -> list[tuple[str, int]]:
         "report.fig_delivered",
         "report.fig_reached",
         "report.fig_registered",
+        "report.fig_rating_avg",
+        "report.fig_questions",
+        "report.fig_answer_hours",
     )
     found = {k: v for s in report.sections for k, v in s.figures}
     return [(k, found[k]) for k in wanted if k in found]
@@ -123,8 +133,8 @@ def pdf(translator: Translator, report: ActivityReport, lang: str, zone: ZoneInf
             doc.cell(wide, 7, label, align="L", fill=shaded)
             doc.cell(narrow, 7, value, align="R", fill=shaded, new_x="LMARGIN", new_y="NEXT")
 
-    def number(value: int) -> str:
-        return words.t.plain_param(value, lang, zone)
+    def number(value: Figure) -> str:
+        return words.t.plain_param(value, lang, zone) if not isinstance(value, str) else value
 
     # Cover
     doc.add_page()
