@@ -18,6 +18,7 @@ from bot.dialogue import Context, Job, MenuItem, Router, Services, State, show_m
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document, Reply
 from handlers import attestation_pdf
+from handlers.contact import with_card
 from handlers.verification import sign
 from storage import artisans as artisan_repo
 from storage import attestations as attestation_repo
@@ -181,7 +182,7 @@ async def get_attestation(ctx: Context) -> None:
         ctx.say(Msg("att.not_present"))
         return
     if chamber.signing_key is None:
-        ctx.say(Msg("att.not_configured"))
+        ctx.say(with_card(Msg("att.not_configured"), chamber))
         return
     token = sign(att.reference, chamber.signing_key.get_secret_value())
     url = f"{chamber.verify_url}/verify/{token}" if chamber.verify_url else token

@@ -17,6 +17,7 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
 from handlers import fields
+from handlers.contact import with_card
 from handlers.validation import mask_phone, parse_phone
 from storage import alerts as alert_repo
 from storage import artisans as artisan_repo
@@ -174,7 +175,7 @@ def _after_craft(ctx: Context, values: fields.Values) -> str:
 async def handle_cnie(ctx: Context) -> None:
     values = await fields.take_cnie(ctx)
     if values["cnie"] and await artisan_repo.by_cnie(ctx.conn, values["cnie"]) is not None:
-        ctx.say(Msg("reg.cnie_taken"))
+        ctx.say(with_card(Msg("reg.cnie_taken"), ctx.services.settings.chamber))
         await ctx.reprompt()
         return
     answers(ctx).update(values)
@@ -279,7 +280,7 @@ async def confirm(ctx: Context) -> None:
             await ctx.goto(step)
             return
     if values.get("cnie") and await artisan_repo.by_cnie(ctx.conn, str(values["cnie"])):
-        ctx.say(Msg("reg.cnie_taken"))
+        ctx.say(with_card(Msg("reg.cnie_taken"), ctx.services.settings.chamber))
         await ctx.goto("reg.cnie")
         return
     if await artisan_repo.by_phone(ctx.conn, str(values["phone"])) is not None:
