@@ -259,6 +259,9 @@ class Services:
     bot_username: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     lexicon: Lexicon = field(default_factory=default_lexicon)
+    # Run a periodic job (by its id) now, without waiting for its period; the scheduler sets it
+    # (see bot.scheduler.Scheduler.wake). Called by the engine once an update has committed.
+    wake_job: Callable[[str], None] = field(default=lambda job_id: None)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -290,6 +293,9 @@ class Context:
         self.args: str = ""
         # Answers not understood in a row just before this one (see Engine._missed).
         self.misses = int(self.data.pop("_misses", 0) or 0)
+        # Periodic jobs to run as soon as this update's transaction has committed (work that
+        # needs a network call outside the transaction, e.g. opening a staff-group topic).
+        self.wake: set[str] = set()
 
     # -- who and where -------------------------------------------------------------------
     @property
@@ -506,6 +512,8 @@ class Engine:
                 return []
             out = [self.render(reply, ctx.lang, ctx.zone) for reply in ctx.replies]
         self.services.outbox.wake_if_queued()
+        for job_id in sorted(ctx.wake):  # committed: the job sees what this update wrote
+            self.services.wake_job(job_id)
         return out
 
     async def _run(self, incoming: Incoming) -> Context | None:
