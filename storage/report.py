@@ -17,6 +17,7 @@ from sqlalchemy import column, func, inspect, select, table
 from storage.audience import has_table
 from storage.certification_schema import certification_history, certifications
 from storage.database import Conn
+from storage.questions import figures as question_figures
 from storage.schema import artisans, identities, outbox
 from storage.sessions_schema import enrolments, sessions
 
@@ -77,9 +78,22 @@ async def collect(conn: Conn, start: date, end: date, zone: ZoneInfo) -> Activit
     report.sections.append(await _certification(conn, since, until))
     report.sections.append(await _announcements(conn, since, until))
     report.sections.append(await _registrations(conn, since, until))
-    for name in ("feedback", "questions"):
-        report.sections.append(await _other_feature(conn, name, since, until))
+    report.sections.append(await _other_feature(conn, "feedback", since, until))
+    report.sections.append(await _questions(conn, since, until))
     return report
+
+
+async def _questions(conn: Conn, since: datetime, until: datetime) -> Section:
+    """Questions to the chamber opened in the period: asked, answered, median minutes to the
+    first answer (the same figures as ``/stats``, from :func:`storage.questions.figures`)."""
+    section = Section("report.sec_questions", collected=await has_table(conn, "questions"))
+    if not section.collected:
+        return section
+    f = await question_figures(conn, since, until)
+    section.figures = [("report.fig_questions", f.asked), ("report.fig_questions_answered", f.answered)]
+    if f.median_minutes is not None:
+        section.figures.append(("report.fig_answer_minutes", round(f.median_minutes)))
+    return section
 
 
 async def _trainings(

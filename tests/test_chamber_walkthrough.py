@@ -8,7 +8,7 @@ present rate it and staff see the average; the attestation PDF opens, reads in A
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +20,7 @@ from bot.clock import FakeClock
 from handlers import aftercare, alerts, questions
 from handlers.verification import sign
 from storage import staff as staff_repo
+from storage.report import collect as collect_report
 from tests import factories
 from tests.certification_support import do_import, phone_of, row, write_csv
 from tests.harness import ADMIN, STAFF, Harness
@@ -130,6 +131,10 @@ async def test_walkthrough_on_telegram(tmp_path: Path) -> None:
         await h.deliver_all()
         heard = [m for m in h.api.messages_to(amina) if m.method == "sendVoice"]
         assert [m.document for m in heard] == [b"OggS-staff-answer"]
+        async with h.app.db.read() as conn:  # the activity report counts it, answered
+            period = await collect_report(conn, date(2026, 5, 1), date(2026, 5, 31), h.app.services.zone)
+        assert dict(period.section("report.sec_questions").figures) == {
+            "report.fig_questions": 1, "report.fig_questions_answered": 1, "report.fig_answer_minutes": 0}
 
         # 2. A summons; the typed reply reaches the chamber's topic.
         await do_import(h, write_csv(tmp_path / "register.csv", [

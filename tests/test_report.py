@@ -86,7 +86,9 @@ async def test_figures_of_the_period(h: Harness, tmp_path: Path) -> None:
     regs = report.section("report.sec_registrations")
     assert dict(regs.figures)["report.fig_registered"] == 3
     assert dict(regs.breakdowns[0].rows) == {"MS": 2, "FM": 1}
-    assert not report.section("report.sec_questions").collected
+    questions = report.section("report.sec_questions")  # no question asked in the period
+    assert questions.collected and dict(questions.figures) == {
+        "report.fig_questions": 0, "report.fig_questions_answered": 0}
     async with h.app.db.read() as conn:
         before = await collect(conn, date(2025, 1, 1), date(2025, 12, 31), h.app.services.zone)
     assert dict(before.section("report.sec_registrations").figures)["report.fig_registered"] == 0
