@@ -263,6 +263,9 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
     lexicon: Lexicon = field(default_factory=default_lexicon)
     metrics: Metrics | None = None
+    # Run a periodic job (by its id) now, without waiting for its period; the scheduler sets it
+    # (see bot.scheduler.Scheduler.wake). Called by the engine once an update has committed.
+    wake_job: Callable[[str], None] = field(default=lambda job_id: None)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -294,6 +297,9 @@ class Context:
         self.args: str = ""
         # Answers not understood in a row just before this one (see Engine._missed).
         self.misses = int(self.data.pop("_misses", 0) or 0)
+        # Periodic jobs to run as soon as this update's transaction has committed (work that
+        # needs a network call outside the transaction, e.g. opening a staff-group topic).
+        self.wake: set[str] = set()
 
     # -- who and where -------------------------------------------------------------------
     @property
@@ -510,6 +516,8 @@ class Engine:
         if self.services.metrics is not None:
             self.services.metrics.handled(incoming.channel, started)
         self.services.outbox.wake_if_queued()
+        for job_id in sorted(ctx.wake):  # committed: the job sees what this update wrote
+            self.services.wake_job(job_id)
         return out
 
     async def _run(self, incoming: Incoming) -> Context | None:

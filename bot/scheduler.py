@@ -15,12 +15,14 @@ even a holder frozen past its lease cannot send a message twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -58,34 +60,60 @@ def process_name() -> str:
 
 
 class Scheduler:
-    """Owns the APScheduler instance; jobs come from the core and from feature routers."""
+    """Owns the APScheduler instance; jobs come from the core and from feature routers.
+
+    A job also runs when woken (:meth:`wake`, ``services.wake_job``): the engine wakes the jobs
+    an update asked for (``ctx.wake``) right after it commits, so work that needs a network call
+    outside the transaction does not wait for the job's period. A job never runs twice at once:
+    a wake (or a tick) that comes while it runs makes it run once more when it ends, so nothing
+    written meanwhile waits for the next period either.
+    """
 
     def __init__(self, services: Services, holder: str | None = None) -> None:
         self.services = services
         self.holder = holder or process_name()
         self._lease_until: datetime | None = None
         self.scheduler = AsyncIOScheduler(timezone=load_zone(services.settings.timezone))
+        self._jobs: dict[str, Job] = {}
+        self._gated: set[str] = set()
+        self._busy: set[str] = set()
+        self._again: set[str] = set()
+        self._woken: set[asyncio.Task[None]] = set()
         self._add(Job("clock-lease", self._campaign_job, CAMPAIGN_EVERY), gated=False)
         for job in EVERY_PROCESS_JOBS:
             self._add(job, gated=False)
         for job in (*CLOCK_JOBS, *services.router.jobs):
             self._add(job, gated=True)
+        services.wake_job = self.wake
 
     def _add(self, job: Job, *, gated: bool) -> None:
+        self._jobs[job.id] = job
+        if gated:
+            self._gated.add(job.id)
         self.scheduler.add_job(
-            self._runner(job.run, gated), "interval", seconds=job.seconds, id=job.id,
+            self._runner(job), "interval", seconds=job.seconds, id=job.id,
             replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=30,
         )
 
-    def _runner(self, run: Callable[[Services], Awaitable[None]],
-                gated: bool = True) -> Callable[[], Awaitable[None]]:
+    def _runner(self, job: Job) -> Callable[[], Coroutine[Any, Any, None]]:
         async def call() -> None:
-            if gated and not self.leading:
+            if job.id in self._gated and not self.leading:
                 return
+            if job.id in self._busy:
+                self._again.add(job.id)
+                return
+            self._busy.add(job.id)
             try:
-                await run(self.services)
-            except Exception:
-                log.exception("scheduled job failed")
+                while True:
+                    self._again.discard(job.id)
+                    try:
+                        await job.run(self.services)
+                    except Exception:
+                        log.exception("scheduled job %s failed", job.id)
+                    if job.id not in self._again:
+                        break
+            finally:
+                self._busy.discard(job.id)
 
         return call
 
@@ -116,12 +144,29 @@ class Scheduler:
             log.warning("clock: lease lost; another process runs the scheduled jobs")
         return held
 
+    def wake(self, job_id: str) -> None:
+        """Run job ``job_id`` now (in a task of its own; the caller does not wait)."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            log.warning("no job %s to wake", job_id)
+            return
+        task = asyncio.get_running_loop().create_task(self._runner(job)())
+        self._woken.add(task)
+        task.add_done_callback(self._woken.discard)
+
+    async def settle(self) -> None:
+        """Wait for the woken runs (and the runs they lead to) to end."""
+        while self._woken:
+            await asyncio.gather(*list(self._woken))
+
     def start(self) -> None:
         self.scheduler.start()
 
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        for task in list(self._woken):
+            task.cancel()
 
     async def release(self) -> None:
         """Give the clock up at a clean stop, so another process takes it at its next campaign."""
@@ -136,4 +181,4 @@ class Scheduler:
         start-up, so nothing waits a full period)."""
         await self.campaign()
         for job in self.services.router.jobs:
-            await self._runner(job.run)()
+            await self._runner(self._jobs[job.id])()

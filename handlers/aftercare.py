@@ -15,9 +15,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.dialogue import Context, Job, MenuItem, Router, Services, State, show_menu
-from bot.i18n import Msg, Text
+from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document, Reply
 from handlers import attestation_pdf
+from handlers.contact import with_card
 from handlers.verification import sign
 from storage import artisans as artisan_repo
 from storage import attestations as attestation_repo
@@ -181,7 +182,7 @@ async def get_attestation(ctx: Context) -> None:
         ctx.say(Msg("att.not_present"))
         return
     if chamber.signing_key is None:
-        ctx.say(Msg("att.not_configured"))
+        ctx.say(with_card(Msg("att.not_configured"), chamber))
         return
     token = sign(att.reference, chamber.signing_key.get_secret_value())
     url = f"{chamber.verify_url}/verify/{token}" if chamber.verify_url else token
@@ -215,18 +216,36 @@ async def staff_session_feedback(ctx: Context) -> None:
     if session_id is None:
         ctx.say(Msg("common.stale"))
         return
-    ctx.say(await summary_text(ctx, session_id))
+    ctx.say(await summary_text(ctx, session_id),
+            [Choice(f"sa:open:{session_id}", Msg("fb.btn_session"))])
+
+
+def _reasons(ctx: Context, reasons: dict[str, int]) -> Text:
+    """"🤒 Sick: 2, 🚌 Transport: 1" in the reader's language ("-" when nobody said)."""
+    known = [r for r in REASONS if r in reasons]
+    return Raw(", ".join(ctx.render(Msg("fb.reason_count", reason=Msg(f"fb.reason_{r}"),
+                                        count=reasons[r])) for r in known)) if known else "-"
 
 
 async def summary_text(ctx: Context, session_id: int) -> Msg:
-    """A session's feedback for staff (also used by the session's staff view)."""
+    """A session's feedback for staff: responses, average, ratings by face, why absent, the
+    last comments (``/feedback`` and the session's staff card)."""
     s = await repo.summary(ctx.conn, session_id)
     bars = " · ".join(f"{FACES[n]} {s.distribution[n]}" for n in range(1, 6))
     comments = "\n".join(f"• {c}" for c in s.comments[-10:]) or "-"
-    reasons: Text = ", ".join(f"{k}: {v}" for k, v in s.reasons.items()) or "-"
     return Msg("fb.staff_summary", number=session_id, responses=s.responses,
                average=s.average if s.average is not None else "-", bars=bars,
-               comments=comments, reasons=reasons)
+               comments=comments, reasons=_reasons(ctx, s.reasons))
+
+
+async def card_line(ctx: Context, session_id: int) -> Msg | None:
+    """One line for the session's staff card ("⭐ 4.5/5 · 12 ratings · absent: …"), or None
+    while nobody has answered."""
+    s = await repo.summary(ctx.conn, session_id)
+    if not s.responses and not s.reasons:
+        return None
+    return Msg("fb.card_line", responses=s.responses,
+               average=s.average if s.average is not None else "-", reasons=_reasons(ctx, s.reasons))
 
 
 async def chamber_stats(conn: Conn) -> Msg:

@@ -39,7 +39,6 @@ def render(
 ) -> bytes:
     """The PDF bytes (A4 landscape)."""
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-    hours = f"{start:%H:%M}–{end:%H:%M}"
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_auto_page_break(False)
     pdf.add_page()
@@ -62,13 +61,19 @@ def render(
     # Arabic block.
     line("شهادة المشاركة", 22, bold=True)
     line(f"تشهد الغرفة بأن {name}", 13)
-    line(f"شارك في التكوين: {title_ar}", 13)
-    line(f"يوم {_date(start, MONTHS_AR)}، من {start:%H:%M} إلى {end:%H:%M}، {venue}", 12, gap=6)
+    line(f"شارك(ت) في التكوين: {title_ar}", 13)
+    if start.date() == end.date():
+        when_ar = f"يوم {_date(start, MONTHS_AR)}، من {start:%H:%M} إلى {end:%H:%M}"
+        when_fr = f"le {_date(start, MONTHS_FR)}, de {start:%H:%M} à {end:%H:%M}"
+    else:  # a training over several days
+        when_ar = f"من {_date(start, MONTHS_AR)} إلى {_date(end, MONTHS_AR)}"
+        when_fr = f"du {_date(start, MONTHS_FR)} au {_date(end, MONTHS_FR)}"
+    line(f"{when_ar}، {venue}", 12, gap=6)
     # French block.
     line("Attestation de participation", 20, bold=True)
     line(f"La chambre atteste que {name}", 13)
     line(f"a participé à la formation : {title_fr}", 13)
-    line(f"le {_date(start, MONTHS_FR)}, de {hours}, {venue}", 12, gap=4)
+    line(f"{when_fr}, {venue}", 12, gap=4)
     pdf.set_font("DejaVu", "", 10)
     pdf.set_xy(18, 170)
     pdf.cell(180, 6, f"Référence / المرجع : {reference}")

@@ -50,6 +50,12 @@ def contact_card(chamber: ChamberSettings) -> Msg:
     return body
 
 
+def with_card(text: Text, chamber: ChamberSettings) -> Msg:
+    """``text`` — a message that tells the artisan to contact the chamber — followed by the
+    contact card, so the phone number, address and hours are right there."""
+    return Msg("chamber.with_card", text=text, card=contact_card(chamber))
+
+
 def answer_by(now: datetime, chamber: ChamberSettings, zone: ZoneInfo) -> datetime:
     """The moment ``chamber.answer_hours`` of opening time have passed after ``now`` (UTC).
 

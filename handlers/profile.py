@@ -9,6 +9,7 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.messages import Choice
 from handlers import fields, phones
+from handlers.contact import with_card
 from handlers.registration import LANGUAGE_NAMES, announce_language
 from storage import artisans as artisan_repo
 from storage import voice as voice_repo
@@ -99,7 +100,7 @@ async def handle_cnie(ctx: Context) -> None:
     assert ctx.artisan is not None
     owner = await artisan_repo.by_cnie(ctx.conn, values["cnie"]) if values["cnie"] else None
     if owner is not None and owner.id != ctx.artisan.id:
-        ctx.say(Msg("reg.cnie_taken"))
+        ctx.say(with_card(Msg("reg.cnie_taken"), ctx.services.settings.chamber))
         await ctx.reprompt()
         return
     await _save(ctx, values)

@@ -148,7 +148,10 @@ async def receive(ctx: Context, message: dict[str, Any], *, source: str) -> None
         ctx.say(Msg("q.received", when=answer_by(ctx.now, chamber, ctx.zone)))
     else:
         ctx.say(Msg("q.added"))
-    await _relay_known(ctx.services, ctx.conn, ctx.artisan.id)
+    if not await _relay_known(ctx.services, ctx.conn, ctx.artisan.id):
+        # The artisan's topic must be opened first (a Bot API call, outside this transaction):
+        # the relay job runs as soon as this update commits, not at its next period.
+        ctx.wake.add(RELAY_JOB)
 
 
 async def offer_unplaced(ctx: Context) -> None:
@@ -226,19 +229,22 @@ async def cmd_contact(ctx: Context) -> None:
 
 # -- relaying to staff --------------------------------------------------------------------------
 
-async def _relay_known(services: Services, conn: Conn, artisan_id: int) -> None:
+async def _relay_known(services: Services, conn: Conn, artisan_id: int) -> bool:
     """Queue this artisan's waiting messages now if they can go without a Bot API call (their
-    topic exists, or there is no group); else :func:`relay` opens the topic first."""
+    topic exists, or there is no group) and say True; else False: :func:`relay` must open the
+    topic first."""
     group = staff_group(services)
     waiting = [m for a, m in await repo.unrelayed(conn) if a == artisan_id]
     if not waiting:
-        return
+        return True
     if group is None:
         await _to_staff_inbox(services, conn, artisan_id, waiting)
-        return
+        return True
     thread = await repo.topic_of(conn, artisan_id, group)
-    if thread is not None:
-        await _to_topic(services, conn, group, thread, waiting)
+    if thread is None:
+        return False
+    await _to_topic(services, conn, group, thread, waiting)
+    return True
 
 
 async def _to_topic(services: Services, conn: Conn, group: str, thread: str,
@@ -366,7 +372,8 @@ def media_loader(services: Services) -> Any:
 
 
 router.attachment_factories[MEDIA] = media_loader
-router.jobs.append(Job("questions.relay", relay, 5.0))
+RELAY_JOB = "questions.relay"
+router.jobs.append(Job(RELAY_JOB, relay, 5.0))
 
 
 # -- answers ------------------------------------------------------------------------------------

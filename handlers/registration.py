@@ -1,5 +1,5 @@
 """The artisan's first conversation: language → consent → name → phone → region → craft → CNIE
-→ summary (edit any field) → confirm → main menu.
+→ summary (edit any field, turn new-training alerts off) → confirm → main menu.
 
 Nothing personal is written to the ``artisans`` table before the artisan confirms the summary;
 until then answers live in the conversation state (so a restart resumes at the same step), and
@@ -19,6 +19,7 @@ from bot.languages import SELF_NAMES, ordered
 from bot.messages import Choice
 from handlers import fields, phones
 from handlers.validation import mask_phone, verified_number
+from storage import alerts as alert_repo
 from storage import artisans as artisan_repo
 from storage import voice as voice_repo
 
@@ -263,16 +264,26 @@ EDITABLE = ("name", "phone", "region", "craft", "cnie")
 
 
 async def ask_summary(ctx: Context) -> None:
+    """The answers, whether new trainings of the craft will be announced (on unless turned off
+    here: one tap, no extra step), Confirm first, then one button per field to change."""
     ctx.data["editing"] = True
     params = fields.describe(answers(ctx))
+    alerts = not ctx.data.get("alerts_off")
     choices = [Choice("reg:confirm", Msg("reg.confirm"))]
     choices += [Choice(f"reg:edit:{f}", Msg(f"reg.edit_{f}")) for f in EDITABLE]
+    choices.append(Choice("reg:alerts", Msg("alert.reg_btn_off" if alerts else "alert.reg_btn_on")))
     choices.append(Choice("nav:cancel", Msg("nav.cancel")))
-    ctx.say(Msg("reg.summary", **params), choices)
+    ctx.say(Msg("alert.reg_summary", summary=Msg("reg.summary", **params),
+                line=Msg("alert.reg_on" if alerts else "alert.reg_off")), choices)
+    ctx.replies[-1].voice_key = "reg.summary"  # voice help speaks the summary's recording
 
 
 async def take_summary(ctx: Context) -> None:
     choice = ctx.choice_id or ""
+    if choice == "reg:alerts":
+        ctx.data["alerts_off"] = not ctx.data.get("alerts_off")
+        await ctx.goto("reg.summary")
+        return
     if choice.startswith("reg:edit:"):
         target = choice.removeprefix("reg:edit:")
         if target in EDITABLE:
@@ -321,6 +332,8 @@ async def confirm(ctx: Context) -> None:
         await voice_repo.set_help(ctx.conn, artisan_id, True, ctx.now)
     if verified:
         await phones.proven(ctx, artisan_id, str(values["phone"]))
+    if ctx.data.get("alerts_off"):
+        await alert_repo.set_alerts(ctx.conn, artisan_id, False, ctx.now)
     await ctx.refresh_artisan()
     announce_language(ctx, ctx.lang)
     ctx.finish()

@@ -34,6 +34,23 @@ async def save(conn: Conn, session_id: int, artisan_id: int, now: datetime, **va
             .values(updated_at=now, **values))
 
 
+@dataclass(frozen=True)
+class Given:
+    """What one artisan answered about a session."""
+
+    rating: int | None
+    reason: str | None
+    comment: str | None
+
+
+async def of_session(conn: Conn, session_id: int) -> dict[int, Given]:
+    """Each artisan's answers for a session, by artisan id (for the enrolment export)."""
+    rows = (await conn.execute(select(feedback.c.artisan_id, feedback.c.rating, feedback.c.reason,
+                                      feedback.c.comment)
+            .where(feedback.c.session_id == session_id))).all()
+    return {int(r.artisan_id): Given(r.rating, r.reason, r.comment) for r in rows}
+
+
 async def summary(conn: Conn, session_id: int) -> Summary:
     rows = (await conn.execute(select(feedback.c.rating, feedback.c.comment, feedback.c.reason)
             .where(feedback.c.session_id == session_id).order_by(feedback.c.id))).all()

@@ -179,8 +179,10 @@ class Harness:
     # -- ready-made users -----------------------------------------------------------------
     async def register(self, user: int, lang: str = "fr", *, name: str = "Amina Benali",
                        phone: str | None = None, region: str = "region:MS",
-                       craft: str = "craft:zellige", cnie: str | None = None) -> None:
-        """Register ``user`` through the real conversation (buttons only where possible)."""
+                       craft: str = "craft:zellige", cnie: str | None = None,
+                       alerts: bool = True) -> None:
+        """Register ``user`` through the real conversation (buttons only where possible);
+        ``alerts=False`` taps "turn off alerts" on the summary before confirming."""
         self.languages[user] = lang
         await self.send(user, "/start")
         await self.press(user, f"lang:{lang}")
@@ -193,4 +195,6 @@ class Harness:
             await self.send(user, cnie)
         else:
             await self.press(user, "cnie:skip")
+        if not alerts:
+            await self.press(user, "reg:alerts")
         await self.press(user, "reg:confirm")

@@ -4,10 +4,13 @@ certificate is verified by the same page."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import openpyxl
 import pypdfium2 as pdfium
 import pytest
 
@@ -64,7 +67,64 @@ async def test_the_present_rate_the_absent_say_why_and_staff_see_the_average(tmp
         await h.press(STAFF, f"fbs:{session_id}")
         summary = h.last_text(STAFF)
         assert "Réponses : 1" in summary and "moyenne : 4/5" in summary
-        assert "Très utile, merci" in summary and "transport: 1" in summary
+        assert "Très utile, merci" in summary and "🚌 Transport : 1" in summary
+
+
+async def test_the_session_staff_card_and_its_exports_show_the_feedback(tmp_path: Path) -> None:
+    """The staff card of an ended session carries the average and the absences, with a tap to
+    the full summary; the enrolment list (.csv and .xlsx) has each person's rating, reason and
+    comment, and the .xlsx a "feedback" sheet with the figures."""
+    async with Harness.open(tmp_path, clock=FakeClock(START), **SETTINGS) as h:
+        async with h.app.db.transaction() as conn:
+            await staff_repo.grant(conn, "telegram", str(STAFF), "staff", h.clock.now(), "test")
+        await h.register(721, "fr", name="Amina Benali")
+        await h.register(722, "ar", name="كريم التازي")
+        await h.register(723, "fr", name="Said Fassi")
+        session_id = await _session_with(h, present=[1, 3], absent=[2])
+        h.languages[STAFF] = "fr"
+        await h.press_data(STAFF, f"sa:open:{session_id}")
+        assert "Avis" not in h.last_text(STAFF)  # nobody answered yet: no line, no button
+        assert f"fbs:{session_id}" not in [d for _, d in h.last(STAFF).buttons]
+
+        await aftercare.ask_feedback(h.app.services)
+        await h.deliver_all()
+        await h.press(721, "😄 5")
+        await h.send(721, "=HYPERLINK(\"x\") Très bien")
+        await h.press(723, "🙂 4")
+        await h.press(723, "fb:skip")
+        await h.press(722, f"fb:a:{session_id}:sick")
+
+        await h.press_data(STAFF, f"sa:open:{session_id}")
+        card = h.last_text(STAFF)
+        assert "⭐ Avis : 4,5/5 · réponses : 2 · absences : 🤒 Malade : 1" in card
+        await h.press(STAFF, f"fbs:{session_id}")
+        summary = h.last_text(STAFF)
+        assert "moyenne : 4,5/5" in summary and "😄 1" in summary and "🙂 1" in summary
+        assert "Très bien" in summary
+        await h.press(STAFF, f"sa:open:{session_id}")  # back to the session
+        assert "Places prises" in h.last_text(STAFF)
+
+        await h.press_data(STAFF, f"sa:csv:{session_id}")
+        csv_doc = h.last(STAFF).document
+        assert csv_doc is not None
+        table = list(csv.DictReader(io.StringIO(csv_doc.decode("utf-8-sig"))))
+        by_name = {row["name"]: row for row in table}
+        assert by_name["Amina Benali"]["rating"] == "5"
+        assert by_name["Amina Benali"]["feedback_comment"].startswith("'=HYPERLINK")  # formula-safe
+        assert by_name["Said Fassi"]["rating"] == "4" and by_name["Said Fassi"]["feedback_comment"] == ""
+        assert by_name["كريم التازي"]["absence_reason"] == "sick"
+        assert by_name["كريم التازي"]["rating"] == ""
+
+        await h.press_data(STAFF, f"sa:xlsx:{session_id}")
+        xlsx_doc = h.last(STAFF).document
+        assert xlsx_doc is not None
+        book = openpyxl.load_workbook(io.BytesIO(xlsx_doc))
+        assert book.sheetnames == ["enrolments", "feedback"]
+        figures = {str(r[0]): r[1] for r in book["feedback"].iter_rows(min_row=2, values_only=True)}
+        assert figures["responses"] == 2 and figures["average"] == 4.5
+        assert figures["rating_5"] == 1 and figures["rating_4"] == 1 and figures["absent_sick"] == 1
+        header = [c.value for c in book["enrolments"][1]]
+        assert "rating" in header and "absence_reason" in header
 
 
 async def test_the_attestation_pdf_reads_in_both_languages_and_its_qr_link_verifies(tmp_path: Path) -> None:

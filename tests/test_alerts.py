@@ -14,6 +14,7 @@ from handlers import alerts
 from storage import sessions as session_repo
 from tests.harness import Harness
 from tests.sessions_support import make_session
+from tests.whatsapp_harness import WhatsAppHarness
 
 pytestmark = pytest.mark.asyncio
 
@@ -82,3 +83,66 @@ async def test_one_tap_in_an_alert_turns_alerts_off(tmp_path: Path) -> None:
         await alerts.announce(h.app.services)
         await h.deliver_all()
         assert len(alerted(h, 621)) == 1
+
+
+async def test_registration_summary_turns_alerts_off_in_one_tap_and_keeps_them_on_by_default(
+    tmp_path: Path,
+) -> None:
+    """Telegram, Arabic: the summary says new trainings will be announced; one tap turns that off
+    (the line and the button change); confirming keeps the choice: no alert, /alerts says off."""
+    async with Harness.open(tmp_path, clock=FakeClock(MORNING)) as h:
+        h.languages[631] = "ar"
+        await h.send(631, "/start")
+        await h.press(631, "lang:ar")
+        await h.press(631, "consent:yes")
+        await h.send(631, "فاطمة الزهراء")
+        await h.share_contact(631, "+212612340631")
+        await h.press(631, "region:FM")
+        await h.press(631, "craft:zellige")
+        await h.press(631, "cnie:skip")
+        summary = h.last_text(631)
+        assert "فاطمة الزهراء" in summary and "سنخبرك بها" in summary
+        assert "🔕 إيقاف التنبيهات" in h.labels(631)
+        await h.press(631, "reg:alerts")
+        assert "لن نخبرك بالتكوينات الجديدة" in h.last_text(631)
+        assert "🔔 تفعيل التنبيهات" in h.labels(631)
+        assert h.labels(631)[0] == "✅ تأكيد"  # confirm stays first: one tap for everyone
+        await h.press(631, "reg:confirm")
+        await h.register(632, "fr", region="region:FM", craft="craft:zellige")  # default: on
+
+        await make_session(h, craft="zellige", region="FM")
+        await alerts.announce(h.app.services)
+        await h.deliver_all()
+        assert alerted(h, 631) == []
+        assert len(alerted(h, 632)) == 1
+        await h.send(631, "/alerts")
+        assert "لا يصلك خبر التكوينات الجديدة" in h.last_text(631)
+
+
+async def test_whatsapp_registration_summary_lists_the_alerts_toggle(tmp_path: Path) -> None:
+    """WhatsApp, French: the summary's list offers "turn off alerts" (a row title that fits);
+    tapping it twice leaves alerts on, once turns them off."""
+    async with WhatsAppHarness.open(tmp_path, clock=FakeClock(MORNING), default_locale="fr") as h:
+        await h.wa_register("212611110641", "fr", region="region:FM", alerts=False)
+        await h.wa_send("212611110642", "salam")
+        await h.wa_tap("212611110642", "lang:fr")
+        await h.wa_tap("212611110642", "consent:yes")
+        await h.wa_send("212611110642", "Karim Bennani")
+        await h.wa_tap("212611110642", "region:FM")
+        await h.wa_tap("212611110642", "craft:zellige")
+        await h.wa_tap("212611110642", "cnie:skip")
+        summary = h.graph.last_to("212611110642")
+        assert "je vous préviens" in summary.text
+        assert {"id": "reg:alerts", "title": "🔕 Couper les alertes"} in summary.rows
+        await h.wa_tap("212611110642", "reg:alerts")
+        assert "pas prévenu(e)" in h.graph.last_to("212611110642").text
+        await h.wa_tap("212611110642", "reg:alerts")
+        assert "je vous préviens" in h.graph.last_to("212611110642").text
+        await h.wa_tap("212611110642", "reg:confirm")
+
+        await make_session(h, craft="zellige", region="FM", title={"fr": "Zellige de Fès"})
+        await alerts.announce(h.app.services)
+        await h.deliver_all()
+        told = [t for t in h.wa_texts("212611110642") if "nouvelle formation pour vous" in t]
+        assert len(told) == 1 and "Zellige de Fès" in told[0]
+        assert not [t for t in h.wa_texts("212611110641") if "nouvelle formation pour vous" in t]

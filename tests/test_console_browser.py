@@ -20,7 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
     pytest.skip("browser tests: no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
 
-from playwright.async_api import Browser, Page, async_playwright  # noqa: E402
+from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
 
 from bot.http import HttpServer  # noqa: E402
 from bot.settings import HttpSettings  # noqa: E402
@@ -174,7 +174,8 @@ async def test_compose_and_send_a_broadcast_then_follow_it(
     await page.goto(base + "/console/broadcasts/new")
     await page.fill("textarea[name=text_ar]", "معرض الصناعة التقليدية بمراكش")
     await page.check("input[name=regions][value=MS]")
-    await page.wait_for_function("document.getElementById('audience-count').textContent.includes('1 ')")
+    # a locator wait (polled by Playwright itself; a function would be refused by the page's CSP)
+    await expect(page.locator("#audience-count")).to_contain_text("1 ", timeout=15_000)
     await page.click("#send")
     await page.wait_for_selector("#progress")
     await h.deliver_all()

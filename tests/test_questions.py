@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.scheduler import Scheduler
 from handlers import questions
 from storage import questions as repo
 from storage import staff as staff_repo
@@ -174,3 +175,28 @@ async def test_an_overdue_question_is_flagged_once_in_its_topic(tmp_path: Path) 
         await h.deliver_all()
         late = [m for m in h.api.in_topic(GROUP, thread) if "attend depuis" in (m.plain_text or "")]
         assert len(late) == 1
+
+
+async def test_first_message_of_a_new_artisan_reaches_the_staff_group_without_waiting_for_the_relay_job(
+    tmp_path: Path,
+) -> None:
+    """Was: the first message of an artisan without a topic waited for the relay job's next
+    period (5 s), the topic needing a Bot API call outside the transaction. Now the update wakes
+    the job as soon as it commits: the topic is opened and the message posted with no tick."""
+    async with Harness.open(tmp_path, clock=FakeClock(TUESDAY), **_group()) as h:
+        h.api.make_forum(GROUP)
+        scheduler = Scheduler(h.app.services)  # not started: no periodic run can happen
+        await h.register(ARTISAN, "fr", name="Amina Benali")
+        await h.send(ARTISAN, "/ask")
+        await h.send(ARTISAN, "Bonjour, où déposer mon dossier ?")
+        await scheduler.settle()
+        await h.deliver_all()
+        (thread,) = h.api.topics[GROUP]
+        posted = [m.plain_text or "" for m in h.api.in_topic(GROUP, thread)]
+        assert "Amina Benali" in posted[0] and "où déposer mon dossier" in posted[1]
+        # The next message goes in the same transaction (topic known): nothing to wake.
+        await h.send(ARTISAN, "C'est urgent")
+        assert not scheduler._woken
+        await h.deliver_all()
+        assert "C'est urgent" in (h.api.in_topic(GROUP, thread)[-1].plain_text or "")
+        assert len(h.api.topics[GROUP]) == 1

@@ -28,3 +28,37 @@ async def test_old_update_ids_are_pruned_and_recent_ones_kept(h: Harness) -> Non
     async with h.app.db.read() as conn:
         left = (await conn.execute(select(func.count()).select_from(processed_updates))).scalar()
     assert left == 1
+
+
+async def test_a_job_woken_while_it_runs_runs_once_more_never_twice_at_once(h: Harness) -> None:
+    """A wake that arrives during a run is not lost (what was written meanwhile is seen by one
+    more run) and never starts a second run alongside the first."""
+    import asyncio
+
+    from bot.dialogue import Job
+
+    running, runs = 0, []
+    release = asyncio.Event()
+
+    async def job(services: object) -> None:
+        nonlocal running
+        running += 1
+        runs.append(running)
+        if len(runs) == 1:
+            await release.wait()
+        running -= 1
+
+    h.app.services.router.jobs.append(Job("test.slow", job, 3600))
+    try:
+        scheduler = Scheduler(h.app.services)
+        assert await scheduler.campaign()  # this process holds the clock (jobs run only there)
+        h.app.services.wake_job("test.slow")
+        await asyncio.sleep(0)  # the first run starts and waits
+        h.app.services.wake_job("test.slow")
+        h.app.services.wake_job("test.slow")
+        await asyncio.sleep(0)
+        release.set()
+        await scheduler.settle()
+    finally:
+        h.app.services.router.jobs.pop()
+    assert runs == [1, 1]  # two runs in all, one after the other

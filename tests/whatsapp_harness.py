@@ -118,8 +118,10 @@ class WhatsAppHarness(Harness):
         return self.graph.texts_to(user)
 
     async def wa_register(self, user: str, lang: str = "ar", *, name: str = "Amina Benali",
-                          region: str = "region:MS", craft: str = "craft:zellige") -> None:
-        """Register ``user`` over WhatsApp with taps only (and their name)."""
+                          region: str = "region:MS", craft: str = "craft:zellige",
+                          alerts: bool = True) -> None:
+        """Register ``user`` over WhatsApp with taps only (and their name); ``alerts=False`` taps
+        "turn off alerts" on the summary before confirming."""
         await self.wa_send(user, "salam")
         await self.wa_tap(user, f"lang:{lang}")
         await self.wa_tap(user, "consent:yes")
@@ -127,4 +129,6 @@ class WhatsAppHarness(Harness):
         await self.wa_tap(user, region)
         await self.wa_tap(user, craft)
         await self.wa_tap(user, "cnie:skip")
+        if not alerts:
+            await self.wa_tap(user, "reg:alerts")
         await self.wa_tap(user, "reg:confirm")

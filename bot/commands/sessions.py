@@ -16,12 +16,10 @@ from typing import Any, TextIO
 from bot.commands import subgroup
 from bot.i18n import Msg
 from bot.languages import LANGUAGES
-from bot.spreadsheets import to_csv, to_xlsx
 from handlers.sessions.files import (
-    EXPORT_COLUMNS,
     FileError,
     ImportReport,
-    enrolment_table,
+    enrolment_export,
     import_rows,
     read_table,
 )
@@ -100,10 +98,9 @@ async def export_enrolments(app: Any, args: argparse.Namespace) -> int:
         if session is None:
             print(t.plain(Msg("sess.export_no_session", id=args.session), args.lang, zone), file=sys.stderr)
             return 2
-        rows = await enrolment_table(conn, session, args.lang, zone)
-    output: Path = args.output or Path(f"enrolments-session-{session.id}.{args.format or 'xlsx'}")
-    kind = args.format or ("csv" if output.suffix.lower() == ".csv" else "xlsx")
-    data = to_csv(EXPORT_COLUMNS, rows) if kind == "csv" else to_xlsx(EXPORT_COLUMNS, rows, "enrolments")
+        output: Path = args.output or Path(f"enrolments-session-{session.id}.{args.format or 'xlsx'}")
+        kind = args.format or ("csv" if output.suffix.lower() == ".csv" else "xlsx")
+        data, count = await enrolment_export(conn, session, args.lang, zone, kind)
     await asyncio.to_thread(output.write_bytes, data)
-    print(t.plain(Msg("sess.export_written", count=len(rows), path=str(output)), args.lang, zone))
+    print(t.plain(Msg("sess.export_written", count=count, path=str(output)), args.lang, zone))
     return 0

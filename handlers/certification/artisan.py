@@ -25,6 +25,7 @@ from handlers import fields, phones
 from handlers.certification import parsing
 from handlers.certification.changes import calendar_file, claim_for
 from handlers.certification.texts import application_line, artisan_card, join
+from handlers.contact import contact_card, with_card
 from handlers.validation import clean_cnie
 from storage import artisans as artisan_repo
 from storage import certifications as repo
@@ -78,7 +79,8 @@ async def show_one(ctx: Context, app: Application, *, alone: bool = False) -> No
     if not alone:
         choices.append(Choice(f"m:{MENU_ID}", Msg("cert.list.all")))
     choices += [Choice("cert:link", Msg("cert.link.another")), Choice(NAV_MENU, Msg("nav.menu"))]
-    ctx.say(join(ctx.render, artisan_card(app, entries, ctx.zone)), choices)
+    card = artisan_card(app, entries, ctx.zone, contact=contact_card(ctx.services.settings.chamber))
+    ctx.say(join(ctx.render, card), choices)
 
 
 def _reader(ctx: Context) -> artisan_repo.Artisan:
@@ -155,7 +157,8 @@ async def blocked_until(ctx: Context) -> Msg | None:
     wrong = await repo.wrong_attempts_since(ctx.conn, inc.channel, inc.user_id, ctx.now - WINDOW)
     if len(wrong) < limit:
         return None
-    return Msg("cert.link.blocked", until=wrong[-limit] + WINDOW)
+    return with_card(Msg("cert.link.blocked", until=wrong[-limit] + WINDOW),
+                     ctx.services.settings.chamber)
 
 
 @router.action("cert:link", registered=True)
@@ -229,12 +232,12 @@ async def _link(ctx: Context, app: Application) -> None:
         # They know the number and the CNIE, yet the file is another profile's: the chamber
         # sorts this out in person; nothing of the file is shown.
         ctx.finish()
-        ctx.say(Msg("cert.link.taken"))
+        ctx.say(with_card(Msg("cert.link.taken"), ctx.services.settings.chamber))
         await show_menu(ctx)
         return
     if not await repo.link(ctx.conn, app.id, artisan.id, repo.LINK_CNIE, replacing=app.artisan_id):
         ctx.finish()
-        ctx.say(Msg("cert.link.taken"))
+        ctx.say(with_card(Msg("cert.link.taken"), ctx.services.settings.chamber))
         await show_menu(ctx)
         return
     await show_mine(ctx, Msg("cert.link.done", number=app.number))

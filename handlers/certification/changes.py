@@ -20,6 +20,7 @@ from bot.timezones import load_zone
 from handlers.certification import calendar
 from handlers.certification.stages import stage
 from handlers.certification.texts import join, notice
+from handlers.contact import contact_card
 from storage import artisans as artisan_repo
 from storage import certifications as repo
 from storage.artisans import Artisan
@@ -156,7 +157,7 @@ def notice_for(
     lang = artisan.locale
     zone = load_zone(artisan.time_zone or services.settings.timezone)
     document = calendar_file(services, artisan, app, history_id)
-    parts = notice(app, previous, document is not None)
+    parts = notice(app, previous, document is not None, contact_card(services.settings.chamber))
     text = join(lambda part: services.translator.render(part, lang, zone), parts)
     return Reply(text, [Choice("m:certification", Msg("cert.menu"))], document=document,
                  voice_key=f"cert.stage.{app.stage}")

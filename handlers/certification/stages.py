@@ -7,7 +7,8 @@ Which stages are in use, and in which order staff see them, is the setting
 
 - ``cert.stage.<code>``: the stage in plain words ("Summoned to the tests");
 - ``cert.stage_word.<code>``: a short word for it, also accepted in an imported register;
-- ``cert.next.<code>``: what happens next and what the artisan should do.
+- ``cert.next.<code>``: what happens next and what the artisan should do (when that is "contact
+  the chamber", the stage is ``contact=True`` and the chamber's contact card follows).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Stage:
     icon: str
     appointment: bool = False
     time_required: bool = False
+    contact: bool = False  # its next step tells the artisan to contact the chamber: show how
 
     @property
     def label(self) -> Msg:
@@ -47,11 +49,11 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("submitted", "📥"),
     Stage("eligible", "✅"),
-    Stage("ineligible", "⛔"),
-    Stage("summoned", "📅", appointment=True, time_required=True),
+    Stage("ineligible", "⛔", contact=True),
+    Stage("summoned", "📅", appointment=True, time_required=True, contact=True),
     Stage("assessed", "📝"),
     Stage("passed", "🎉"),
-    Stage("failed", "❌"),
+    Stage("failed", "❌", contact=True),
     Stage("certificate_ready", "🏅", appointment=True),
     Stage("delivered", "🎓"),
 )

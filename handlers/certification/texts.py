@@ -47,8 +47,15 @@ def appointment_parts(app: Application) -> list[Text]:
     return parts
 
 
-def artisan_card(app: Application, entries: Sequence[HistoryEntry], zone: ZoneInfo) -> list[Text]:
-    """The artisan's view: stage in plain words, appointment, note, what next, short timeline."""
+def contact_parts(app: Application, contact: Text | None) -> list[Text]:
+    """The chamber's contact card, when the stage's next step says to contact the chamber."""
+    return [BLANK, contact] if contact is not None and stage(app.stage).contact else []
+
+
+def artisan_card(app: Application, entries: Sequence[HistoryEntry], zone: ZoneInfo,
+                 contact: Text | None = None) -> list[Text]:
+    """The artisan's view: stage in plain words, appointment, note, what next (with ``contact``,
+    the chamber's card, when it says to contact the chamber), short timeline."""
     current = stage(app.stage)
     parts: list[Text] = [Msg("cert.card.title", number=app.number)]
     if app.craft:
@@ -62,6 +69,7 @@ def artisan_card(app: Application, entries: Sequence[HistoryEntry], zone: ZoneIn
     if app.note:
         parts.append(Msg("cert.card.note", note=app.note))
     parts += [BLANK, Msg("cert.card.next", next=current.next_step)]
+    parts += contact_parts(app, contact)
     if entries:
         parts += [BLANK, Msg("cert.card.timeline")]
         shown = entries[-TIMELINE_LENGTH:]
@@ -79,8 +87,10 @@ def application_line(app: Application) -> Msg:
     return Msg("cert.list.line", number=app.number, icon=current.icon, stage=current.label)
 
 
-def notice(app: Application, previous: str | None, with_calendar: bool) -> list[Text]:
-    """The notification of a stage change (or of a new date/place for the same stage)."""
+def notice(app: Application, previous: str | None, with_calendar: bool,
+           contact: Text | None = None) -> list[Text]:
+    """The notification of a stage change (or of a new date/place for the same stage), with
+    ``contact`` (the chamber's card) when the next step says to contact the chamber."""
     current = stage(app.stage)
     same = previous == app.stage
     title = "cert.notice.updated" if same else "cert.notice.title"
@@ -90,8 +100,10 @@ def notice(app: Application, previous: str | None, with_calendar: bool) -> list[
     if app.note:
         parts.append(Msg("cert.card.note", note=app.note))
     parts += [BLANK, Msg("cert.card.next", next=current.next_step)]
+    card = contact_parts(app, contact)  # right where the text says to contact the chamber
+    parts += card
     if with_calendar:
-        parts.append(Msg("cert.notice.calendar"))
+        parts += [BLANK, Msg("cert.notice.calendar")] if card else [Msg("cert.notice.calendar")]
     return parts
 
 

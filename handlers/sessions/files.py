@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.dialogue import Services, normalize
 from bot.errors import InvalidInput
 from bot.i18n import Msg
-from bot.spreadsheets import SheetError, map_columns, read_sheet
+from bot.spreadsheets import SheetError, map_columns, read_sheet, to_csv, to_workbook
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.sessions import notices
 from handlers.sessions.parsing import (
@@ -36,6 +36,7 @@ from handlers.sessions.parsing import (
 )
 from handlers.sessions.texts import LANGUAGES
 from storage import enrolments as enrolment_repo
+from storage import feedback as feedback_repo
 from storage import sessions as session_repo
 from storage.database import Conn
 from storage.sessions import Session, pick_text
@@ -298,22 +299,52 @@ async def _write(services: Services, conn: Conn, d: Draft, author: str) -> str |
 
 EXPORT_COLUMNS = (
     "session_id", "ext_ref", "title", "starts_at_local", "artisan_id", "name", "phone", "status",
-    "waitlist_position", "rsvp", "enrolled_at_local",
+    "waitlist_position", "rsvp", "enrolled_at_local", "rating", "absence_reason", "feedback_comment",
 )
+FEEDBACK_COLUMNS = ("figure", "value")
 
 
 async def enrolment_table(
     conn: Conn, session: Session, lang: str, zone: ZoneInfo
 ) -> list[list[Any]]:
-    """One row per enrolment of ``session`` (seated first, then the wait-list in order)."""
+    """One row per enrolment of ``session`` (seated first, then the wait-list in order), with
+    what the person said after the session (rating 1-5, why absent, comment) when they did."""
     title = pick_text(session.title, lang, lang)[0]
     start = session.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    given = await feedback_repo.of_session(conn, session.id)
     rows: list[list[Any]] = []
     for person in await enrolment_repo.of_session(conn, session.id):
         e = person.enrolment
+        said = given.get(e.artisan_id)
         rows.append([
             session.id, session.ext_ref or "", title, start, e.artisan_id, person.full_name or "",
             person.phone or "", e.status, person.rank or "", e.rsvp or "",
             e.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            said.rating if said and said.rating is not None else "",
+            said.reason or "" if said else "", said.comment or "" if said else "",
         ])
     return rows
+
+
+async def feedback_table(conn: Conn, session_id: int) -> list[list[Any]]:
+    """The session's feedback in figures (the .xlsx export's second sheet): responses, average,
+    how many gave each rating, how many absent gave each reason."""
+    s = await feedback_repo.summary(conn, session_id)
+    rows: list[list[Any]] = [["responses", s.responses],
+                             ["average", s.average if s.average is not None else ""]]
+    rows += [[f"rating_{n}", s.distribution[n]] for n in range(1, 6)]
+    rows += [[f"absent_{reason}", count] for reason, count in sorted(s.reasons.items())]
+    return rows
+
+
+async def enrolment_export(
+    conn: Conn, session: Session, lang: str, zone: ZoneInfo, kind: str
+) -> tuple[bytes, int]:
+    """The enrolment list as ``kind`` (``csv``: one table; ``xlsx``: also a "feedback" sheet),
+    and how many people it lists."""
+    rows = await enrolment_table(conn, session, lang, zone)
+    if kind == "csv":
+        return to_csv(EXPORT_COLUMNS, rows), len(rows)
+    feedback = ("feedback", FEEDBACK_COLUMNS, await feedback_table(conn, session.id))
+    return to_workbook([("enrolments", EXPORT_COLUMNS, rows), feedback]), len(rows)
+

@@ -16,9 +16,9 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
 from bot.numbers import parse_id, parse_int
-from bot.spreadsheets import to_csv, to_xlsx
+from handlers import aftercare
 from handlers.sessions import changes, editor, notices
-from handlers.sessions.files import EXPORT_COLUMNS, enrolment_table
+from handlers.sessions.files import enrolment_export
 from handlers.sessions.parsing import date_problem, parse_local_datetime
 from handlers.sessions.poster import make_poster
 from handlers.sessions.texts import LANGUAGES, card, title_of
@@ -115,6 +115,10 @@ async def show_staff_card(ctx: Context, session_id: int, intro: Text | None = No
         link=link or Msg("sess.no_bot_username"),
     )
     choices = []
+    feedback = await aftercare.card_line(ctx, s.id)
+    if feedback is not None:  # after the session: what the artisans said, and a tap for more
+        staff = Msg("fb.card_block", staff=staff, feedback=feedback)
+        choices.append(Choice(f"fbs:{s.id}", Msg("fb.btn_card")))
     if s.status == SCHEDULED:
         choices += [Choice(f"sa:edit:{s.id}", Msg("sess.btn_edit")),
                     Choice(f"sa:move:{s.id}", Msg("sess.btn_reschedule")),
@@ -317,13 +321,10 @@ async def _export(ctx: Context, prefix: str, kind: str) -> None:
     if listed is None:
         return
     s = listed.session
-    rows = await enrolment_table(ctx.conn, s, ctx.lang, ctx.zone)
-    if kind == "xlsx":
-        content = to_xlsx(EXPORT_COLUMNS, rows, "enrolments")
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        content, mime = to_csv(EXPORT_COLUMNS, rows), "text/csv"
-    ctx.say(Msg("sess.export_caption", count=len(rows)),
+    content, count = await enrolment_export(ctx.conn, s, ctx.lang, ctx.zone, kind)
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if kind == "xlsx" \
+        else "text/csv"
+    ctx.say(Msg("sess.export_caption", count=count),
             document=Document(f"enrolments-session-{s.id}.{kind}", content, mime))
 
 
