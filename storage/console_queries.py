@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 
 from storage.database import Conn
 from storage.schema import artisans, identities, outbox
-from storage.sessions_schema import ENROLLED, SCHEDULED, WAITLISTED, enrolments, sessions
+from storage.sessions_schema import SEATED, EnrolmentStatus, SessionStatus, enrolments, sessions
 
 PAGE = 50
 SORTS = ("new", "old", "name")
@@ -236,7 +236,7 @@ async def full_with_waitlist(conn: Conn, now: datetime, limit: int = 10) -> list
     """Upcoming sessions that people wait for (the dashboard's first "needs attention")."""
     waiting = (
         select(func.count())
-        .where(enrolments.c.session_id == sessions.c.id, enrolments.c.status == WAITLISTED)
+        .where(enrolments.c.session_id == sessions.c.id, enrolments.c.status == EnrolmentStatus.WAITLISTED)
         .scalar_subquery()
     )
     stmt = (
@@ -247,7 +247,7 @@ async def full_with_waitlist(conn: Conn, now: datetime, limit: int = 10) -> list
             sessions.c.capacity,
             waiting.label("waiting"),
         )
-        .where(sessions.c.status == SCHEDULED, sessions.c.starts_at > now, waiting > 0)
+        .where(sessions.c.status == SessionStatus.SCHEDULED, sessions.c.starts_at > now, waiting > 0)
         .order_by(sessions.c.starts_at)
         .limit(limit)
     )
@@ -269,7 +269,7 @@ async def seated_of(conn: Conn, session_id: int) -> list[dict[str, Any]]:
         select(enrolments.c.id, enrolments.c.status, artisans.c.full_name, artisans.c.phone)
         .join(artisans, artisans.c.id == enrolments.c.artisan_id)
         .where(
-            enrolments.c.session_id == session_id, enrolments.c.status.in_((ENROLLED, "attended", "no_show"))
+            enrolments.c.session_id == session_id, enrolments.c.status.in_(SEATED)
         )
         .order_by(artisans.c.full_name, enrolments.c.id)
     )

@@ -18,7 +18,7 @@ from handlers.sessions import notices
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
 from storage.database import Conn
-from storage.sessions_schema import SCHEDULED
+from storage.sessions import SessionStatus
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ async def edit(
     and the time of a scheduled session."""
     now = services.clock.now()
     current = await session_repo.get(conn, session_id, lock=True)
-    if current is None or current.status != SCHEDULED:
+    if current is None or current.status != SessionStatus.SCHEDULED:
         return Outcome(False, problem=Msg("sess.staff_not_editable"))
     moved = starts_at != current.starts_at
     if moved and starts_at <= now:

@@ -24,8 +24,8 @@ from handlers.sessions.poster import make_poster
 from handlers.sessions.texts import LANGUAGES, card, title_of
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
-from storage.sessions import Listed, Session
-from storage.sessions_schema import SCHEDULED, SEATED, WAITLISTED
+from storage.enrolments import SEATED, EnrolmentStatus
+from storage.sessions import Listed, Session, SessionStatus
 
 router = Router()
 STAFF = "staff"
@@ -115,7 +115,7 @@ async def show_staff_card(ctx: Context, session_id: int, intro: Text | None = No
         link=link or Msg("sess.no_bot_username"),
     )
     choices = []
-    if s.status == SCHEDULED:
+    if s.status == SessionStatus.SCHEDULED:
         choices += [Choice(f"sa:edit:{s.id}", Msg("sess.btn_edit")),
                     Choice(f"sa:move:{s.id}", Msg("sess.btn_reschedule")),
                     Choice(f"sa:cancel:{s.id}", Msg("sess.btn_cancel_session"))]
@@ -144,7 +144,7 @@ async def _scheduled(ctx: Context, prefix: str) -> Session | None:
     if session is None:
         await _stale(ctx)
         return None
-    if session.status != SCHEDULED:
+    if session.status != SessionStatus.SCHEDULED:
         await show_staff_card(ctx, session.id, Msg("sess.staff_not_editable"))
         return None
     return session
@@ -175,7 +175,7 @@ def _move(ctx: Context) -> dict[str, object]:
 async def _move_session(ctx: Context) -> Session | None:
     session_id = _move(ctx).get("id")
     session = await session_repo.get(ctx.conn, int(str(session_id))) if session_id else None
-    if session is None or session.status != SCHEDULED:
+    if session is None or session.status != SessionStatus.SCHEDULED:
         ctx.finish()
         ctx.say(Msg("sess.staff_not_editable"))
         await show_staff_list(ctx, 0)
@@ -295,7 +295,7 @@ async def staff_people(ctx: Context) -> None:
     for number, person in enumerate(people, 1):
         e = person.enrolment
         status: Text = Msg(f"sess.status_{e.status}")
-        if e.status == WAITLISTED:
+        if e.status == EnrolmentStatus.WAITLISTED:
             status = Msg("sess.status_waiting_rank", position=person.rank or 0)
         rsvp: Text = Msg(f"sess.rsvp_{e.rsvp}") if e.rsvp in ("yes", "no") else ""
         lines.append(ctx.render(Msg("sess.person_line", number=number, name=person.full_name or "—",
