@@ -55,7 +55,8 @@ def forbidden_for_handlers(module: str) -> bool:
     if module == "bot.channels" or module.startswith("bot.channels."):
         return True
     parts = module.split(".")
-    return len(parts) >= 2 and parts[0] == "storage" and (parts[1] == "schema" or parts[1].endswith("_schema"))
+    schema = len(parts) >= 2 and (parts[1] == "schema" or parts[1].endswith("_schema"))
+    return parts[0] == "storage" and schema
 
 
 def forbidden_for_storage(module: str) -> bool:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pypdfium2
 from openpyxl import load_workbook
 
-from bot.commands.report import write_report
-from handlers.report import build_report
+from handlers.report import build_report, write_report
 from storage.report import collect
 from tests.certification_support import do_import, row, write_csv
 from tests.harness import ADMIN, Harness
@@ -134,10 +133,10 @@ async def test_report_on_the_command_line(h: Harness, tmp_path: Path) -> None:
     await seed(h, tmp_path)
     out = tmp_path / "report.pdf"
     args = argparse.Namespace(start=START, end=END, lang="ar", out=out)
-    assert await write_report(h.app, args) == 0
+    assert await write_report(h.app.services, args) == 0
     assert out.read_bytes().startswith(b"%PDF")
     bad = argparse.Namespace(start=END, end=START, lang="ar", out=out)
-    assert await write_report(h.app, bad) == 2
+    assert await write_report(h.app.services, bad) == 2
 
 
 def test_arabic_chart_labels_were_reversed_by_a_second_bidi_pass() -> None:

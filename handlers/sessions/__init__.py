@@ -9,6 +9,7 @@ Modules:
 - :mod:`~handlers.sessions.reminders` the reminder job and the "I'll be there"/"I can't come" answers
 - :mod:`~handlers.sessions.notices`   promotion, reschedule and cancel notices (outbox)
 - :mod:`~handlers.sessions.files`     .csv/.xlsx import and export
+- :mod:`~handlers.sessions.cli`       ``hirfa import sessions`` and ``hirfa export enrolments``
 - :mod:`~handlers.sessions.texts`, :mod:`~handlers.sessions.parsing`, :mod:`~handlers.sessions.calendar`,
   :mod:`~handlers.sessions.poster`, :mod:`~handlers.sessions.demo`
 
@@ -19,7 +20,7 @@ Storage: ``storage/sessions.py``, ``storage/enrolments.py``, tables in
 from __future__ import annotations
 
 from bot.dialogue import Context, Router
-from handlers.sessions import artisan, editor, notices, reminders, staff
+from handlers.sessions import artisan, cli, editor, notices, reminders, staff
 from handlers.sessions.demo import seed_demo
 from storage import enrolments as enrolment_repo
 
@@ -35,3 +36,4 @@ for _part in (artisan.router, reminders.router, staff.router, editor.router):
     router.include(_part)
 router.erase_hooks.append(free_seats_of_erased)
 router.demo.append(seed_demo)
+router.cli.append(cli.register)
