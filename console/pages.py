@@ -360,7 +360,7 @@ async def session_edit(req: Req) -> Response:
             venue=values["venue"],
             capacity=values["capacity"],
         )
-        if outcome.saved:
+        if isinstance(outcome, changes.Applied):
             await console_repo.record(
                 conn,
                 req.console.now,
@@ -370,14 +370,14 @@ async def session_edit(req: Req) -> Response:
                 told=outcome.told,
             )
     req.services.outbox.wake()
-    if outcome.problem is not None:
+    if isinstance(outcome, changes.Refused):
         return req.render(
             "session_form.html",
             400,
             v=_form_echo(req),
             session=session,
             problems=[],
-            problem=req.text(outcome.problem),
+            problem=req.text(outcome.message),
             regions=REGIONS,
             crafts=CRAFTS,
         )
@@ -390,7 +390,7 @@ async def session_cancel(req: Req) -> Response:
     session_id = _int(req.request.path_params["id"]) or 0
     async with req.services.db.transaction() as conn:
         outcome = await changes.cancel(req.services, conn, session_id)
-        if outcome.saved:
+        if isinstance(outcome, changes.Applied):
             await console_repo.record(
                 conn,
                 req.console.now,
@@ -400,7 +400,7 @@ async def session_cancel(req: Req) -> Response:
                 told=outcome.told,
             )
     req.services.outbox.wake()
-    if outcome.problem is not None:
+    if isinstance(outcome, changes.Refused):
         return req.console.message("console.sess_not_editable", 409, req=req)
     return _see_other(f"/console/sessions/{session_id}?done=cancelled&told={outcome.told}")
 
