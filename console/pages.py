@@ -36,6 +36,8 @@ from storage import sessions as session_repo
 from storage import staff as staff_repo
 from storage.audience import Audience, reach, title_in
 from storage.certifications import of_artisan as applications_of
+from storage.enrolments import EnrolmentStatus
+from storage.sessions import SessionStatus
 from storage.stats import collect
 
 if TYPE_CHECKING:
@@ -413,7 +415,7 @@ async def session_page(req: Req) -> Response:
     if listed is None:
         return req.console.message("console.not_found", 404, req=req)
     s = listed.session
-    can_mark = s.status != "cancelled" and req.console.now >= s.starts_at - timedelta(hours=1)
+    can_mark = s.status != SessionStatus.CANCELLED and req.console.now >= s.starts_at - timedelta(hours=1)
     p = req.request.query_params
     return req.render(
         "session.html",
@@ -439,7 +441,7 @@ async def session_mark(req: Req) -> Response:
             enrolment is not None
             and session is not None
             and enrolment.session_id == session.id
-            and session.status != "cancelled"
+            and session.status != SessionStatus.CANCELLED
             and req.console.now >= session.starts_at - timedelta(hours=1)
             and await enrolment_repo.mark(conn, enrolment_id, present, req.console.now)
         )
@@ -448,7 +450,7 @@ async def session_mark(req: Req) -> Response:
                 conn, req.console.now, req.author, "attendance", f"enrolment:{enrolment_id}", present=present
             )
     if req.request.headers.get("accept", "").startswith("application/json"):
-        status = "attended" if present else "no_show"
+        status = EnrolmentStatus.ATTENDED if present else EnrolmentStatus.NO_SHOW
         return JSONResponse(
             {
                 "ok": bool(ok),

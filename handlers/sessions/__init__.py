@@ -3,9 +3,11 @@
 Modules:
 
 - :mod:`~handlers.sessions.artisan`   the Trainings menu, the card, enrol/cancel, my sessions, .ics
-- :mod:`~handlers.sessions.staff`     the staff list and card, reschedule, cancel, lists, attendance,
-  poster
+- :mod:`~handlers.sessions.staff`     the staff's actions: reschedule, cancel, lists, attendance, poster
+- :mod:`~handlers.sessions.staff_card` the staff list and a session's card (shown by staff and editor)
 - :mod:`~handlers.sessions.editor`    create/edit a session (draft → preview → publish)
+- :mod:`~handlers.sessions.changes`   THE decision to edit, reschedule or cancel a published session
+  (who is told, new version): used by the editor, Reschedule, the import and the console
 - :mod:`~handlers.sessions.reminders` the reminder job and the "I'll be there"/"I can't come" answers
 - :mod:`~handlers.sessions.notices`   promotion, reschedule and cancel notices (outbox)
 - :mod:`~handlers.sessions.files`     .csv/.xlsx import and export

@@ -18,7 +18,7 @@ from handlers.sessions.texts import card, mine_text, seats_text, title_of
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
 from storage.enrolments import Enrolment, EnrolmentStatus
-from storage.sessions import Listed, pick_text
+from storage.sessions import Listed, SessionStatus, pick_text
 
 router = Router()
 
@@ -109,7 +109,7 @@ async def show_card(ctx: Context, session_id: int, intro: Text | None = None) ->
     choices: list[Choice] = []
     status_note: Text = mine_text(enrolment, rank)
     if not session.is_open(ctx.now):
-        status_note = Msg(f"sess.closed_{session.status}") if session.status != "scheduled" \
+        status_note = Msg(f"sess.closed_{session.status}") if session.status != SessionStatus.SCHEDULED \
             else Msg("sess.closed_started")
     elif enrolment is None:
         label = "sess.btn_enrol" if listed.seats_left > 0 else "sess.btn_wait"

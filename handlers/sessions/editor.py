@@ -35,7 +35,7 @@ from handlers.sessions.staff_card import show_staff_card
 from handlers.sessions.texts import LANGUAGES, card
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
-from storage.sessions import Listed, Session
+from storage.sessions import Listed, Session, SessionStatus
 
 router = Router()
 STAFF = "staff"
@@ -275,7 +275,7 @@ def draft_session(d: dict[str, Any], now: datetime, author: str) -> Session:
         description=dict(d.get("description") or {}), craft=d.get("craft"), region=d.get("region"),
         venue=d["venue"], latitude=d.get("lat"), longitude=d.get("lon"), starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=int(d["minutes"])), capacity=int(d["capacity"]),
-        status="scheduled", version=1, created_by=author, created_at=now, updated_at=now,
+        status=SessionStatus.SCHEDULED, version=1, created_by=author, created_at=now, updated_at=now,
     )
 
 

@@ -275,7 +275,7 @@ async def show_attendance(ctx: Context, session_id: int, page: int) -> None:
         await stale(ctx)
         return
     s = listed.session
-    if s.status == "cancelled":
+    if s.status == SessionStatus.CANCELLED:
         await show_staff_card(ctx, s.id, Msg("sess.staff_not_editable"))
         return
     if ctx.now < s.starts_at - timedelta(hours=1):
@@ -324,7 +324,7 @@ async def staff_mark(ctx: Context) -> None:
         return
     enrolment = await enrolment_repo.by_id(ctx.conn, enrolment_id)
     session = await session_repo.get(ctx.conn, enrolment.session_id) if enrolment else None
-    if enrolment is None or session is None or session.status == "cancelled" \
+    if enrolment is None or session is None or session.status == SessionStatus.CANCELLED \
             or enrolment.status not in SEATED or ctx.now < session.starts_at - timedelta(hours=1):
         await stale(ctx)
         return
@@ -339,7 +339,8 @@ async def staff_mark(ctx: Context) -> None:
 async def staff_all_present(ctx: Context) -> None:
     session_id = ctx.choice_number("sa:allp:")
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
-    if session is None or session.status == "cancelled" or ctx.now < session.starts_at - timedelta(hours=1):
+    too_early = session is not None and ctx.now < session.starts_at - timedelta(hours=1)
+    if session is None or session.status == SessionStatus.CANCELLED or too_early:
         await stale(ctx)
         return
     await enrolment_repo.mark_all_present(ctx.conn, session.id, ctx.now)
@@ -367,7 +368,7 @@ async def staff_poster(ctx: Context) -> None:
         title = session.title.get(lang)
         if not title:
             continue
-        if session.status == "cancelled":
+        if session.status == SessionStatus.CANCELLED:
             cancelled.append(t.plain(Msg("sess.poster_cancelled"), lang, zone))
         blocks.append((title, 64, True))
         blocks.append((t.plain(Msg("sess.poster_when", when=session.starts_at), lang, zone), 36, False))
