@@ -557,9 +557,11 @@ async def test_cli_exports_deliveries_and_prints_stats(h: Harness, tmp_path: Pat
     await finish_sending(h)
     out = tmp_path / "d.xlsx"
     assert await export_deliveries(h.app.services, argparse.Namespace(broadcast=1, out=out)) == 0
-    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    sheet = load_workbook(out).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("artisan_id", "name", "phone") and len(rows) == 4
-    assert sorted(r[8] for r in rows[1:]) == ["blocked", "sent", "sent"]
+    assert sorted(str(r[8]) for r in rows[1:]) == ["blocked", "sent", "sent"]
     assert await export_deliveries(h.app.services, argparse.Namespace(broadcast=9, out=out)) == 1
     csv_out = tmp_path / "d.csv"
     assert await export_deliveries(h.app.services, argparse.Namespace(broadcast=1, out=csv_out)) == 0

@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -57,7 +58,7 @@ def xlsx_cells(data: bytes) -> list[object]:
     return out
 
 
-def assert_safe(cells: list[object], expected_fragments: list[str]) -> None:
+def assert_safe(cells: Sequence[object], expected_fragments: list[str]) -> None:
     assert not [c for c in cells if looks_like_formula(c)]
     joined = "\n".join(str(c) for c in cells)
     for fragment in expected_fragments:  # the text is still there, only neutralised

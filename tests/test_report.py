@@ -156,8 +156,8 @@ def test_arabic_chart_labels_were_reversed_by_a_second_bidi_pass() -> None:
         figure = Figure(figsize=(3, 1), dpi=80)
         canvas = FigureCanvasAgg(figure)
         figure.text(0.05, 0.4, text, fontsize=14)
-        canvas.draw()
-        return bytes(canvas.buffer_rgba())
+        canvas.draw()  # type: ignore[no-untyped-call]
+        return bytes(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
 
     import arabic_reshaper
 
