@@ -1,25 +1,28 @@
-"""The ``hirfa`` command: ``shell``, ``run``, ``db upgrade`` and the features' commands."""
+"""The ``hirfa`` command: ``shell``, ``run``, ``db``, the tools (``backup``, ``whatsapp``,
+``translations``) and the features' commands, which each feature declares on its router
+(``router.cli``, see :mod:`bot.subcommands`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import backup, translations_cli, whatsapp_templates
 from bot.app import Hirfa
 from bot.channels.shell import CHANNEL as SHELL
 from bot.channels.shell import ShellChannel, ShellTransport
-from bot.commands import MODULES
 from bot.errors import ConfigError
 from bot.languages import LANGUAGES
 from bot.logs import setup as setup_logging
 from bot.outbox import Pacer
 from bot.settings import Settings, load_settings, require_runnable
+from bot.subcommands import Register
+from handlers import build_router
 from storage import staff as staff_repo
 from storage.copy import copy_database
 from storage.database import Database
@@ -100,7 +103,8 @@ async def db_upgrade(settings: Settings) -> None:
     await app.db.dispose()
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(features: Sequence[Register] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; ``features``: the subcommands declared on the router."""
     p = argparse.ArgumentParser(prog="hirfa", description="Hirfa, the artisans' assistant.")
     sub = p.add_subparsers(dest="command", required=True)
     sh = sub.add_parser("shell", help="chat with the bot in this terminal")
@@ -113,8 +117,11 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "copy"],
                     help="upgrade: apply migrations; copy: copy every table to --to")
     db.add_argument("--to", metavar="URL", help="copy: the target, e.g. postgresql://hirfa@db/hirfa")
-    for name in MODULES:
-        importlib.import_module(f"bot.commands.{name}").register(sub)
+    # The tools of no feature (database copy, WhatsApp templates, translation sheets) around the
+    # features' own subcommands.
+    features = build_router().cli if features is None else features
+    for register in (backup.register, *features, whatsapp_templates.register, translations_cli.register):
+        register(sub)
     return p
 
 
@@ -123,7 +130,7 @@ async def feature_command(settings: Settings, args: argparse.Namespace) -> int:
     app = Hirfa(_offline(settings))
     await app.prepare()
     try:
-        return int(await args.func(app, args) or 0)
+        return int(await args.func(app.services, args) or 0)
     finally:
         await app.db.dispose()
 

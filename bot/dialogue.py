@@ -54,6 +54,7 @@ from storage.database import Conn, Database
 if TYPE_CHECKING:
     from bot.metrics import Metrics
     from bot.outbox import AttachmentLoader, Outbox
+    from bot.subcommands import Register
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,8 @@ class Job:
 @dataclass
 class Router:
     """What one feature adds: commands, states, actions, keywords, menu entries, deep links,
-    jobs, demo data, and loaders of stored attachments (``OutMessage.media_ref`` prefixes)."""
+    jobs, demo data, ``hirfa`` subcommands, and loaders of stored attachments
+    (``OutMessage.media_ref`` prefixes)."""
 
     commands: dict[str, Command] = field(default_factory=dict)
     states: dict[str, State] = field(default_factory=dict)
@@ -160,6 +162,8 @@ class Router:
     deeplinks: dict[str, Handler] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
     demo: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
+    # ``hirfa`` subcommands of the feature (bot/subcommands.py).
+    cli: list[Register] = field(default_factory=list)
     # Called with (ctx, artisan_id) when an artisan deletes their data, before the erasure, in
     # the same transaction (e.g. to free their seats).
     erase_hooks: list[Callable[[Context, int], Awaitable[None]]] = field(default_factory=list)
@@ -234,6 +238,7 @@ class Router:
         self.deeplinks.update(other.deeplinks)
         self.jobs.extend(other.jobs)
         self.demo.extend(other.demo)
+        self.cli.extend(other.cli)
         self.erase_hooks.extend(other.erase_hooks)
         self.attachments.update(other.attachments)
         self.attachment_factories.update(other.attachment_factories)

@@ -37,6 +37,8 @@ from storage import sessions as session_repo
 from storage import staff as staff_repo
 from storage.audience import Audience, reach, title_in
 from storage.certifications import of_artisan as applications_of
+from storage.enrolments import EnrolmentStatus
+from storage.sessions import SessionStatus
 from storage.stats import collect
 
 if TYPE_CHECKING:
@@ -364,7 +366,7 @@ async def session_edit(req: Req) -> Response:
             venue=values["venue"],
             capacity=values["capacity"],
         )
-        if outcome.saved:
+        if isinstance(outcome, changes.Applied):
             await console_repo.record(
                 conn,
                 req.console.now,
@@ -374,14 +376,14 @@ async def session_edit(req: Req) -> Response:
                 told=outcome.told,
             )
     req.services.outbox.wake()
-    if outcome.problem is not None:
+    if isinstance(outcome, changes.Refused):
         return req.render(
             "session_form.html",
             400,
             v=_form_echo(req),
             session=session,
             problems=[],
-            problem=req.text(outcome.problem),
+            problem=req.text(outcome.message),
             regions=REGIONS,
             crafts=CRAFTS,
         )
@@ -394,7 +396,7 @@ async def session_cancel(req: Req) -> Response:
     session_id = _int(req.request.path_params["id"]) or 0
     async with req.services.db.transaction() as conn:
         outcome = await changes.cancel(req.services, conn, session_id)
-        if outcome.saved:
+        if isinstance(outcome, changes.Applied):
             await console_repo.record(
                 conn,
                 req.console.now,
@@ -404,7 +406,7 @@ async def session_cancel(req: Req) -> Response:
                 told=outcome.told,
             )
     req.services.outbox.wake()
-    if outcome.problem is not None:
+    if isinstance(outcome, changes.Refused):
         return req.console.message("console.sess_not_editable", 409, req=req)
     return _see_other(f"/console/sessions/{session_id}?done=cancelled&told={outcome.told}")
 
@@ -418,7 +420,7 @@ async def session_page(req: Req) -> Response:
     if listed is None:
         return req.console.message("console.not_found", 404, req=req)
     s = listed.session
-    can_mark = s.status != "cancelled" and req.console.now >= s.starts_at - timedelta(hours=1)
+    can_mark = s.status != SessionStatus.CANCELLED and req.console.now >= s.starts_at - timedelta(hours=1)
     p = req.request.query_params
     return req.render(
         "session.html",
@@ -445,7 +447,7 @@ async def session_mark(req: Req) -> Response:
             enrolment is not None
             and session is not None
             and enrolment.session_id == session.id
-            and session.status != "cancelled"
+            and session.status != SessionStatus.CANCELLED
             and req.console.now >= session.starts_at - timedelta(hours=1)
             and await enrolment_repo.mark(conn, enrolment_id, present, req.console.now)
         )
@@ -454,7 +456,7 @@ async def session_mark(req: Req) -> Response:
                 conn, req.console.now, req.author, "attendance", f"enrolment:{enrolment_id}", present=present
             )
     if req.request.headers.get("accept", "").startswith("application/json"):
-        status = "attended" if present else "no_show"
+        status = EnrolmentStatus.ATTENDED if present else EnrolmentStatus.NO_SHOW
         return JSONResponse(
             {
                 "ok": bool(ok),

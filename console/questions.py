@@ -25,7 +25,7 @@ from storage import artisans as artisan_repo
 from storage import console as console_repo
 from storage import console_queries as cq
 from storage import questions as repo
-from storage.chamber_schema import ANSWERED, OPEN
+from storage.questions import QuestionStatus
 
 if TYPE_CHECKING:
     from console.web import Console, Req
@@ -48,7 +48,7 @@ async def inbox(req: Req) -> Response:
     async with req.services.db.read() as conn:
         items = await repo.listing(
             conn,
-            ANSWERED if view == "answered" else OPEN,
+            QuestionStatus.ANSWERED if view == "answered" else QuestionStatus.OPEN,
             assigned_to=req.author if view == "mine" else None,
             limit=PAGE + 1,
             offset=(page - 1) * PAGE,
@@ -96,7 +96,7 @@ async def thread(req: Req) -> Response:
         messages=messages,
         canned=canned,
         due=due,
-        late=question.status == OPEN and due < req.console.now,
+        late=question.status == QuestionStatus.OPEN and due < req.console.now,
         done=req.request.query_params.get("done", ""),
         problem="",
         draft="",
@@ -156,7 +156,7 @@ async def _again(req: Req, problem: str) -> Response:
         messages=messages,
         canned=canned,
         due=due,
-        late=question.status == OPEN and due < req.console.now,
+        late=question.status == QuestionStatus.OPEN and due < req.console.now,
         done="",
         problem=problem,
         draft=req.field("text"),
@@ -178,7 +178,8 @@ async def change(req: Req) -> Response:
             await repo.assign(conn, question.id, req.author)
             changed = True
         else:
-            changed = await repo.set_status(conn, question.id, ANSWERED if action == "done" else OPEN, now)
+            status = QuestionStatus.ANSWERED if action == "done" else QuestionStatus.OPEN
+            changed = await repo.set_status(conn, question.id, status, now)
         if changed:
             await console_repo.record(conn, now, req.author, f"question_{action}", f"question:{question.id}")
     return RedirectResponse(f"/console/questions/{question.id}?done={action}", status_code=303)

@@ -24,6 +24,7 @@ from handlers import (
     sessions,
     staff,
     stats,
+    stats_cli,
     voice,
 )
 
@@ -34,7 +35,7 @@ def build_router() -> Router:
     for feature in (core.router, registration.router, profile.router, privacy.router,
                     sessions.router, certification.router, broadcast.router,
                     broadcast_list.router, staff.router, announcements.router, stats.router,
-                    voice.router, questions.router, alerts.router, aftercare.router,
+                    stats_cli.router, voice.router, questions.router, alerts.router, aftercare.router,
                     console_link.router, report.router):
         root.include(feature)
     return root

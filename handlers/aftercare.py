@@ -25,7 +25,7 @@ from storage import attestations as attestation_repo
 from storage import feedback as repo
 from storage import questions as questions_repo
 from storage.database import Conn
-from storage.sessions_schema import ATTENDED, ENROLLED, NO_SHOW
+from storage.enrolments import EnrolmentStatus
 
 router = Router()
 KIND = "feedback"
@@ -60,11 +60,11 @@ async def ask_feedback(services: Services) -> None:
 
 
 def _ask_reply(session_id: int, title: str, status: str) -> Reply:
-    if status == NO_SHOW:
+    if status == EnrolmentStatus.NO_SHOW:
         return Reply(Msg("fb.ask_absent", session=title),
                      [Choice(f"fb:a:{session_id}:{r}", Msg(f"fb.reason_{r}")) for r in REASONS])
     choices = [Choice(f"fb:r:{session_id}:{n}", f"{FACES[n]} {n}") for n in range(1, 6)]
-    if status == ATTENDED:
+    if status == EnrolmentStatus.ATTENDED:
         choices.append(Choice(f"att:get:{session_id}", Msg("att.btn_get")))
     return Reply(Msg("fb.ask_rating", session=title), choices)
 
@@ -88,7 +88,7 @@ async def rate(ctx: Context) -> None:
         return
     session_id, value = ids
     status = await repo.enrolment_status(ctx.conn, session_id, ctx.artisan.id)
-    if status not in (ATTENDED, ENROLLED):
+    if status not in (EnrolmentStatus.ATTENDED, EnrolmentStatus.ENROLLED):
         ctx.say(Msg("common.stale"))
         return
     await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, rating=int(value))
@@ -131,7 +131,7 @@ async def absent_reason(ctx: Context) -> None:
         ctx.say(Msg("common.stale"))
         return
     session_id, reason = ids
-    if await repo.enrolment_status(ctx.conn, session_id, ctx.artisan.id) != NO_SHOW:
+    if await repo.enrolment_status(ctx.conn, session_id, ctx.artisan.id) != EnrolmentStatus.NO_SHOW:
         ctx.say(Msg("common.stale"))
         return
     await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, reason=reason)
@@ -156,9 +156,10 @@ async def my_trainings(ctx: Context) -> None:
     for session_id, title, starts_at, status in past:
         name = _title(title, ctx.lang, default)
         lines = Msg("chamber.card_line", before=lines, line=Msg(
-            f"att.line_{status}" if status in (ATTENDED, NO_SHOW) else "att.line_other",
+            f"att.line_{status}" if status in (EnrolmentStatus.ATTENDED, EnrolmentStatus.NO_SHOW)
+            else "att.line_other",
             title=name, when=starts_at.date()))
-        if status == ATTENDED:
+        if status == EnrolmentStatus.ATTENDED:
             choices.append(Choice(f"att:get:{session_id}", f"📜 {name}"[:60]))
     ctx.say(lines, [*choices, Choice("nav:menu", Msg("nav.menu"))])
 

@@ -22,6 +22,7 @@ from handlers.sessions.texts import card
 from storage import alerts as repo
 from storage import sessions as session_repo
 from storage.database import Conn
+from storage.sessions import SessionStatus
 
 router = Router()
 KIND = "new_session"
@@ -53,7 +54,7 @@ async def announce(services: Services) -> None:
 
 async def _announce_one(services: Services, conn: Conn, session: repo.Fresh, now: datetime) -> None:
     listed = await session_repo.get_listed(conn, session.id)
-    if listed is None or listed.session.status != "scheduled":
+    if listed is None or listed.session.status != SessionStatus.SCHEDULED:
         return
     recipients = await repo.matching(conn, session)
     if not await repo.mark_announced(conn, session.id, len(recipients), now):

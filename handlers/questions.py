@@ -39,9 +39,8 @@ from storage import artisans as artisan_repo
 from storage import questions as repo
 from storage import staff as staff_repo
 from storage.artisans import Artisan
-from storage.chamber_schema import ANSWERED, IN, OPEN
 from storage.database import Conn
-from storage.questions import QMessage, Question
+from storage.questions import Direction, QMessage, Question, QuestionStatus
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -105,7 +104,7 @@ def _staff_render(services: Services, reply: Reply) -> OutMessage:
 def _group_buttons(question: Question) -> list[Choice]:
     q = question.id
     buttons = [Choice(f"qg:mine:{q}", Msg("q.btn_assign")), Choice(f"qg:faq:{q}", Msg("q.btn_faq"))]
-    if question.status == OPEN:
+    if question.status == QuestionStatus.OPEN:
         buttons.insert(1, Choice(f"qg:done:{q}", Msg("q.btn_done")))
     else:
         buttons.insert(1, Choice(f"qg:reopen:{q}", Msg("q.btn_reopen")))
@@ -336,9 +335,9 @@ async def _topic_card(services: Services, conn: Conn, group: str, thread: str,
     channels = ", ".join(sorted({i.channel for i in identities})) or "-"
     recent: Msg = Msg("q.card_history_none")
     history = await repo.history(conn, artisan.id)
-    relayed = [m for m in history if m.direction != IN or m.relayed_at is not None]
+    relayed = [m for m in history if m.direction != Direction.IN or m.relayed_at is not None]
     for m in relayed:
-        line = Msg("q.card_history_in" if m.direction == IN else "q.card_history_out",
+        line = Msg("q.card_history_in" if m.direction == Direction.IN else "q.card_history_out",
                    when=m.created_at, text=_snippet(m))
         recent = line if recent.key == "q.card_history_none" else Msg(
             "chamber.card_line", before=recent, line=line)
@@ -453,10 +452,10 @@ async def _apply(ctx: Context, question: Question, action: str) -> Msg:
         await repo.assign(ctx.conn, question.id, who(ctx))
         return Msg("q.assigned", number=question.id, user_id=ctx.incoming.user_id)
     if action == "done":
-        await repo.set_status(ctx.conn, question.id, ANSWERED, ctx.now)
+        await repo.set_status(ctx.conn, question.id, QuestionStatus.ANSWERED, ctx.now)
         return Msg("q.marked_done", number=question.id)
     if action == "reopen":
-        await repo.set_status(ctx.conn, question.id, OPEN, ctx.now)
+        await repo.set_status(ctx.conn, question.id, QuestionStatus.OPEN, ctx.now)
         return Msg("q.reopened", number=question.id)
     return Msg("common.stale")
 
@@ -502,7 +501,7 @@ router.jobs.append(Job("questions.overdue", flag_overdue, 300.0))
 
 async def inbox(ctx: Context) -> None:
     ctx.finish()
-    open_ = await repo.listing(ctx.conn, OPEN, limit=50)
+    open_ = await repo.listing(ctx.conn, QuestionStatus.OPEN, limit=50)
     mine = [q for q in open_ if q.question.assigned_to == who(ctx)]
     ctx.say(Msg("q.inbox", open=len(open_), mine=len(mine)), [
         Choice("qs:list:open", Msg("q.list_open")), Choice("qs:list:mine", Msg("q.list_mine")),
@@ -522,11 +521,11 @@ async def cmd_questions(ctx: Context) -> None:
 async def list_questions(ctx: Context) -> None:
     which = (ctx.choice_id or "").removeprefix("qs:list:")
     if which == "answered":
-        items = await repo.listing(ctx.conn, ANSWERED)
+        items = await repo.listing(ctx.conn, QuestionStatus.ANSWERED)
     elif which == "mine":
-        items = await repo.listing(ctx.conn, OPEN, assigned_to=who(ctx))
+        items = await repo.listing(ctx.conn, QuestionStatus.OPEN, assigned_to=who(ctx))
     else:
-        items = await repo.listing(ctx.conn, OPEN)
+        items = await repo.listing(ctx.conn, QuestionStatus.OPEN)
     if not items:
         ctx.say(Msg("q.list_empty"), [Choice("m:questions", Msg("q.staff_menu"))])
         return
@@ -543,15 +542,15 @@ async def show_thread(ctx: Context, question: Question) -> None:
                      who=_artisan_line(artisan) if artisan else "?",
                      status=Msg(f"q.status_{question.status}"))
     for m in await repo.thread(ctx.conn, question.id):
-        line = Msg("q.card_history_in" if m.direction == IN else "q.card_history_out",
+        line = Msg("q.card_history_in" if m.direction == Direction.IN else "q.card_history_out",
                    when=m.created_at, text=_snippet(m))
         lines = Msg("chamber.card_line", before=lines, line=line)
     q = question.id
     choices = [Choice(f"qs:answer:{q}", Msg("q.btn_answer")),
                Choice(f"qs:media:{q}", Msg("q.btn_media")),
                Choice(f"qs:mine:{q}", Msg("q.btn_assign")),
-               Choice(f"qs:{'done' if question.status == OPEN else 'reopen'}:{q}",
-                      Msg("q.btn_done" if question.status == OPEN else "q.btn_reopen")),
+               Choice(f"qs:{'done' if question.status == QuestionStatus.OPEN else 'reopen'}:{q}",
+                      Msg("q.btn_done" if question.status == QuestionStatus.OPEN else "q.btn_reopen")),
                Choice(f"qs:faq:{q}", Msg("q.btn_faq")),
                Choice("m:questions", Msg("q.staff_menu"))]
     ctx.say(lines, choices)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select
 from storage.chamber_schema import alert_prefs, announced_sessions
 from storage.database import Conn
 from storage.schema import artisans
-from storage.sessions_schema import SCHEDULED, enrolments, sessions
+from storage.sessions_schema import SessionStatus, enrolments, sessions
 from storage.sql import insert_ignore
 
 
@@ -41,7 +41,7 @@ async def fresh_sessions(conn: Conn, now: datetime, created_since: datetime) -> 
     rows = (await conn.execute(
         select(sessions.c.id, sessions.c.craft, sessions.c.region)
         .outerjoin(announced_sessions, announced_sessions.c.session_id == sessions.c.id)
-        .where(sessions.c.status == SCHEDULED, sessions.c.starts_at > now,
+        .where(sessions.c.status == SessionStatus.SCHEDULED, sessions.c.starts_at > now,
                sessions.c.created_at >= created_since, announced_sessions.c.session_id.is_(None))
         .order_by(sessions.c.id))).all()
     return [Fresh(int(r.id), r.craft, r.region) for r in rows]

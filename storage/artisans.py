@@ -64,6 +64,27 @@ async def by_identity(conn: Conn, channel: str, external_id: str) -> Artisan | N
     return Artisan.from_row(row) if row else None
 
 
+@dataclass(frozen=True)
+class Contact:
+    """Who an artisan is, for a staff spreadsheet (export of a broadcast's deliveries)."""
+
+    full_name: str | None
+    phone: str | None
+    region: str | None
+    craft: str | None
+
+
+async def contacts(conn: Conn, artisan_ids: list[int]) -> dict[int, Contact]:
+    """Name, phone, region and craft of each artisan in ``artisan_ids`` (absent ids are left out)."""
+    found: dict[int, Contact] = {}
+    for start in range(0, len(artisan_ids), 500):
+        stmt = select(artisans.c.id, artisans.c.full_name, artisans.c.phone, artisans.c.region,
+                      artisans.c.craft).where(artisans.c.id.in_(artisan_ids[start:start + 500]))
+        for r in await conn.execute(stmt):
+            found[int(r.id)] = Contact(r.full_name, r.phone, r.region, r.craft)
+    return found
+
+
 async def by_phone(conn: Conn, phone: str) -> Artisan | None:
     stmt = select(artisans).where(artisans.c.phone == phone, artisans.c.erased_at.is_(None))
     row = (await conn.execute(stmt.order_by(artisans.c.id))).mappings().first()

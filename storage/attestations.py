@@ -11,7 +11,7 @@ from sqlalchemy import Select, select, update
 from storage.chamber_schema import attestations
 from storage.database import Conn
 from storage.schema import artisans
-from storage.sessions_schema import ATTENDED, enrolments, sessions
+from storage.sessions_schema import EnrolmentStatus, enrolments, sessions
 from storage.sql import insert_ignore
 
 
@@ -49,7 +49,7 @@ async def issue(conn: Conn, session_id: int, artisan_id: int, now: datetime) -> 
     not marked present."""
     present = (await conn.execute(select(enrolments.c.id).where(
         enrolments.c.session_id == session_id, enrolments.c.artisan_id == artisan_id,
-        enrolments.c.status == ATTENDED))).scalar()
+        enrolments.c.status == EnrolmentStatus.ATTENDED))).scalar()
     if present is None:
         return None
     pending = f"pending-{session_id}-{artisan_id}"

@@ -18,6 +18,8 @@ and attendance attestations.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -33,8 +35,19 @@ from sqlalchemy import (
 from storage.schema import metadata
 from storage.types import UTCDateTime
 
-OPEN, ANSWERED = "open", "answered"
-IN, OUT = "in", "out"
+
+class QuestionStatus(StrEnum):
+    """``questions.status`` (stored as these strings)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class Direction(StrEnum):
+    """``question_messages.direction``: from the artisan (``in``) or from staff (``out``)."""
+
+    IN = "in"
+    OUT = "out"
 
 questions = Table(
     "questions",

@@ -12,10 +12,10 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 
 from storage.certification_schema import certifications
 from storage.certifications import Application
-from storage.chamber_schema import ANSWERED, OPEN, questions
+from storage.chamber_schema import QuestionStatus, questions
 from storage.database import Conn
 from storage.schema import artisans, identities, outbox
-from storage.sessions_schema import ENROLLED, SCHEDULED, WAITLISTED, enrolments, sessions
+from storage.sessions_schema import SEATED, EnrolmentStatus, SessionStatus, enrolments, sessions
 
 PAGE = 50
 SORTS = ("new", "old", "name")
@@ -239,7 +239,7 @@ async def full_with_waitlist(conn: Conn, now: datetime, limit: int = 10) -> list
     """Upcoming sessions that people wait for (the dashboard's first "needs attention")."""
     waiting = (
         select(func.count())
-        .where(enrolments.c.session_id == sessions.c.id, enrolments.c.status == WAITLISTED)
+        .where(enrolments.c.session_id == sessions.c.id, enrolments.c.status == EnrolmentStatus.WAITLISTED)
         .scalar_subquery()
     )
     stmt = (
@@ -250,7 +250,7 @@ async def full_with_waitlist(conn: Conn, now: datetime, limit: int = 10) -> list
             sessions.c.capacity,
             waiting.label("waiting"),
         )
-        .where(sessions.c.status == SCHEDULED, sessions.c.starts_at > now, waiting > 0)
+        .where(sessions.c.status == SessionStatus.SCHEDULED, sessions.c.starts_at > now, waiting > 0)
         .order_by(sessions.c.starts_at)
         .limit(limit)
     )
@@ -272,7 +272,7 @@ async def seated_of(conn: Conn, session_id: int) -> list[dict[str, Any]]:
         select(enrolments.c.id, enrolments.c.status, artisans.c.full_name, artisans.c.phone)
         .join(artisans, artisans.c.id == enrolments.c.artisan_id)
         .where(
-            enrolments.c.session_id == session_id, enrolments.c.status.in_((ENROLLED, "attended", "no_show"))
+            enrolments.c.session_id == session_id, enrolments.c.status.in_(SEATED)
         )
         .order_by(artisans.c.full_name, enrolments.c.id)
     )
@@ -282,9 +282,9 @@ async def seated_of(conn: Conn, session_id: int) -> list[dict[str, Any]]:
 async def question_counts(conn: Conn, me: str) -> dict[str, int]:
     """The inbox's tabs: open questions, open ones assigned to ``me``, answered ones."""
     stmt = select(
-        func.count().filter(questions.c.status == OPEN),
-        func.count().filter(questions.c.status == OPEN, questions.c.assigned_to == me),
-        func.count().filter(questions.c.status == ANSWERED),
+        func.count().filter(questions.c.status == QuestionStatus.OPEN),
+        func.count().filter(questions.c.status == QuestionStatus.OPEN, questions.c.assigned_to == me),
+        func.count().filter(questions.c.status == QuestionStatus.ANSWERED),
     )
     open_, mine, answered = (await conn.execute(stmt)).one()
     return {"open": int(open_ or 0), "mine": int(mine or 0), "answered": int(answered or 0)}

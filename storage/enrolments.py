@@ -19,19 +19,11 @@ from storage import sessions as session_repo
 from storage.database import Conn
 from storage.schema import artisans
 from storage.sessions import Session
-from storage.sessions_schema import (
-    ATTENDED,
-    ENROLLED,
-    NO_SHOW,
-    SCHEDULED,
-    SEATED,
-    WAITLISTED,
-    WITHDRAWN,
-    enrolments,
-    sessions,
-)
+from storage.sessions_schema import SEATED as SEATED
+from storage.sessions_schema import EnrolmentStatus as EnrolmentStatus
+from storage.sessions_schema import SessionStatus, enrolments, sessions
 
-ACTIVE = (ENROLLED, WAITLISTED)
+ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED)
 
 
 @dataclass(frozen=True)
@@ -94,7 +86,7 @@ async def enrol(conn: Conn, session_id: int, artisan_id: int, now: datetime) -> 
     if existing is not None and existing.status in ACTIVE:
         return existing
     full = await seated_count(conn, session_id) >= session.capacity
-    status = WAITLISTED if full else ENROLLED
+    status = EnrolmentStatus.WAITLISTED if full else EnrolmentStatus.ENROLLED
     position = await _next_position(conn, session_id) if full else None
     values = {"status": status, "position": position, "rsvp": None, "updated_at": now}
     if existing is None:
@@ -123,7 +115,7 @@ async def withdraw(
     current = await get(conn, session_id, artisan_id)
     if current is None or current.status not in ACTIVE:
         return None
-    values: dict[str, object] = {"status": WITHDRAWN, "position": None, "updated_at": now}
+    values: dict[str, object] = {"status": EnrolmentStatus.WITHDRAWN, "position": None, "updated_at": now}
     if rsvp is not None:
         values["rsvp"] = rsvp
     result = await conn.execute(
@@ -144,7 +136,7 @@ async def promote(conn: Conn, session_id: int, now: datetime) -> list[int]:
     while free > 0:
         stmt = (
             select(enrolments.c.id, enrolments.c.artisan_id)
-            .where(enrolments.c.session_id == session_id, enrolments.c.status == WAITLISTED)
+            .where(enrolments.c.session_id == session_id, enrolments.c.status == EnrolmentStatus.WAITLISTED)
             .order_by(enrolments.c.position, enrolments.c.id)
             .limit(1)
         )
@@ -153,8 +145,8 @@ async def promote(conn: Conn, session_id: int, now: datetime) -> list[int]:
             break
         result = await conn.execute(
             update(enrolments)
-            .where(enrolments.c.id == head.id, enrolments.c.status == WAITLISTED)
-            .values(status=ENROLLED, position=None, rsvp=None, updated_at=now)
+            .where(enrolments.c.id == head.id, enrolments.c.status == EnrolmentStatus.WAITLISTED)
+            .values(status=EnrolmentStatus.ENROLLED, position=None, rsvp=None, updated_at=now)
         )
         if result.rowcount:
             promoted.append(int(head.artisan_id))
@@ -164,11 +156,11 @@ async def promote(conn: Conn, session_id: int, now: datetime) -> list[int]:
 
 async def rank(conn: Conn, enrolment: Enrolment) -> int | None:
     """1-based place on the wait-list (None if not waiting)."""
-    if enrolment.status != WAITLISTED or enrolment.position is None:
+    if enrolment.status != EnrolmentStatus.WAITLISTED or enrolment.position is None:
         return None
     stmt = select(func.count()).where(
         enrolments.c.session_id == enrolment.session_id,
-        enrolments.c.status == WAITLISTED,
+        enrolments.c.status == EnrolmentStatus.WAITLISTED,
         enrolments.c.position <= enrolment.position,
     )
     return int((await conn.execute(stmt)).scalar_one())
@@ -177,7 +169,7 @@ async def rank(conn: Conn, enrolment: Enrolment) -> int | None:
 async def set_rsvp(conn: Conn, enrolment_id: int, answer: str, now: datetime) -> bool:
     result = await conn.execute(
         update(enrolments)
-        .where(enrolments.c.id == enrolment_id, enrolments.c.status == ENROLLED)
+        .where(enrolments.c.id == enrolment_id, enrolments.c.status == EnrolmentStatus.ENROLLED)
         .values(rsvp=answer, updated_at=now)
     )
     return bool(result.rowcount)
@@ -188,7 +180,7 @@ async def mark(conn: Conn, enrolment_id: int, present: bool, now: datetime) -> b
     result = await conn.execute(
         update(enrolments)
         .where(enrolments.c.id == enrolment_id, enrolments.c.status.in_(SEATED))
-        .values(status=ATTENDED if present else NO_SHOW, updated_at=now)
+        .values(status=EnrolmentStatus.ATTENDED if present else EnrolmentStatus.NO_SHOW, updated_at=now)
     )
     return bool(result.rowcount)
 
@@ -196,8 +188,8 @@ async def mark(conn: Conn, enrolment_id: int, present: bool, now: datetime) -> b
 async def mark_all_present(conn: Conn, session_id: int, now: datetime) -> int:
     result = await conn.execute(
         update(enrolments)
-        .where(enrolments.c.session_id == session_id, enrolments.c.status == ENROLLED)
-        .values(status=ATTENDED, updated_at=now)
+        .where(enrolments.c.session_id == session_id, enrolments.c.status == EnrolmentStatus.ENROLLED)
+        .values(status=EnrolmentStatus.ATTENDED, updated_at=now)
     )
     return int(result.rowcount or 0)
 
@@ -217,7 +209,7 @@ async def of_session(conn: Conn, session_id: int, *, active_only: bool = False) 
     for row in (await conn.execute(stmt)).mappings():
         enrolment = Enrolment.from_row(row)
         rank_value = None
-        if enrolment.status == WAITLISTED:
+        if enrolment.status == EnrolmentStatus.WAITLISTED:
             waiting += 1
             rank_value = waiting
         out.append(Attendee(enrolment, row["full_name"], row["phone"], row["locale"], rank_value))
@@ -234,7 +226,7 @@ async def of_artisan(
         .where(
             enrolments.c.artisan_id == artisan_id,
             enrolments.c.status.in_(ACTIVE),
-            sessions.c.status == SCHEDULED,
+            sessions.c.status == SessionStatus.SCHEDULED,
             sessions.c.starts_at > now,
         )
         .order_by(sessions.c.starts_at)
@@ -274,7 +266,8 @@ async def enrolled_in(conn: Conn, session_ids: list[int]) -> list[EnrolledRow]:
     stmt = (
         select(enrolments, artisans.c.opted_out, artisans.c.erased_at, artisans.c.time_zone)
         .join(artisans, artisans.c.id == enrolments.c.artisan_id)
-        .where(and_(enrolments.c.session_id.in_(session_ids), enrolments.c.status == ENROLLED))
+        .where(and_(enrolments.c.session_id.in_(session_ids),
+                    enrolments.c.status == EnrolmentStatus.ENROLLED))
         .order_by(enrolments.c.session_id, enrolments.c.id)
     )
     return [

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from storage.chamber_schema import feedback
 from storage.database import Conn
-from storage.sessions_schema import ATTENDED, CANCELLED, ENROLLED, NO_SHOW, enrolments, sessions
+from storage.sessions_schema import SEATED, EnrolmentStatus, SessionStatus, enrolments, sessions
 from storage.sql import insert_ignore
 
 
@@ -75,7 +75,7 @@ async def ended_between(
     conn: Conn, start: datetime, end: datetime
 ) -> list[tuple[int, dict[str, str], datetime]]:
     rows = (await conn.execute(select(sessions.c.id, sessions.c.title, sessions.c.ends_at).where(
-        sessions.c.ends_at > start, sessions.c.ends_at <= end, sessions.c.status != CANCELLED)
+        sessions.c.ends_at > start, sessions.c.ends_at <= end, sessions.c.status != SessionStatus.CANCELLED)
         .order_by(sessions.c.ends_at))).all()
     return [(int(r.id), dict(r.title), r.ends_at) for r in rows]
 
@@ -85,11 +85,13 @@ async def to_ask(conn: Conn, session_id: int, *, unmarked_too: bool) -> list[tup
     has passed — everyone still enrolled."""
     rows = (await conn.execute(select(enrolments.c.artisan_id, enrolments.c.status).where(
         enrolments.c.session_id == session_id,
-        enrolments.c.status.in_((ATTENDED, NO_SHOW, ENROLLED))))).all()
-    marked = any(r.status in (ATTENDED, NO_SHOW) for r in rows)
+        enrolments.c.status.in_(SEATED)))).all()
+    came_or_not = (EnrolmentStatus.ATTENDED, EnrolmentStatus.NO_SHOW)
+    marked = any(r.status in came_or_not for r in rows)
     out = []
     for r in rows:
-        if r.status in (ATTENDED, NO_SHOW) or (r.status == ENROLLED and not marked and unmarked_too):
+        unmarked = r.status == EnrolmentStatus.ENROLLED and not marked and unmarked_too
+        if r.status in came_or_not or unmarked:
             out.append((int(r.artisan_id), str(r.status)))
     return out
 

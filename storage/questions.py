@@ -14,11 +14,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 
+from storage.chamber_schema import Direction as Direction
+from storage.chamber_schema import QuestionStatus as QuestionStatus
 from storage.chamber_schema import (
-    ANSWERED,
-    IN,
-    OPEN,
-    OUT,
     canned_answers,
     chamber_topics,
     question_messages,
@@ -111,7 +109,8 @@ async def get(conn: Conn, question_id: int) -> Question | None:
 async def open_of(conn: Conn, artisan_id: int) -> Question | None:
     """The artisan's question still waiting for an answer, if any."""
     row = (await conn.execute(
-        select(questions).where(questions.c.artisan_id == artisan_id, questions.c.status == OPEN)
+        select(questions)
+        .where(questions.c.artisan_id == artisan_id, questions.c.status == QuestionStatus.OPEN)
         .order_by(questions.c.id.desc()).limit(1)
     )).mappings().first()
     return Question.from_row(row) if row else None
@@ -138,12 +137,12 @@ async def add_incoming(
     created = current is None
     if current is None:
         result = await conn.execute(questions.insert().values(
-            artisan_id=artisan_id, status=OPEN, source=source, opened_at=now))
+            artisan_id=artisan_id, status=QuestionStatus.OPEN, source=source, opened_at=now))
         question_id = _pk(result)
     else:
         question_id = current.id
     message_id = await _add_message(
-        conn, question_id, IN, None, now, kind=kind, text=text, file_channel=file_channel,
+        conn, question_id, Direction.IN, None, now, kind=kind, text=text, file_channel=file_channel,
         file_id=file_id, file_name=file_name, mime_type=mime_type)
     return question_id, message_id, created
 
@@ -163,10 +162,10 @@ async def add_answer(
 ) -> int:
     """Record a staff answer; the question becomes answered (the first answer time is kept)."""
     message_id = await _add_message(
-        conn, question_id, OUT, author, now, kind=kind, text=text, file_channel=file_channel,
+        conn, question_id, Direction.OUT, author, now, kind=kind, text=text, file_channel=file_channel,
         file_id=file_id, file_name=file_name, mime_type=mime_type, relayed_at=now)
     await conn.execute(update(questions).where(questions.c.id == question_id).values(
-        status=ANSWERED, answered_at=now,
+        status=QuestionStatus.ANSWERED, answered_at=now,
         first_answer_at=func.coalesce(questions.c.first_answer_at, now)))
     return message_id
 
@@ -174,7 +173,7 @@ async def add_answer(
 async def set_status(conn: Conn, question_id: int, status: str, now: datetime) -> bool:
     """Mark answered (without a message: answered by phone) or reopen. False if unchanged."""
     values: dict[str, Any] = {"status": status}
-    if status == ANSWERED:
+    if status == QuestionStatus.ANSWERED:
         values["answered_at"] = now
     else:
         values["flagged_at"] = None
@@ -199,7 +198,8 @@ async def listing(
             .where(questions.c.status == status))
     if assigned_to is not None:
         stmt = stmt.where(questions.c.assigned_to == assigned_to)
-    order = questions.c.opened_at.asc() if status == OPEN else questions.c.answered_at.desc()
+    order = (questions.c.opened_at.asc() if status == QuestionStatus.OPEN
+             else questions.c.answered_at.desc())
     rows = (await conn.execute(stmt.order_by(order, questions.c.id).limit(limit).offset(offset))
             ).mappings().all()
     return [Listed(Question.from_row(r), r["full_name"], int(r["n"])) for r in rows]
@@ -232,7 +232,7 @@ async def unrelayed(conn: Conn, limit: int = 200) -> list[tuple[int, QMessage]]:
     rows = (await conn.execute(
         select(question_messages, questions.c.artisan_id)
         .join(questions, questions.c.id == question_messages.c.question_id)
-        .where(question_messages.c.direction == IN, question_messages.c.relayed_at.is_(None))
+        .where(question_messages.c.direction == Direction.IN, question_messages.c.relayed_at.is_(None))
         .order_by(question_messages.c.id).limit(limit))).mappings().all()
     return [(int(r["artisan_id"]), QMessage.from_row(r)) for r in rows]
 
@@ -247,7 +247,7 @@ async def mark_relayed(conn: Conn, message_ids: list[int], now: datetime) -> Non
 async def overdue(conn: Conn, before: datetime) -> list[Question]:
     """Open questions asked before ``before`` that were not flagged yet."""
     rows = (await conn.execute(select(questions).where(
-        questions.c.status == OPEN, questions.c.opened_at < before,
+        questions.c.status == QuestionStatus.OPEN, questions.c.opened_at < before,
         questions.c.flagged_at.is_(None)).order_by(questions.c.id))).mappings().all()
     return [Question.from_row(r) for r in rows]
 
@@ -269,7 +269,7 @@ async def figures(conn: Conn, since: datetime | None = None, until: datetime | N
     rows = (await conn.execute(select(questions.c.opened_at, questions.c.first_answer_at,
                                       questions.c.status).where(and_(True, *cond)))).all()
     waits = [(first - opened).total_seconds() / 60 for opened, first, _ in rows if first is not None]
-    answered = sum(1 for _, first, status in rows if first is not None or status == ANSWERED)
+    answered = sum(1 for _, first, status in rows if first is not None or status == QuestionStatus.ANSWERED)
     return Figures(len(rows), answered, round(median(waits), 1) if waits else None)
 
 

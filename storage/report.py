@@ -22,7 +22,7 @@ from storage.chamber_schema import feedback, questions
 from storage.database import Conn
 from storage.questions import figures as question_figures
 from storage.schema import artisans, identities, outbox
-from storage.sessions_schema import enrolments, sessions
+from storage.sessions_schema import SEATED, EnrolmentStatus, SessionStatus, enrolments, sessions
 
 
 @dataclass
@@ -91,13 +91,13 @@ async def _trainings(
     conn: Conn, since: datetime, until: datetime, start: date, end: date, zone: ZoneInfo
 ) -> Section:
     s = sessions
-    held = (s.c.starts_at >= since, s.c.starts_at < until, s.c.status != "cancelled")
+    held = (s.c.starts_at >= since, s.c.starts_at < until, s.c.status != SessionStatus.CANCELLED)
     section = Section("report.sec_trainings")
     total = (await conn.execute(select(func.count()).where(*held))).scalar_one()
     cancelled = (
         await conn.execute(
             select(func.count()).where(
-                s.c.starts_at >= since, s.c.starts_at < until, s.c.status == "cancelled"
+                s.c.starts_at >= since, s.c.starts_at < until, s.c.status == SessionStatus.CANCELLED
             )
         )
     ).scalar_one()
@@ -142,23 +142,23 @@ async def _attendance(conn: Conn, since: datetime, until: datetime) -> Section:
     stmt = (
         select(e.c.status, func.count())
         .join(s, s.c.id == e.c.session_id)
-        .where(s.c.starts_at >= since, s.c.starts_at < until, s.c.status != "cancelled")
+        .where(s.c.starts_at >= since, s.c.starts_at < until, s.c.status != SessionStatus.CANCELLED)
         .group_by(e.c.status)
     )
     counts = dict(await _grouped(conn, stmt))
-    seated = counts.get("enrolled", 0) + counts.get("attended", 0) + counts.get("no_show", 0)
+    seated = sum(counts.get(status, 0) for status in SEATED)
     section = Section("report.sec_attendance")
     section.figures = [
         ("report.fig_enrolled", seated),
-        ("report.fig_attended", counts.get("attended", 0)),
-        ("report.fig_no_show", counts.get("no_show", 0)),
-        ("report.fig_waitlisted", counts.get("waitlisted", 0)),
-        ("report.fig_withdrawn", counts.get("cancelled", 0)),
+        ("report.fig_attended", counts.get(EnrolmentStatus.ATTENDED, 0)),
+        ("report.fig_no_show", counts.get(EnrolmentStatus.NO_SHOW, 0)),
+        ("report.fig_waitlisted", counts.get(EnrolmentStatus.WAITLISTED, 0)),
+        ("report.fig_withdrawn", counts.get(EnrolmentStatus.WITHDRAWN, 0)),
     ]
     by_region = (
         select(s.c.region, func.count())
         .join(e, e.c.session_id == s.c.id)
-        .where(s.c.starts_at >= since, s.c.starts_at < until, e.c.status == "attended")
+        .where(s.c.starts_at >= since, s.c.starts_at < until, e.c.status == EnrolmentStatus.ATTENDED)
         .group_by(s.c.region)
         .order_by(func.count().desc())
     )

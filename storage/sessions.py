@@ -17,15 +17,8 @@ from sqlalchemy import Select, bindparam, case, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from storage.database import Conn
-from storage.sessions_schema import (
-    CANCELLED,
-    DONE,
-    SCHEDULED,
-    SEATED,
-    WAITLISTED,
-    enrolments,
-    sessions,
-)
+from storage.sessions_schema import SEATED, EnrolmentStatus, enrolments, sessions
+from storage.sessions_schema import SessionStatus as SessionStatus
 
 LANG_ORDER = ("ar", "fr", "en")
 # Sessions are written in ar/fr/en; a Darija reader reads the Arabic text first.
@@ -67,7 +60,7 @@ class Session:
 
     def is_open(self, now: datetime) -> bool:
         """Scheduled and not started yet: enrolment, cancelling and reminders apply."""
-        return self.status == SCHEDULED and self.starts_at > now
+        return self.status == SessionStatus.SCHEDULED and self.starts_at > now
 
 
 @dataclass(frozen=True)
@@ -104,7 +97,7 @@ def _seated() -> Any:
 def _waiting() -> Any:
     return (
         select(func.count())
-        .where(enrolments.c.session_id == sessions.c.id, enrolments.c.status == WAITLISTED)
+        .where(enrolments.c.session_id == sessions.c.id, enrolments.c.status == EnrolmentStatus.WAITLISTED)
         .scalar_subquery()
     )
 
@@ -138,8 +131,8 @@ async def by_ext_ref(conn: Conn, ext_ref: str) -> Session | None:
 
 
 async def create(conn: Conn, now: datetime, **fields: Any) -> int:
-    values: dict[str, Any] = {"status": SCHEDULED, "version": 1, "created_at": now, "updated_at": now,
-                              "description": {}}
+    values: dict[str, Any] = {"status": SessionStatus.SCHEDULED, "version": 1, "created_at": now,
+                              "updated_at": now, "description": {}}
     values.update(fields)
     result = await conn.execute(sessions.insert().values(**values))
     pk = result.inserted_primary_key
@@ -161,7 +154,7 @@ async def reschedule(
     not scheduled any more)."""
     result = await conn.execute(
         update(sessions)
-        .where(sessions.c.id == session_id, sessions.c.status == SCHEDULED)
+        .where(sessions.c.id == session_id, sessions.c.status == SessionStatus.SCHEDULED)
         .values(starts_at=starts_at, ends_at=ends_at, version=sessions.c.version + 1, updated_at=now)
     )
     if not result.rowcount:
@@ -174,15 +167,16 @@ async def cancel(conn: Conn, session_id: int, now: datetime) -> bool:
     """Cancel a scheduled session; False if it was not scheduled."""
     result = await conn.execute(
         update(sessions)
-        .where(sessions.c.id == session_id, sessions.c.status == SCHEDULED)
-        .values(status=CANCELLED, updated_at=now)
+        .where(sessions.c.id == session_id, sessions.c.status == SessionStatus.SCHEDULED)
+        .values(status=SessionStatus.CANCELLED, updated_at=now)
     )
     return bool(result.rowcount)
 
 
 async def any_ended(conn: Conn, now: datetime) -> bool:
     """Is some session still ``scheduled`` although it has ended? (a cheap indexed read)"""
-    stmt = select(sessions.c.id).where(sessions.c.status == SCHEDULED, sessions.c.ends_at <= now).limit(1)
+    stmt = (select(sessions.c.id)
+            .where(sessions.c.status == SessionStatus.SCHEDULED, sessions.c.ends_at <= now).limit(1))
     return (await conn.execute(stmt)).first() is not None
 
 
@@ -190,8 +184,8 @@ async def finish_past(conn: Conn, now: datetime) -> int:
     """Mark scheduled sessions that have ended as ``done``; return how many."""
     result = await conn.execute(
         update(sessions)
-        .where(sessions.c.status == SCHEDULED, sessions.c.ends_at <= now)
-        .values(status=DONE, updated_at=now)
+        .where(sessions.c.status == SessionStatus.SCHEDULED, sessions.c.ends_at <= now)
+        .values(status=SessionStatus.DONE, updated_at=now)
     )
     return int(result.rowcount or 0)
 
@@ -205,7 +199,7 @@ def _upcoming_statement() -> Select[Any]:
     relevance = score(sessions.c.craft, "craft") + score(sessions.c.region, "region")
     return (
         _listed_query()
-        .where(sessions.c.status == SCHEDULED, sessions.c.starts_at > bindparam("now"))
+        .where(sessions.c.status == SessionStatus.SCHEDULED, sessions.c.starts_at > bindparam("now"))
         .order_by(relevance.desc(), sessions.c.starts_at, sessions.c.id)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
@@ -215,7 +209,7 @@ def _upcoming_statement() -> Select[Any]:
 @lru_cache(maxsize=1)
 def _count_upcoming_statement() -> Select[int]:
     return select(func.count()).select_from(sessions).where(
-        sessions.c.status == SCHEDULED, sessions.c.starts_at > bindparam("now")
+        sessions.c.status == SessionStatus.SCHEDULED, sessions.c.starts_at > bindparam("now")
     )
 
 
@@ -256,7 +250,8 @@ async def starting_between(conn: Conn, start: datetime, end: datetime) -> list[S
     """Scheduled sessions with ``start < starts_at <= end`` (the reminder scan's window)."""
     stmt = (
         select(sessions)
-        .where(sessions.c.status == SCHEDULED, sessions.c.starts_at > start, sessions.c.starts_at <= end)
+        .where(sessions.c.status == SessionStatus.SCHEDULED, sessions.c.starts_at > start,
+               sessions.c.starts_at <= end)
         .order_by(sessions.c.starts_at)
     )
     return [Session.from_row(r) for r in (await conn.execute(stmt)).mappings()]

@@ -13,6 +13,8 @@ columns are a contract: see ``migrations/versions/0002_sessions.py``.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import (
     JSON,
     Column,
@@ -28,12 +30,27 @@ from sqlalchemy import (
 from storage.schema import metadata
 from storage.types import UTCDateTime
 
-SCHEDULED, CANCELLED, DONE = "scheduled", "cancelled", "done"
-ENROLLED, WAITLISTED, WITHDRAWN, ATTENDED, NO_SHOW = (
-    "enrolled", "waitlisted", "cancelled", "attended", "no_show",
-)
+
+class SessionStatus(StrEnum):
+    """``sessions.status`` (stored as these strings)."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class EnrolmentStatus(StrEnum):
+    """``enrolments.status`` (stored as these strings; a withdrawal is stored as ``cancelled``)."""
+
+    ENROLLED = "enrolled"
+    WAITLISTED = "waitlisted"
+    WITHDRAWN = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
 # Statuses that hold a seat (attendance is marked on enrolled rows).
-SEATED = (ENROLLED, ATTENDED, NO_SHOW)
+SEATED = (EnrolmentStatus.ENROLLED, EnrolmentStatus.ATTENDED, EnrolmentStatus.NO_SHOW)
 
 sessions = Table(
     "sessions",
@@ -50,7 +67,7 @@ sessions = Table(
     Column("starts_at", UTCDateTime(), nullable=False),
     Column("ends_at", UTCDateTime(), nullable=False),
     Column("capacity", Integer, nullable=False),
-    Column("status", String(12), nullable=False, default=SCHEDULED),
+    Column("status", String(12), nullable=False, default=SessionStatus.SCHEDULED),
     Column("version", Integer, nullable=False, default=1),
     Column("created_by", String(80), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),

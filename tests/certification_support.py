@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.commands.certifications import run as run_cli
+from handlers.certification.cli import run as run_cli
 from handlers.certification.importer import Report, import_file
 from storage.certification_schema import certification_history, certifications
 from storage.schema import outbox
@@ -53,7 +53,7 @@ class Args:
 async def cli_import(h: Harness, path: Path, lang: str = "en", dry_run: bool = False) -> tuple[int, str]:
     """``hirfa import certifications PATH``: exit status and the printed report."""
     out = io.StringIO()
-    code = await run_cli(h.app, Args(path, lang, dry_run), out)  # type: ignore[arg-type]
+    code = await run_cli(h.app.services, Args(path, lang, dry_run), out)  # type: ignore[arg-type]
     return code, out.getvalue()
 
 

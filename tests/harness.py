@@ -33,6 +33,18 @@ ADMIN = 9000
 STAFF = 9001
 
 
+def shown(message: SentMessage) -> str:
+    """The text the user reads (Telegram's parsed plain text) of a message that has text."""
+    assert message.plain_text is not None, "a message without text"
+    return message.plain_text
+
+
+def sent_html(message: SentMessage) -> str:
+    """The HTML text of a message that has text (as Hirfa sent it)."""
+    assert message.text is not None, "a message without text"
+    return message.text
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     telegram = {"token": "123456:TEST", "admin_ids": [ADMIN], "api_url": "http://fake.invalid/bot",
                 "bot_username": "hirfa_test_bot"}

@@ -547,7 +547,7 @@ async def test_cli_exports_deliveries_and_prints_stats(h: Harness, tmp_path: Pat
 
     from openpyxl import load_workbook
 
-    from bot.commands.broadcasts import export_deliveries, print_stats
+    from handlers.stats_cli import export_deliveries, print_stats
 
     chats = await seed_artisans(h, 3)
     h.api.block(chats[2])
@@ -556,15 +556,17 @@ async def test_cli_exports_deliveries_and_prints_stats(h: Harness, tmp_path: Pat
     await h.press(ADMIN, "bc:send:1")
     await finish_sending(h)
     out = tmp_path / "d.xlsx"
-    assert await export_deliveries(h.app, argparse.Namespace(broadcast=1, out=out)) == 0
-    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert await export_deliveries(h.app.services, argparse.Namespace(broadcast=1, out=out)) == 0
+    sheet = load_workbook(out).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("artisan_id", "name", "phone") and len(rows) == 4
-    assert sorted(r[8] for r in rows[1:]) == ["blocked", "sent", "sent"]
-    assert await export_deliveries(h.app, argparse.Namespace(broadcast=9, out=out)) == 1
+    assert sorted(str(r[8]) for r in rows[1:]) == ["blocked", "sent", "sent"]
+    assert await export_deliveries(h.app.services, argparse.Namespace(broadcast=9, out=out)) == 1
     csv_out = tmp_path / "d.csv"
-    assert await export_deliveries(h.app, argparse.Namespace(broadcast=1, out=csv_out)) == 0
+    assert await export_deliveries(h.app.services, argparse.Namespace(broadcast=1, out=csv_out)) == 0
     assert csv_out.read_text(encoding="utf-8-sig").count("\n") == 4
-    assert await print_stats(h.app, argparse.Namespace(lang="en", chart=tmp_path / "s.png")) == 0
+    assert await print_stats(h.app.services, argparse.Namespace(lang="en", chart=tmp_path / "s.png")) == 0
     assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
 
 

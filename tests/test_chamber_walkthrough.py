@@ -40,7 +40,7 @@ SETTINGS = {
 }
 
 
-def in_topic(h: Harness, thread: str) -> list[str]:
+def in_topic(h: Harness, thread: int) -> list[str]:
     return [m.plain_text or "" for m in h.api.in_topic(GROUP, thread)]
 
 
@@ -102,7 +102,7 @@ async def check_attestation(h: Harness, pdf: bytes, picture: Path) -> str:
     async with httpx.AsyncClient(transport=transport, base_url="http://hirfa") as client:
         page_html = (await client.get(urls[0].removeprefix("https://hirfa.example.ma"))).text
     assert "Attestation authentique" in page_html and "Zellige de Fès" in page_html
-    return text
+    return str(text)
 
 
 async def test_walkthrough_on_telegram(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ the bot (a regression guard for moving that rule into SQL for the 50,000-artisan
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -19,7 +19,7 @@ async def test_count_and_recipients_pick_the_same_chat_for_each_artisan(tmp_path
         now = h.clock.now()
         earlier = now - timedelta(days=3)
         # (region, opted out, identities: (channel, blocked, last active))
-        people = [
+        people: list[tuple[str, bool, list[tuple[str, bool, datetime | None]]]] = [
             ("MS", False, [("telegram", False, earlier), ("whatsapp", False, now)]),  # → whatsapp
             ("MS", False, [("telegram", False, earlier), ("whatsapp", True, now)]),  # → telegram
             ("MS", False, [("telegram", True, now)]),  # → nobody (unreachable)
@@ -39,7 +39,9 @@ async def test_count_and_recipients_pick_the_same_chat_for_each_artisan(tmp_path
                         updated_at=now,
                     )
                 )
-                artisan_id = int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                assert key is not None
+                artisan_id = int(key[0])
                 for k, (channel, blocked, active) in enumerate(chats):
                     await conn.execute(
                         insert(identities).values(

@@ -151,7 +151,9 @@ async def test_the_inbox_pages_and_the_dashboard_counts_waiting_questions(tmp_pa
                         full_name=f"Artisan {n:02d}", locale="fr", created_at=TUESDAY, updated_at=TUESDAY
                     )
                 )
-                artisan_id = int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                assert key is not None
+                artisan_id = int(key[0])
                 await repo.add_incoming(conn, artisan_id, TUESDAY, kind="text", text=f"question {n}")
         await sign_in(h, browser, ADMIN)
         first = (await browser.get("/console/questions")).text

@@ -13,7 +13,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
-from bot.commands.backup import backup_file
+from bot.backup import backup_file
 from storage.database import Database, alembic_config
 from storage.schema import metadata, processed_updates
 from tests import databases

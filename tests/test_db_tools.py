@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import cli
-from bot.commands.backup import pg_dump
+from bot.backup import pg_dump
 from bot.settings import load_settings
 from storage.schema import artisans, identities
 from storage.sessions_schema import enrolments

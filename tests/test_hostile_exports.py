@@ -12,14 +12,15 @@ import argparse
 import csv
 import io
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
-from bot.commands.broadcasts import export_deliveries
-from bot.commands.sessions import export_enrolments
 from bot.spreadsheets import FORMULA_STARTS, safe_cell, to_csv, to_xlsx
+from handlers.sessions.cli import export_enrolments
+from handlers.stats_cli import export_deliveries
 from storage import enrolments as enrolment_repo
 from storage.schema import artisans, identities
 from tests.harness import ADMIN, Harness
@@ -57,7 +58,7 @@ def xlsx_cells(data: bytes) -> list[object]:
     return out
 
 
-def assert_safe(cells: list[object], expected_fragments: list[str]) -> None:
+def assert_safe(cells: Sequence[object], expected_fragments: list[str]) -> None:
     assert not [c for c in cells if looks_like_formula(c)]
     joined = "\n".join(str(c) for c in cells)
     for fragment in expected_fragments:  # the text is still there, only neutralised
@@ -95,7 +96,7 @@ async def test_every_export_is_formula_free_with_hostile_names_and_titles(
     for suffix in ("csv", "xlsx"):
         out = tmp_path / f"enrolments.{suffix}"
         args = argparse.Namespace(session=session_id, output=out, format=None, lang="fr")
-        assert await export_enrolments(h.app, args) == 0
+        assert await export_enrolments(h.app.services, args) == 0
         cells = csv_cells(out.read_bytes()) if suffix == "csv" else xlsx_cells(out.read_bytes())
         assert_safe(cells, expected)
     # The enrolment list, from the staff buttons.
@@ -118,7 +119,7 @@ async def test_every_export_is_formula_free_with_hostile_names_and_titles(
     assert_safe(csv_cells(document.document), HOSTILE_NAMES)
     for suffix in ("csv", "xlsx"):
         out = tmp_path / f"deliveries.{suffix}"
-        assert await export_deliveries(h.app, argparse.Namespace(broadcast=1, out=out)) == 0
+        assert await export_deliveries(h.app.services, argparse.Namespace(broadcast=1, out=out)) == 0
         cells = csv_cells(out.read_bytes()) if suffix == "csv" else xlsx_cells(out.read_bytes())
         assert_safe(cells, HOSTILE_NAMES)
 

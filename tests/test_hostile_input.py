@@ -7,7 +7,9 @@ import asyncio
 import json
 import logging
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +24,8 @@ from tests.whatsapp_harness import WhatsAppHarness
 
 USER = 4242
 SECRET = "s3cret-Token_1"
-WEBHOOK = {"telegram": {"webhook_url": "https://hirfa.example.org/telegram/hook", "webhook_secret": SECRET}}
+WEBHOOK: dict[str, Any] = {
+    "telegram": {"webhook_url": "https://hirfa.example.org/telegram/hook", "webhook_secret": SECRET}}
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -123,7 +126,7 @@ async def test_bodies_over_the_limit_are_refused_declared_or_streamed() -> None:
         declared = await client.post("/", content=b"x" * 1001)
         assert declared.status_code == 413
 
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(20):
                 yield b"y" * 100
 
@@ -163,7 +166,9 @@ async def test_half_sent_headers_are_disconnected(unused_tcp_port: int) -> None:
 
     server = HttpServer(HttpSettings(port=unused_tcp_port))
     config = server.config()
-    assert config.timeout_keep_alive <= 5 and config.h11_max_incomplete_event_size <= 16 * 1024
+    assert config.timeout_keep_alive <= 5
+    assert config.h11_max_incomplete_event_size is not None
+    assert config.h11_max_incomplete_event_size <= 16 * 1024
     assert config.limit_concurrency is not None
     GuardedH11.header_timeout = 0.2
     try:

@@ -61,6 +61,7 @@ def test_plural_forms(lang: str, forms: int) -> None:
     assert CATALOGS.catalogs[lang].num_plurals == forms
     for message in CATALOGS.catalogs[lang]:
         if message.id and message.pluralizable:
+            assert isinstance(message.string, tuple | list), (lang, message.id)
             assert len(message.string) == forms, (lang, message.id)
 
 

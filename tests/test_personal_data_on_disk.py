@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.backup import run as run_backup
+from bot.backup import run as run_backup
 from bot.logs import Redact
 from tests.harness import Harness
 
@@ -45,7 +45,7 @@ async def test_database_wal_and_backup_are_private(tmp_path: Path, open_umask: N
         assert mode(db) == 0o600
         assert mode(tmp_path / "hirfa.db-wal") == 0o600
         copy = tmp_path / "backups" / "copy.db"
-        assert await run_backup(h.app, argparse.Namespace(path=copy)) == 0
+        assert await run_backup(h.app.services, argparse.Namespace(path=copy)) == 0
         assert mode(copy) == 0o600
 
 

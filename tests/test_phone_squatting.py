@@ -53,7 +53,7 @@ async def profiles(h: WhatsAppHarness) -> dict[int, dict[str, object]]:
         links = (await conn.execute(select(identities))).mappings().all()
     out = {int(r["id"]): dict(r) for r in rows}
     for link in links:
-        out[int(link["artisan_id"])].setdefault("channels", set()).add(  # type: ignore[union-attr]
+        out[int(link["artisan_id"])].setdefault("channels", set()).add(
             (link["channel"], link["external_id"]))
     return out
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from storage.schema import artisans, conversations, identities
 from tests import factories
 from tests.factories import picker
-from tests.harness import Harness
+from tests.harness import Harness, sent_html
 
 USER = 101
 
@@ -31,7 +31,7 @@ async def test_full_registration_in_each_language(h: Harness, lang: str) -> None
     assert h.labels(USER) == picker(lang)  # the Telegram app's language first
     await h.press(USER, f"lang:{lang}")
     await h.press(USER, "consent:yes")
-    assert EXPECT[lang][2] in h.last(USER).text
+    assert EXPECT[lang][2] in sent_html(h.last(USER))
     await h.send(USER, "  Amina   Benali ")
     contact_prompt = h.last(USER)
     assert contact_prompt.buttons[0][1] == "request_contact"
@@ -251,7 +251,7 @@ async def test_deep_link_payload_is_kept_through_registration(h: Harness) -> Non
     async def open_session(ctx: object) -> None:
         seen.append(getattr(ctx, "args", ""))
 
-    h.app.router.deeplinks["s"] = open_session  # type: ignore[assignment]
+    h.app.router.deeplinks["s"] = open_session
     h.languages[USER] = "fr"
     await h.send(USER, "/start s42")
     await h.press(USER, "lang:fr")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -97,7 +98,7 @@ async def test_polling_delivers_updates_to_the_engine(tmp_path: Path) -> None:
 
 
 async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(tmp_path: Path) -> None:
-    overrides = {"telegram": {"webhook_url": "https://hirfa.example.org/telegram/hook",
+    overrides: dict[str, Any] = {"telegram": {"webhook_url": "https://hirfa.example.org/telegram/hook",
                               "webhook_secret": "s3cret-Token_1"}}
     async with Harness.open(tmp_path, FakeClock(), **overrides) as h:
         telegram = h.app.telegram
@@ -121,8 +122,8 @@ async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(tmp_path
 
 
 async def test_webhook_is_registered_with_its_secret(tmp_path: Path) -> None:
-    overrides = {"telegram": {"webhook_url": "https://hirfa.example.org/telegram/hook",
-                              "webhook_secret": "s3cret-Token_1"}}
+    overrides: dict[str, Any] = {"telegram": {"webhook_url": "https://hirfa.example.org/telegram/hook",
+                                              "webhook_secret": "s3cret-Token_1"}}
     async with Harness.open(tmp_path, **overrides) as h:
         telegram = h.app.telegram
         assert telegram is not None

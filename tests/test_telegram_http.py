@@ -11,6 +11,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -77,7 +78,7 @@ def _closed_port() -> int:
 
 
 @asynccontextmanager
-async def bot_at(port: int, **timeouts: float) -> AsyncIterator[Bot]:
+async def bot_at(port: int, **timeouts: Any) -> AsyncIterator[Bot]:
     """A bot on the aiohttp transport, without ``getMe`` (the server may be dead or mute)."""
     request = AiohttpRequest(**timeouts)
     await request.initialize()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from storage.schema import artisans
-from tests.harness import Harness
+from tests.harness import Harness, shown
 from tests.sessions_support import artisan_id, make_session, statuses
 
 AMINA, KARIM, SALMA = 111, 112, 113
@@ -33,10 +33,10 @@ async def test_a_miss_at_a_confirmation_keeps_the_question_short_and_numbered(h:
     await h.press(AMINA, f"s:enrol:{session}")
     await h.send(AMINA, "euh je sais pas trop")
     reply = h.last(AMINA)
-    assert reply.plain_text.startswith("Je n'ai pas compris. Répondez par un numéro")
-    assert "1. ✅ Oui, m'inscrire" in reply.plain_text and "2. Non" in reply.plain_text
+    assert shown(reply).startswith("Je n'ai pas compris. Répondez par un numéro")
+    assert "1. ✅ Oui, m'inscrire" in shown(reply) and "2. Non" in shown(reply)
     assert [data for _, data in reply.buttons] == [f"s:enrolok:{session}", f"s:open:{session}"]
-    assert "Menu principal" not in reply.plain_text  # not thrown back to the menu
+    assert "Menu principal" not in shown(reply)  # not thrown back to the menu
     await h.send(AMINA, "1")
     assert (await statuses(h, session))[await artisan_id(h, AMINA)] == "enrolled"
 

@@ -31,7 +31,8 @@ def settings_for(tmp_path: Path, port: int = 8080, **whatsapp: Any) -> Settings:
 
 @pytest.mark.parametrize("missing", ["phone_id", "token", "app_secret", "verify_token"])
 def test_run_refuses_an_incomplete_whatsapp_setup(tmp_path: Path, missing: str) -> None:
-    settings = settings_for(tmp_path, **{missing: None})  # (phone id or token enables it)
+    unset: dict[str, Any] = {missing: None}
+    settings = settings_for(tmp_path, **unset)  # (phone id or token enables it)
     with pytest.raises(ConfigError) as err:
         require_runnable(settings)
     assert str(err.value).startswith(f"HIRFA_WHATSAPP__{missing.upper()}: required")

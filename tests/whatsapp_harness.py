@@ -56,7 +56,7 @@ class WhatsAppHarness(Harness):
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, tmp_path: Path, clock: FakeClock | None = None,  # type: ignore[override]
+    async def open(cls, tmp_path: Path, clock: FakeClock | None = None,
                    **overrides: Any) -> AsyncIterator[WhatsAppHarness]:
         clock = clock or FakeClock()
         api = FakeBotAPI(time_fn=lambda: clock.now().timestamp(),

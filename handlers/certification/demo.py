@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from bot.channels.shell import DEMO_PHONE
+from bot.demo import DEMO_PHONE
 from bot.dialogue import Services
 from handlers.certification.changes import SOURCE_IMPORT, Change
 from handlers.certification.parsing import to_utc

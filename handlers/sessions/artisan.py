@@ -17,9 +17,8 @@ from handlers.sessions.calendar import session_ics
 from handlers.sessions.texts import card, mine_text, seats_text, title_of
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
-from storage.enrolments import Enrolment
-from storage.sessions import Listed, pick_text
-from storage.sessions_schema import ENROLLED, WAITLISTED
+from storage.enrolments import Enrolment, EnrolmentStatus
+from storage.sessions import Listed, SessionStatus, pick_text
 
 router = Router()
 
@@ -93,7 +92,7 @@ async def list_page(ctx: Context) -> None:
 async def _mine(ctx: Context, session_id: int) -> tuple[Enrolment | None, int | None]:
     assert ctx.artisan is not None
     enrolment = await enrolment_repo.get(ctx.conn, session_id, ctx.artisan.id)
-    if enrolment is None or enrolment.status not in (ENROLLED, WAITLISTED):
+    if enrolment is None or enrolment.status not in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
         return None, None
     return enrolment, await enrolment_repo.rank(ctx.conn, enrolment)
 
@@ -110,12 +109,12 @@ async def show_card(ctx: Context, session_id: int, intro: Text | None = None) ->
     choices: list[Choice] = []
     status_note: Text = mine_text(enrolment, rank)
     if not session.is_open(ctx.now):
-        status_note = Msg(f"sess.closed_{session.status}") if session.status != "scheduled" \
+        status_note = Msg(f"sess.closed_{session.status}") if session.status != SessionStatus.SCHEDULED \
             else Msg("sess.closed_started")
     elif enrolment is None:
         label = "sess.btn_enrol" if listed.seats_left > 0 else "sess.btn_wait"
         choices.append(Choice(f"s:enrol:{session.id}", Msg(label)))
-    elif enrolment.status == ENROLLED:
+    elif enrolment.status == EnrolmentStatus.ENROLLED:
         choices.append(Choice(f"s:ics:{session.id}", Msg("sess.btn_ics")))
         choices.append(Choice(f"s:cancel:{session.id}", Msg("sess.btn_cancel")))
     else:
@@ -215,7 +214,7 @@ async def do_enrol(ctx: Context) -> None:
         return
     title = title_of(s, ctx.lang, default_locale(ctx))
     ctx.finish()
-    if enrolment.status == ENROLLED:
+    if enrolment.status == EnrolmentStatus.ENROLLED:
         ctx.say(
             Msg("sess.enrolled", title=title, when=s.starts_at, venue=s.venue),
             [Choice(f"s:ics:{s.id}", Msg("sess.btn_ics")), Choice("s:mine", Msg("sess.btn_mine")),
@@ -241,7 +240,7 @@ async def ask_cancel(ctx: Context, prefix: str) -> None:
     if enrolment is None:
         await show_card(ctx, s.id, Msg("sess.not_enrolled"))
         return
-    key = "sess.confirm_cancel" if enrolment.status == ENROLLED else "sess.confirm_leave"
+    key = "sess.confirm_cancel" if enrolment.status == EnrolmentStatus.ENROLLED else "sess.confirm_leave"
     ctx.say(
         Msg(key, title=title_of(s, ctx.lang, default_locale(ctx)), when=s.starts_at),
         [Choice(f"s:cancelok:{s.id}", Msg("sess.btn_yes_cancel")),
@@ -270,7 +269,7 @@ async def do_cancel(ctx: Context) -> None:
     if previous is None:
         await show_card(ctx, listed.session.id, Msg("sess.not_enrolled"))
         return
-    key = "sess.seat_freed" if previous == ENROLLED else "sess.left_waitlist"
+    key = "sess.seat_freed" if previous == EnrolmentStatus.ENROLLED else "sess.left_waitlist"
     await show_list_after(ctx, Msg(key))
 
 

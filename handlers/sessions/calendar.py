@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
 
-from storage.sessions import Session
+from storage.sessions import Session, SessionStatus
 
 
 def session_ics(
@@ -32,7 +32,7 @@ def session_ics(
     event.add("location", session.venue)
     if session.location is not None:
         event.add("geo", session.location)
-    event.add("status", "CANCELLED" if session.status == "cancelled" else "CONFIRMED")
+    event.add("status", "CANCELLED" if session.status == SessionStatus.CANCELLED else "CONFIRMED")
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", title)

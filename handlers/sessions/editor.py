@@ -31,10 +31,11 @@ from handlers.sessions.parsing import (
     parse_duration,
     parse_local_datetime,
 )
+from handlers.sessions.staff_card import show_staff_card
 from handlers.sessions.texts import LANGUAGES, card
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
-from storage.sessions import Listed, Session
+from storage.sessions import Listed, Session, SessionStatus
 
 router = Router()
 STAFF = "staff"
@@ -274,7 +275,7 @@ def draft_session(d: dict[str, Any], now: datetime, author: str) -> Session:
         description=dict(d.get("description") or {}), craft=d.get("craft"), region=d.get("region"),
         venue=d["venue"], latitude=d.get("lat"), longitude=d.get("lon"), starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=int(d["minutes"])), capacity=int(d["capacity"]),
-        status="scheduled", version=1, created_by=author, created_at=now, updated_at=now,
+        status=SessionStatus.SCHEDULED, version=1, created_by=author, created_at=now, updated_at=now,
     )
 
 
@@ -332,8 +333,6 @@ router.state(State("sa.preview", ask_preview, take_preview, role=STAFF))
 
 
 async def publish(ctx: Context) -> None:
-    from handlers.sessions.staff import show_staff_card
-
     d = draft(ctx)
     if _missing(d) is not None:
         await ctx.reprompt()
@@ -346,11 +345,11 @@ async def publish(ctx: Context) -> None:
             region=proposed.region, venue=proposed.venue, latitude=proposed.latitude,
             longitude=proposed.longitude, capacity=proposed.capacity,
         )
-        if outcome.problem is not None:
-            retry = {"sess.start_in_past": "sa.start", "sess.capacity_below": "sa.capacity"}
-            ctx.say(outcome.problem)
-            if outcome.problem.key in retry:
-                await ctx.goto(retry[outcome.problem.key])
+        if isinstance(outcome, changes.Refused):
+            retry = {changes.Refusal.START_IN_PAST: "sa.start", changes.Refusal.CAPACITY_BELOW: "sa.capacity"}
+            ctx.say(outcome.message)
+            if outcome.reason in retry:
+                await ctx.goto(retry[outcome.reason])
             else:
                 ctx.finish()
             return

@@ -4,8 +4,9 @@ Import (``hirfa import sessions FILE``): the columns are those of
 ``templates/sessions_template.csv`` (header names, any order; unknown columns are ignored).
 Each row is checked on its own and either accepted or rejected with a reason (a catalog key, so
 the report can be shown in any language). The ``ext_ref`` column makes an import idempotent: a
-row whose reference exists updates that session (a changed time is a reschedule, and the people
-enrolled are told); a row identical to the stored session changes nothing.
+row whose reference exists updates that session through :mod:`handlers.sessions.changes` (a
+changed time is a reschedule, and the people enrolled are told); a row identical to the stored
+session changes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.spreadsheets import SheetError, map_columns, read_sheet, to_csv, to_workbook
 from handlers.catalog import CRAFTS, REGIONS
-from handlers.sessions import notices
+from handlers.sessions import changes
 from handlers.sessions.parsing import (
     DESCRIPTION_MAX,
     TITLE_MAX,
@@ -277,21 +278,12 @@ async def _write(services: Services, conn: Conn, d: Draft, author: str) -> str |
         return "created"
     if same_as(existing, d):
         return "unchanged"
-    if existing.status != "scheduled":
-        return Msg("sess.import_not_scheduled", ref=d.ext_ref)
-    seated = await enrolment_repo.seated_count(conn, existing.id)
-    if d.capacity < seated:
-        return Msg("sess.capacity_below", count=seated)
-    moved = existing.starts_at != d.starts_at
-    await session_repo.update_fields(conn, existing.id, now, **fields,
-                                     **({} if moved else {"ends_at": d.ends_at}))
-    if moved:
-        await session_repo.reschedule(conn, existing.id, d.starts_at, d.ends_at, now)
-        session = await session_repo.get(conn, existing.id)
-        assert session is not None
-        await notices.announce_rescheduled(services, conn, session, existing.starts_at)
-    if d.capacity > existing.capacity:
-        await notices.promote_and_notify(services, conn, existing.id)
+    outcome = await changes.edit(services, conn, existing.id, starts_at=d.starts_at,
+                                 ends_at=d.ends_at, **fields)
+    if isinstance(outcome, changes.Refused):
+        if outcome.reason == changes.Refusal.NOT_EDITABLE:
+            return Msg("sess.import_not_scheduled", ref=d.ext_ref)
+        return outcome.message
     return "updated"
 
 

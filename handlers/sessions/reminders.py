@@ -45,9 +45,9 @@ from storage import artisans as artisan_repo
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
 from storage.database import Conn
+from storage.enrolments import EnrolmentStatus
 from storage.schema import outbox
 from storage.sessions import Session
-from storage.sessions_schema import ENROLLED
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ async def _enrolled_session(ctx: Context, session_id: int) -> Session | None:
     if session is None:
         return None
     enrolment = await enrolment_repo.get(ctx.conn, session_id, ctx.artisan.id)
-    if enrolment is None or enrolment.status != ENROLLED or not session.is_open(ctx.now):
+    if enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED or not session.is_open(ctx.now):
         return None
     return session
 

@@ -16,63 +16,23 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
 from bot.numbers import parse_id, parse_int
-from handlers import aftercare
-from handlers.sessions import changes, editor, notices
+from handlers.sessions import changes, editor
 from handlers.sessions.files import enrolment_export
 from handlers.sessions.parsing import date_problem, parse_local_datetime
 from handlers.sessions.poster import make_poster
-from handlers.sessions.texts import LANGUAGES, card, title_of
+from handlers.sessions.staff_card import deep_link, show_staff_card, show_staff_list, stale
+from handlers.sessions.texts import LANGUAGES, title_of
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
-from storage.sessions import Listed, Session
-from storage.sessions_schema import SCHEDULED, SEATED, WAITLISTED
+from storage.enrolments import SEATED, EnrolmentStatus
+from storage.sessions import Listed, Session, SessionStatus
 
 router = Router()
 STAFF = "staff"
-PAGE_SIZE = 6
 ATTENDANCE_PAGE = 8
-RECENT = timedelta(days=30)
-
-
-def deep_link(ctx: Context, session_id: int) -> str | None:
-    username = ctx.services.bot_username
-    return f"https://t.me/{username}?start=s{session_id}" if username else None
-
-
-async def _stale(ctx: Context) -> None:
-    ctx.say(Msg("common.stale"))
-    await show_staff_list(ctx, 0)
 
 
 # -- the list ---------------------------------------------------------------------------------
-
-async def show_staff_list(ctx: Context, page: int, intro: Text | None = None) -> None:
-    ctx.finish()
-    rows, total = await session_repo.for_staff(ctx.conn, ctx.now - RECENT, limit=PAGE_SIZE,
-                                               offset=max(page, 0) * PAGE_SIZE)
-    pages = max(1, -(-total // PAGE_SIZE))
-    if intro is not None:
-        ctx.say(intro)
-    choices = []
-    lines = []
-    default = ctx.services.settings.default_locale
-    for number, listed in enumerate(rows, 1):  # per page: a typed "2" is the 2nd line shown
-        s = listed.session
-        title = title_of(s, ctx.lang, default)
-        lines.append(ctx.render(Msg(
-            "sess.staff_line", number=number, title=title, when=s.starts_at, seated=listed.seated,
-            capacity=s.capacity, waiting=listed.waiting, status=Msg(f"sess.status_{s.status}"),
-        )))
-        choices.append(Choice(f"sa:open:{s.id}", f"{number}. {title}"[:60]))
-    if page > 0:
-        choices.append(Choice(f"sa:list:{page - 1}", Msg("sess.btn_prev")))
-    if page < pages - 1:
-        choices.append(Choice(f"sa:list:{page + 1}", Msg("sess.btn_next")))
-    choices += [Choice("sa:new", Msg("sess.btn_new")), Choice("nav:menu", Msg("nav.menu"))]
-    header = ctx.render(Msg("sess.staff_list_title", count=total, page=page + 1, pages=pages))
-    body = "\n\n".join(lines) if lines else ctx.render(Msg("sess.staff_none"))
-    ctx.say(Raw(header + "\n\n" + body), choices)
-
 
 @router.command("sessions", role=STAFF, describe="sess.cmd_sessions")
 async def cmd_sessions(ctx: Context) -> None:
@@ -99,44 +59,11 @@ async def staff_new(ctx: Context) -> None:
     await editor.new_session(ctx)
 
 
-# -- a session's card -------------------------------------------------------------------------
-
-async def show_staff_card(ctx: Context, session_id: int, intro: Text | None = None) -> None:
-    ctx.finish()
-    listed = await session_repo.get_listed(ctx.conn, session_id)
-    if listed is None:
-        await _stale(ctx)
-        return
-    s = listed.session
-    link = deep_link(ctx, s.id)
-    staff = Msg(
-        "sess.staff_block", id=str(s.id), status=Msg(f"sess.status_{s.status}"), seated=listed.seated,
-        capacity=s.capacity, waiting=listed.waiting, ref=s.ext_ref or "—",
-        link=link or Msg("sess.no_bot_username"),
-    )
-    choices = []
-    feedback = await aftercare.card_line(ctx, s.id)
-    if feedback is not None:  # after the session: what the artisans said, and a tap for more
-        staff = Msg("fb.card_block", staff=staff, feedback=feedback)
-        choices.append(Choice(f"fbs:{s.id}", Msg("fb.btn_card")))
-    if s.status == SCHEDULED:
-        choices += [Choice(f"sa:edit:{s.id}", Msg("sess.btn_edit")),
-                    Choice(f"sa:move:{s.id}", Msg("sess.btn_reschedule")),
-                    Choice(f"sa:cancel:{s.id}", Msg("sess.btn_cancel_session"))]
-    choices += [Choice(f"sa:people:{s.id}", Msg("sess.btn_people")),
-                Choice(f"sa:att:{s.id}:0", Msg("sess.btn_attendance")),
-                Choice(f"sa:poster:{s.id}", Msg("sess.btn_poster")),
-                Choice("sa:list:0", Msg("sess.btn_staff_list"))]
-    if intro is not None:
-        ctx.say(intro)
-    ctx.say(card(listed, ctx.lang, ctx.services.settings.default_locale, staff=staff), choices)
-
-
 @router.action("sa:open:", role=STAFF)
 async def staff_open(ctx: Context) -> None:
     session_id = ctx.choice_number("sa:open:")
     if session_id is None:
-        await _stale(ctx)
+        await stale(ctx)
         return
     await show_staff_card(ctx, session_id)
 
@@ -146,9 +73,9 @@ async def _scheduled(ctx: Context, prefix: str) -> Session | None:
     session_id = ctx.choice_number(prefix)
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
     if session is None:
-        await _stale(ctx)
+        await stale(ctx)
         return None
-    if session.status != SCHEDULED:
+    if session.status != SessionStatus.SCHEDULED:
         await show_staff_card(ctx, session.id, Msg("sess.staff_not_editable"))
         return None
     return session
@@ -179,7 +106,7 @@ def _move(ctx: Context) -> dict[str, object]:
 async def _move_session(ctx: Context) -> Session | None:
     session_id = _move(ctx).get("id")
     session = await session_repo.get(ctx.conn, int(str(session_id))) if session_id else None
-    if session is None or session.status != SCHEDULED:
+    if session is None or session.status != SessionStatus.SCHEDULED:
         ctx.finish()
         ctx.say(Msg("sess.staff_not_editable"))
         await show_staff_list(ctx, 0)
@@ -233,19 +160,14 @@ async def take_move_ok(ctx: Context) -> None:
     if session is None:
         return
     new_start = datetime.fromisoformat(str(_move(ctx)["start"]))
-    if new_start <= ctx.now:
-        ctx.say(Msg("sess.start_in_past", when=new_start))
+    outcome = await changes.reschedule(ctx.services, ctx.conn, session.id, new_start)
+    if isinstance(outcome, changes.Refused) and outcome.reason == changes.Refusal.START_IN_PAST:
+        ctx.say(outcome.message)
         await ctx.goto("sa.move")
-        return
-    version = await session_repo.reschedule(
-        ctx.conn, session.id, new_start, new_start + (session.ends_at - session.starts_at), ctx.now
-    )
-    moved = await session_repo.get(ctx.conn, session.id)
-    if version is None or moved is None:
-        await show_staff_card(ctx, session.id, Msg("sess.staff_not_editable"))
-        return
-    told = await notices.announce_rescheduled(ctx.services, ctx.conn, moved, session.starts_at)
-    await show_staff_card(ctx, session.id, Msg("sess.staff_moved", count=told))
+    elif isinstance(outcome, changes.Refused):
+        await show_staff_card(ctx, session.id, outcome.message)
+    else:
+        await show_staff_card(ctx, session.id, Msg("sess.staff_moved", count=outcome.told))
 
 
 router.state(State("sa.move", ask_move, take_move, role=STAFF))
@@ -275,7 +197,9 @@ async def staff_cancel_ok(ctx: Context) -> None:
     if session is None:
         return
     outcome = await changes.cancel(ctx.services, ctx.conn, session.id)
-    await show_staff_card(ctx, session.id, outcome.problem or Msg("sess.staff_cancelled", count=outcome.told))
+    intro = (outcome.message if isinstance(outcome, changes.Refused)
+             else Msg("sess.staff_cancelled", count=outcome.told))
+    await show_staff_card(ctx, session.id, intro)
 
 
 # -- enrolment list and exports ---------------------------------------------------------------
@@ -284,7 +208,7 @@ async def _listed(ctx: Context, prefix: str) -> Listed | None:
     session_id = ctx.choice_number(prefix)
     listed = await session_repo.get_listed(ctx.conn, session_id) if session_id else None
     if listed is None:
-        await _stale(ctx)
+        await stale(ctx)
     return listed
 
 
@@ -299,7 +223,7 @@ async def staff_people(ctx: Context) -> None:
     for number, person in enumerate(people, 1):
         e = person.enrolment
         status: Text = Msg(f"sess.status_{e.status}")
-        if e.status == WAITLISTED:
+        if e.status == EnrolmentStatus.WAITLISTED:
             status = Msg("sess.status_waiting_rank", position=person.rank or 0)
         rsvp: Text = Msg(f"sess.rsvp_{e.rsvp}") if e.rsvp in ("yes", "no") else ""
         lines.append(ctx.render(Msg("sess.person_line", number=number, name=person.full_name or "—",
@@ -344,10 +268,10 @@ async def show_attendance(ctx: Context, session_id: int, page: int) -> None:
     ctx.finish()
     listed = await session_repo.get_listed(ctx.conn, session_id)
     if listed is None:
-        await _stale(ctx)
+        await stale(ctx)
         return
     s = listed.session
-    if s.status == "cancelled":
+    if s.status == SessionStatus.CANCELLED:
         await show_staff_card(ctx, s.id, Msg("sess.staff_not_editable"))
         return
     if ctx.now < s.starts_at - timedelta(hours=1):
@@ -382,7 +306,7 @@ async def staff_attendance(ctx: Context) -> None:
     parts = (ctx.choice_id or "").removeprefix("sa:att:").split(":")
     ids = [parse_int(p) for p in parts]
     if len(ids) != 2 or ids[0] is None or ids[1] is None:
-        await _stale(ctx)
+        await stale(ctx)
         return
     await show_attendance(ctx, ids[0], ids[1])
 
@@ -392,13 +316,13 @@ async def staff_mark(ctx: Context) -> None:
     parts = (ctx.choice_id or "").removeprefix("sa:mark:").split(":")
     enrolment_id = parse_id(parts[0])
     if len(parts) != 2 or enrolment_id is None or parts[1] not in ("p", "a"):
-        await _stale(ctx)
+        await stale(ctx)
         return
     enrolment = await enrolment_repo.by_id(ctx.conn, enrolment_id)
     session = await session_repo.get(ctx.conn, enrolment.session_id) if enrolment else None
-    if enrolment is None or session is None or session.status == "cancelled" \
+    if enrolment is None or session is None or session.status == SessionStatus.CANCELLED \
             or enrolment.status not in SEATED or ctx.now < session.starts_at - timedelta(hours=1):
-        await _stale(ctx)
+        await stale(ctx)
         return
     await enrolment_repo.mark(ctx.conn, enrolment.id, parts[1] == "p", ctx.now)
     seated = [p.enrolment.id for p in await enrolment_repo.of_session(ctx.conn, session.id)
@@ -411,8 +335,9 @@ async def staff_mark(ctx: Context) -> None:
 async def staff_all_present(ctx: Context) -> None:
     session_id = ctx.choice_number("sa:allp:")
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
-    if session is None or session.status == "cancelled" or ctx.now < session.starts_at - timedelta(hours=1):
-        await _stale(ctx)
+    too_early = session is not None and ctx.now < session.starts_at - timedelta(hours=1)
+    if session is None or session.status == SessionStatus.CANCELLED or too_early:
+        await stale(ctx)
         return
     await enrolment_repo.mark_all_present(ctx.conn, session.id, ctx.now)
     await show_attendance(ctx, session.id, 0)
@@ -425,7 +350,7 @@ async def staff_poster(ctx: Context) -> None:
     session_id = ctx.choice_number("sa:poster:")
     session = await session_repo.get(ctx.conn, session_id) if session_id else None
     if session is None:
-        await _stale(ctx)
+        await stale(ctx)
         return
     link = deep_link(ctx, session.id)
     if link is None:
@@ -439,7 +364,7 @@ async def staff_poster(ctx: Context) -> None:
         title = session.title.get(lang)
         if not title:
             continue
-        if session.status == "cancelled":
+        if session.status == SessionStatus.CANCELLED:
             cancelled.append(t.plain(Msg("sess.poster_cancelled"), lang, zone))
         blocks.append((title, 64, True))
         blocks.append((t.plain(Msg("sess.poster_when", when=session.starts_at), lang, zone), 36, False))

@@ -8,9 +8,8 @@ notice.
 from __future__ import annotations
 
 from bot.i18n import Msg, Text
-from storage.enrolments import Enrolment
+from storage.enrolments import Enrolment, EnrolmentStatus
 from storage.sessions import Listed, Session, pick_text
-from storage.sessions_schema import ENROLLED, WAITLISTED
 
 LANGUAGES = ("ar", "fr", "en")
 
@@ -50,9 +49,9 @@ def seats_text(listed: Listed) -> Msg:
 def mine_text(enrolment: Enrolment | None, rank: int | None) -> Text:
     if enrolment is None:
         return ""
-    if enrolment.status == ENROLLED:
+    if enrolment.status == EnrolmentStatus.ENROLLED:
         return Msg("sess.you_are_enrolled")
-    if enrolment.status == WAITLISTED and rank is not None:
+    if enrolment.status == EnrolmentStatus.WAITLISTED and rank is not None:
         return Msg("sess.you_are_waiting", position=rank)
     return ""
 

@@ -1,4 +1,5 @@
-"""``hirfa export deliveries --broadcast ID`` and ``hirfa stats``.
+"""The staff's numbers on the command line: ``hirfa export deliveries --broadcast ID`` and
+``hirfa stats`` (the same tables and chart as ``/stats`` and a broadcast's report in the chat).
 
     hirfa export deliveries --broadcast 12                 → deliveries-12.csv
     hirfa export deliveries --broadcast 12 --out d.xlsx    → an Excel workbook
@@ -11,20 +12,21 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
 
-from bot.app import Hirfa
-from bot.commands import subgroup
+from bot.dialogue import Router, Services
 from bot.i18n import html_to_plain
 from bot.languages import LANGUAGES
 from bot.spreadsheets import to_csv, to_xlsx
+from bot.subcommands import Subparsers, subgroup
 from handlers.exports import delivery_table
 from handlers.stats import stats_chart, stats_text
 from storage import broadcasts as broadcast_repo
 from storage.stats import collect
 
+router = Router()
 
-def register(sub: Any) -> None:
+
+def register(sub: Subparsers) -> None:
     deliveries = subgroup(sub, "export", "export records to a .csv or .xlsx file").add_parser(
         "deliveries", help="who got a broadcast: one row per recipient with status and error")
     deliveries.add_argument("--broadcast", type=int, required=True, metavar="ID")
@@ -37,30 +39,33 @@ def register(sub: Any) -> None:
     stats.set_defaults(func=print_stats)
 
 
-async def export_deliveries(app: Hirfa, args: argparse.Namespace) -> int:
+async def export_deliveries(services: Services, args: argparse.Namespace) -> int:
     out: Path = args.out or Path(f"deliveries-{args.broadcast}.csv")
     if out.suffix.lower() not in (".csv", ".xlsx"):
         print("hirfa: --out must end in .csv or .xlsx", file=sys.stderr)
         return 2
-    async with app.db.read() as conn:
+    async with services.db.read() as conn:
         if await broadcast_repo.get(conn, args.broadcast) is None:
             print(f"hirfa: no broadcast {args.broadcast}", file=sys.stderr)
             return 1
-        header, rows = await delivery_table(conn, args.broadcast, app.services.zone)
+        header, rows = await delivery_table(conn, args.broadcast, services.zone)
     data = to_xlsx(header, rows, "deliveries") if out.suffix.lower() == ".xlsx" else to_csv(header, rows)
     await asyncio.to_thread(out.write_bytes, data)
     print(f"{len(rows)} deliveries of broadcast {args.broadcast} written to {out}")
     return 0
 
 
-async def print_stats(app: Hirfa, args: argparse.Namespace) -> int:
-    lang = args.lang or app.settings.default_locale
-    zone = app.services.zone
-    async with app.db.read() as conn:
-        stats = await collect(conn, app.clock.now(), zone)
-    print(html_to_plain(stats_text(app.translator, stats, lang, zone)))
+async def print_stats(services: Services, args: argparse.Namespace) -> int:
+    lang = args.lang or services.settings.default_locale
+    zone = services.zone
+    async with services.db.read() as conn:
+        stats = await collect(conn, services.clock.now(), zone)
+    print(html_to_plain(stats_text(services.translator, stats, lang, zone)))
     if args.chart is not None:
-        png = await asyncio.to_thread(stats_chart, app.translator, stats, lang, zone)
+        png = await asyncio.to_thread(stats_chart, services.translator, stats, lang, zone)
         await asyncio.to_thread(args.chart.write_bytes, png)
         print(f"\nchart written to {args.chart}")
     return 0
+
+
+router.cli.append(register)

@@ -17,14 +17,16 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from bot.dialogue import Services
 from bot.i18n import LOCALES_DIR
 from bot.languages import LANGUAGES
+from bot.subcommands import Subparsers
 from bot.translations import export_rows, import_rows, read_xlsx, write_xlsx
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("translations", help="review translations in a spreadsheet")
     verbs = parser.add_subparsers(dest="translations_verb", required=True, metavar="VERB")
     export = verbs.add_parser("export", help="write a language's texts to an .xlsx sheet")
@@ -39,7 +41,7 @@ def register(subparsers: Any) -> None:
     take.set_defaults(func=run_import)
 
 
-async def run_export(app: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+async def run_export(services: Services, args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     rows = export_rows(args.lang, args.locales)
     write_xlsx(rows, args.lang, args.output)
@@ -48,7 +50,7 @@ async def run_export(app: Any, args: argparse.Namespace, out: TextIO | None = No
     return 0
 
 
-async def run_import(app: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+async def run_import(services: Services, args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
         lang, rows = read_xlsx(args.file)

@@ -11,11 +11,12 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from bot.commands import subgroup
+from bot.dialogue import Services
 from bot.i18n import Msg
 from bot.languages import LANGUAGES
+from bot.subcommands import Subparsers, subgroup
 from handlers.sessions.files import (
     FileError,
     ImportReport,
@@ -28,7 +29,7 @@ from storage import sessions as session_repo
 PROGRESS_FROM = 200
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     imports = subgroup(subparsers, "import", "import records from a .csv or .xlsx file")
     p = imports.add_parser("sessions", help="training sessions (template: templates/sessions_template.csv)")
     p.add_argument("file", type=Path)
@@ -61,9 +62,9 @@ class ProgressBar:
         self.out.flush()
 
 
-def format_report(app: Any, report: ImportReport, lang: str) -> str:
-    t = app.translator
-    zone = app.services.zone
+def format_report(services: Services, report: ImportReport, lang: str) -> str:
+    t = services.translator
+    zone = services.zone
     lines = [t.plain(Msg("sess.import_summary", accepted=report.accepted, created=report.created,
                          updated=report.updated, unchanged=report.unchanged,
                          rejected=len(report.rejected)), lang, zone)]
@@ -72,9 +73,9 @@ def format_report(app: Any, report: ImportReport, lang: str) -> str:
     return "\n".join(lines)
 
 
-async def import_sessions(app: Any, args: argparse.Namespace) -> int:
-    t = app.translator
-    zone = app.services.zone
+async def import_sessions(services: Services, args: argparse.Namespace) -> int:
+    t = services.translator
+    zone = services.zone
     path: Path = args.file
     if not await asyncio.to_thread(path.exists):
         print(t.plain(Msg("sess.import_no_file", name=str(path)), args.lang, zone), file=sys.stderr)
@@ -84,16 +85,16 @@ async def import_sessions(app: Any, args: argparse.Namespace) -> int:
     except FileError as err:
         print(t.plain(err.message, args.lang, zone), file=sys.stderr)
         return 2
-    report = await import_rows(app.services, rows, author=f"cli:{path.name}",
+    report = await import_rows(services, rows, author=f"cli:{path.name}",
                                progress=ProgressBar(sys.stderr))
-    print(format_report(app, report, args.lang))
+    print(format_report(services, report, args.lang))
     return 1 if report.rejected else 0
 
 
-async def export_enrolments(app: Any, args: argparse.Namespace) -> int:
-    t = app.translator
-    zone = app.services.zone
-    async with app.db.read() as conn:
+async def export_enrolments(services: Services, args: argparse.Namespace) -> int:
+    t = services.translator
+    zone = services.zone
+    async with services.db.read() as conn:
         session = await session_repo.get(conn, args.session)
         if session is None:
             print(t.plain(Msg("sess.export_no_session", id=args.session), args.lang, zone), file=sys.stderr)

@@ -11,15 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from bot.commands import subgroup
+from bot.dialogue import Services
 from bot.i18n import Msg
 from bot.settings import SUPPORTED_LOCALES
+from bot.subcommands import Subparsers, subgroup
 from handlers.certification.importer import FileProblem, import_file, report_lines
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     kinds = subgroup(subparsers, "import", "import a CSV/XLSX file")
     parser = kinds.add_parser(
         "certifications", help="the register of certification (VAEP) applications",
@@ -33,12 +34,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-async def run(app: Any, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    lang = args.lang or app.settings.default_locale
-    plain = app.translator.plain
-    zone = app.services.zone
+async def run(services: Services, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    lang = args.lang or services.settings.default_locale
+    plain = services.translator.plain
+    zone = services.zone
     try:
-        report = await import_file(app.services, args.file, dry_run=args.dry_run)
+        report = await import_file(services, args.file, dry_run=args.dry_run)
     except FileProblem as problem:
         message = Msg(problem.key, **problem.params)
         out.write(plain(Msg("cert.import.file_problem", file=str(args.file), problem=message),

@@ -12,14 +12,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.dialogue import Services
 from bot.i18n import Msg, Raw, Translator, html_to_whatsapp
 from bot.settings import WhatsAppSettings, WhatsAppTemplate
+from bot.subcommands import Subparsers
 from bot.timezones import load_zone
 
 TEXT_PARAM = "$text"
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("whatsapp", help="WhatsApp channel tools")
     actions = parser.add_subparsers(dest="whatsapp_command", required=True)
     templates = actions.add_parser(
@@ -86,7 +88,7 @@ def template_sheet(settings: WhatsAppSettings, translator: Translator, timezone:
     return "\n".join(lines)
 
 
-async def print_templates(app: Any, args: argparse.Namespace) -> int:
-    settings = app.settings
-    print(template_sheet(settings.whatsapp, app.translator, settings.timezone))
+async def print_templates(services: Services, args: argparse.Namespace) -> int:
+    settings = services.settings
+    print(template_sheet(settings.whatsapp, services.translator, settings.timezone))
     return 0

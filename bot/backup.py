@@ -20,13 +20,14 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.dialogue import Services
+from bot.subcommands import Subparsers
 from storage.urls import is_memory, is_postgres, is_sqlite, plain_url
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser("backup", help="copy the database consistently while the bot runs")
     parser.add_argument("path", type=Path,
                         help="where to write the copy (a .db file; a pg_dump archive on PostgreSQL)")
@@ -88,8 +89,8 @@ def pg_dump(url: str, target: Path) -> int:
     return target.stat().st_size
 
 
-async def run(app: Any, args: argparse.Namespace) -> int:
-    url = app.settings.database_url
+async def run(services: Services, args: argparse.Namespace) -> int:
+    url = services.settings.database_url
     if is_postgres(url):
         size = await asyncio.to_thread(pg_dump, url, args.path)
         print(f"backup written to {args.path} (pg_dump custom format, {size} bytes);"
