@@ -20,7 +20,7 @@ from bot.spreadsheets import to_csv, to_xlsx
 from handlers.sessions import changes, editor, notices
 from handlers.sessions.files import EXPORT_COLUMNS, enrolment_table
 from handlers.sessions.parsing import date_problem, parse_local_datetime
-from handlers.sessions.poster import make_poster
+from handlers.sessions.poster import session_poster
 from handlers.sessions.texts import LANGUAGES, card, title_of
 from storage import enrolments as enrolment_repo
 from storage import sessions as session_repo
@@ -430,20 +430,6 @@ async def staff_poster(ctx: Context) -> None:
     if link is None:
         await show_staff_card(ctx, session.id, Msg("sess.no_bot_username"))
         return
-    t = ctx.services.translator
-    zone = ctx.services.zone
-    blocks: list[tuple[str, int, bool]] = []
-    cancelled: list[str] = []
-    for lang in LANGUAGES:
-        title = session.title.get(lang)
-        if not title:
-            continue
-        if session.status == "cancelled":
-            cancelled.append(t.plain(Msg("sess.poster_cancelled"), lang, zone))
-        blocks.append((title, 64, True))
-        blocks.append((t.plain(Msg("sess.poster_when", when=session.starts_at), lang, zone), 36, False))
-    blocks.append((session.venue, 40, False))
-    footer = t.plain(Msg("sess.poster_scan"), ctx.lang, zone) + "\n" + link
-    png = make_poster(blocks, link, footer.replace("\n", "  "), cancelled)
+    png = session_poster(session, link, ctx.services.translator, ctx.services.zone, ctx.lang, LANGUAGES)
     ctx.say(Msg("sess.poster_caption", link=link),
             document=Document(f"poster-session-{session.id}.png", png, "image/png"))
