@@ -24,7 +24,7 @@ from handlers import broadcast_delivery
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.certification.importer import FileProblem, import_file
 from handlers.exports import DELIVERY_HEADERS, delivery_table
-from handlers.sessions import changes
+from handlers.sessions import attendance, changes
 from handlers.sessions import files as session_files
 from handlers.sessions.parsing import local_to_utc
 from handlers.stats import stats_chart
@@ -420,12 +420,17 @@ async def session_page(req: Req) -> Response:
     s = listed.session
     can_mark = s.status != "cancelled" and req.console.now >= s.starts_at - timedelta(hours=1)
     p = req.request.query_params
+    door = p.get("door", "") if p.get("door") in ("marked", "already") else ""
+    door_name = next((x.full_name or "—" for x in people if str(x.enrolment.id) == p.get("e")), "—")
     return req.render(
         "session.html",
         listed=listed,
         s=s,
         people=people,
         can_mark=can_mark,
+        door_on=can_mark and req.services.settings.chamber.attendance_key is not None,
+        door=door,
+        door_name=door_name,
         feedback=opinions,
         done=p.get("done", ""),
         told=_int(p.get("told")) or 0,
@@ -444,9 +449,7 @@ async def session_mark(req: Req) -> Response:
         ok = (
             enrolment is not None
             and session is not None
-            and enrolment.session_id == session.id
-            and session.status != "cancelled"
-            and req.console.now >= session.starts_at - timedelta(hours=1)
+            and attendance.markable(session, enrolment, req.console.now)
             and await enrolment_repo.mark(conn, enrolment_id, present, req.console.now)
         )
         if ok:

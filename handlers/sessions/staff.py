@@ -17,7 +17,7 @@ from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
 from bot.numbers import parse_id, parse_int
 from bot.spreadsheets import to_csv, to_xlsx
-from handlers.sessions import changes, editor, notices
+from handlers.sessions import attendance, changes, editor, notices
 from handlers.sessions.files import EXPORT_COLUMNS, enrolment_table
 from handlers.sessions.parsing import date_problem, parse_local_datetime
 from handlers.sessions.poster import session_poster
@@ -395,8 +395,7 @@ async def staff_mark(ctx: Context) -> None:
         return
     enrolment = await enrolment_repo.by_id(ctx.conn, enrolment_id)
     session = await session_repo.get(ctx.conn, enrolment.session_id) if enrolment else None
-    if enrolment is None or session is None or session.status == "cancelled" \
-            or enrolment.status not in SEATED or ctx.now < session.starts_at - timedelta(hours=1):
+    if enrolment is None or session is None or not attendance.markable(session, enrolment, ctx.now):
         await _stale(ctx)
         return
     await enrolment_repo.mark(ctx.conn, enrolment.id, parts[1] == "p", ctx.now)
