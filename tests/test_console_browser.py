@@ -251,3 +251,27 @@ async def test_mark_attendance_at_the_door_with_a_typed_entry_code(tmp_path: Pat
         assert await page.input_value("#door-code") == ""
         await page.screenshot(path=str(SHOTS / "console-door-phone-ar.png"), full_page=True)
         assert list((await statuses(h, session_id)).values()) == ["attended"]
+
+
+async def test_the_sessions_calendar_is_a_month_grid_right_to_left_in_arabic(
+    served: tuple[Harness, str], browser: Browser
+) -> None:
+    h, base = served
+    from tests.sessions_support import make_session
+
+    session_id = await make_session(h, starts_at=h.clock.now() + timedelta(days=3),
+                                    title={"ar": "تقنيات الزليج", "fr": "Techniques du zellige"})
+    page = await signed_in(h, browser, "ar", viewport={"width": 1280, "height": 900})
+    await page.goto(base + "/console/sessions")
+    await page.click("#calendar-link")
+    await page.wait_for_selector("table.calendar")
+    assert await page.inner_text("#cal-month") == "نونبر 2026"
+    headers = page.locator("table.calendar thead th")
+    monday, sunday = await headers.nth(0).bounding_box(), await headers.nth(6).bounding_box()
+    assert monday and sunday and monday["x"] > sunday["x"]  # Monday on the right
+    await page.screenshot(path=str(SHOTS / "console-calendar-ar.png"), full_page=True)
+    await page.click(f"a[data-session='{session_id}']")
+    await page.wait_for_url(re.compile(rf".*/console/sessions/{session_id}$"))
+    await page.goto(base + "/console/sessions/calendar")
+    await page.click("#cal-next")
+    assert await page.inner_text("#cal-month") == "دجنبر 2026"
