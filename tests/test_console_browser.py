@@ -275,3 +275,26 @@ async def test_the_sessions_calendar_is_a_month_grid_right_to_left_in_arabic(
     await page.goto(base + "/console/sessions/calendar")
     await page.click("#cal-next")
     assert await page.inner_text("#cal-month") == "دجنبر 2026"
+
+
+async def test_preview_a_broadcast_on_each_channel_then_schedule_it(
+    served: tuple[Harness, str], browser: Browser
+) -> None:
+    h, base = served
+    await h.register(AMINA, "ar", name="أمينة بنعلي", region="region:MS")
+    page = await signed_in(h, browser, "ar", viewport={"width": 1280, "height": 900})
+    await page.goto(base + "/console/broadcasts/new")
+    await page.fill("textarea[name=text_ar]", "معرض الصناعة التقليدية بمراكش\nيوم السبت")
+    await page.click("#preview")
+    await page.wait_for_selector("#draft-actions")
+    telegram = await page.inner_text("[data-preview=ar-telegram]")
+    whatsapp = await page.inner_text("[data-preview=ar-whatsapp]")
+    assert "معرض الصناعة التقليدية بمراكش" in telegram and "<b>" not in telegram  # HTML drawn, not shown
+    assert "معرض الصناعة التقليدية بمراكش" in whatsapp and "*" in whatsapp  # WhatsApp's own markup
+    await page.screenshot(path=str(SHOTS / "console-broadcast-preview-ar.png"), full_page=True)
+    later = (h.clock.now() + timedelta(days=1)).astimezone(h.app.services.zone)
+    await page.fill("#when", later.strftime("%Y-%m-%dT%H:%M"))
+    await page.click("#schedule-draft")
+    await page.wait_for_selector("#bc-scheduled")
+    await h.deliver_all()
+    assert all("معرض" not in t for t in h.texts(AMINA))

@@ -40,7 +40,8 @@
     compose.addEventListener("change", function (event) { if (event.target.type === "checkbox") { update(); } });
     update();
     compose.addEventListener("submit", function (event) {
-      if (!window.confirm(compose.dataset.confirm + "\n" + count.textContent)) { event.preventDefault(); }
+      if (event.submitter && event.submitter.value === "preview") { return; }
+      if (!window.confirm(compose.dataset.confirmSend + "\n" + count.textContent)) { event.preventDefault(); }
     });
   }
 
