@@ -179,6 +179,8 @@ class ChamberSettings(BaseModel):
     ``HIRFA_TIMEZONE``. A question is answered within ``answer_hours`` of opening hours, and
     flagged to staff when it waits longer. ``verify_url`` is the public base of the
     attestation check page (``https://hirfa.example.ma``); ``signing_key`` signs references.
+    ``attendance_key`` signs the artisans' entry codes (QR at a training's door); without it the
+    chat offers no entry code and the console no scanning.
     """
 
     name: str = ""
@@ -191,6 +193,7 @@ class ChamberSettings(BaseModel):
     answer_hours: float = Field(default=8.0, gt=0, le=240)
     verify_url: str = ""
     signing_key: SecretStr | None = None
+    attendance_key: SecretStr | None = None
     feedback_delay_hours: float = Field(default=24.0, ge=0, le=720)
 
     @field_validator("opens", "closes")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +19,15 @@ from starlette.routing import BaseRoute, Route
 
 from bot.errors import InvalidInput
 from bot.i18n import Msg
+from bot.messages import Document
+from console.broadcast_preview import preview as channel_preview
 from console.exports import spreadsheet
+from handlers import broadcast as broadcast_flow
 from handlers import broadcast_delivery
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.certification.importer import FileProblem, import_file
 from handlers.exports import DELIVERY_HEADERS, delivery_table
-from handlers.sessions import changes
+from handlers.sessions import attendance, changes
 from handlers.sessions import files as session_files
 from handlers.sessions.parsing import local_to_utc
 from handlers.stats import stats_chart
@@ -422,12 +425,17 @@ async def session_page(req: Req) -> Response:
     s = listed.session
     can_mark = s.status != SessionStatus.CANCELLED and req.console.now >= s.starts_at - timedelta(hours=1)
     p = req.request.query_params
+    door = p.get("door", "") if p.get("door") in ("marked", "already") else ""
+    door_name = next((x.full_name or "—" for x in people if str(x.enrolment.id) == p.get("e")), "—")
     return req.render(
         "session.html",
         listed=listed,
         s=s,
         people=people,
         can_mark=can_mark,
+        door_on=can_mark and req.services.settings.chamber.attendance_key is not None,
+        door=door,
+        door_name=door_name,
         feedback=opinions,
         done=p.get("done", ""),
         told=_int(p.get("told")) or 0,
@@ -446,9 +454,7 @@ async def session_mark(req: Req) -> Response:
         ok = (
             enrolment is not None
             and session is not None
-            and enrolment.session_id == session.id
-            and session.status != SessionStatus.CANCELLED
-            and req.console.now >= session.starts_at - timedelta(hours=1)
+            and attendance.markable(session, enrolment, req.console.now)
             and await enrolment_repo.mark(conn, enrolment_id, present, req.console.now)
         )
         if ok:
@@ -708,8 +714,19 @@ async def broadcast_new(req: Req) -> Response:
             problems=["console.bc_text_required"],
             v={},
         )
+    action = req.field("action", "send")
     staffer = req.session.staffer
     now = req.console.now
+    moment = None
+    if action == "schedule":
+        moment, problem = _schedule_time(req)
+        if problem:
+            async with req.services.db.read() as conn:
+                r = await reach(conn, audience)
+            return req.render(
+                "broadcast_new.html", 400, regions=REGIONS, crafts=CRAFTS, reach=r, problems=[problem], v={},
+                problem_params={"now": now},
+            )
     async with req.services.db.transaction() as conn:
         broadcast_id = await broadcast_repo.create_draft(
             conn,
@@ -722,10 +739,68 @@ async def broadcast_new(req: Req) -> Response:
         await broadcast_repo.update_fields(
             conn, broadcast_id, now, texts=texts, fallback_lang=fallback, audience=audience.to_json()
         )
+        if action == "preview":  # a draft: the page shows it on each channel, then send or schedule
+            return _see_other(f"/console/broadcasts/{broadcast_id}")
+        if moment is not None:
+            await broadcast_flow.schedule(conn, broadcast_id, moment, now)
+            await console_repo.record(
+                conn, now, req.author, "broadcast_schedule", f"broadcast:{broadcast_id}",
+                at=moment.isoformat(),
+            )
+            return _see_other(f"/console/broadcasts/{broadcast_id}")
         total = await broadcast_delivery.start(req.services, conn, broadcast_id)
         await console_repo.record(
             conn, now, req.author, "broadcast_send", f"broadcast:{broadcast_id}", recipients=total or 0
         )
+    req.services.outbox.wake()
+    return _see_other(f"/console/broadcasts/{broadcast_id}")
+
+
+def _schedule_time(req: Req) -> tuple[datetime | None, str]:
+    """The form's ``when`` (a local date and time, ``YYYY-MM-DDTHH:MM``) as UTC, checked by the
+    chat's own rule (handlers.broadcast.schedule_problem); or the problem's catalog key."""
+    try:
+        day, _, clock = req.field("when").partition("T")
+        local_day = date.fromisoformat(day)
+        hour, minute = (int(x) for x in clock.split(":")[:2])
+        moment = local_to_utc(local_day, time(hour, minute), req.services.zone)
+    except ValueError:
+        return None, "bc.when_invalid"
+    problem = broadcast_flow.schedule_problem(moment, req.console.now)
+    return (None, problem) if problem else (moment, "")
+
+
+async def broadcast_draft(req: Req) -> Response:
+    """``POST /console/broadcasts/{id}/send`` or ``/schedule``: a draft (from "preview") goes
+    out now, or is scheduled; anything else than a draft is stale."""
+    broadcast_id = _int(req.request.path_params["id"]) or 0
+    action = req.request.path_params["action"]
+    if action not in ("send", "schedule"):
+        return req.console.message("console.not_found", 404, req=req)
+    now = req.console.now
+    moment = None
+    if action == "schedule":
+        moment, problem = _schedule_time(req)
+        if problem:
+            return req.console.message(problem, 400, req=req, now=now)
+    async with req.services.db.transaction() as conn:
+        b = await broadcast_repo.get(conn, broadcast_id)
+        if b is None or b.status != broadcast_repo.DRAFT:
+            return req.console.message("console.stale", 409, req=req)
+        if moment is not None:
+            if not await broadcast_flow.schedule(conn, broadcast_id, moment, now):
+                return req.console.message("console.stale", 409, req=req)
+            await console_repo.record(
+                conn, now, req.author, "broadcast_schedule", f"broadcast:{broadcast_id}",
+                at=moment.isoformat(),
+            )
+        else:
+            total = await broadcast_delivery.start(req.services, conn, broadcast_id)
+            if total is None:
+                return req.console.message("console.stale", 409, req=req)
+            await console_repo.record(
+                conn, now, req.author, "broadcast_send", f"broadcast:{broadcast_id}", recipients=total
+            )
     req.services.outbox.wake()
     return _see_other(f"/console/broadcasts/{broadcast_id}")
 
@@ -742,7 +817,18 @@ async def broadcast_page(req: Req) -> Response:
     if state is None:
         return req.console.message("console.not_found", 404, req=req)
     b, counts = state
-    return req.render("broadcast.html", b=b, counts=counts, done=broadcast_delivery.done_count(counts))
+    async with req.services.db.read() as conn:
+        media = await broadcast_repo.media_of(conn, b.id)
+    photo = media[1] if media and media[0] == "photo" else None
+    document = Document(media[2], media[1], media[3]) if media and media[0] == "document" else None
+    return req.render(
+        "broadcast.html",
+        b=b,
+        counts=counts,
+        done=broadcast_delivery.done_count(counts),
+        previews=channel_preview(req.services, b, photo, document),
+        zone_name=req.services.zone.key,
+    )
 
 
 async def broadcast_progress(req: Req) -> Response:
@@ -905,6 +991,7 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/broadcasts/{id:int}", g(broadcast_page), methods=["GET"]),
         Route("/broadcasts/{id:int}/progress", g(broadcast_progress), methods=["GET"]),
         Route("/broadcasts/{id:int}/stop", g(broadcast_stop), methods=["POST"]),
+        Route("/broadcasts/{id:int}/{action:str}", g(broadcast_draft), methods=["POST"]),
         Route("/broadcasts/{id:int}/deliveries.{kind:str}", g(broadcast_export), methods=["GET"]),
         Route("/staff", g(staff_page, "admin"), methods=["GET"]),
         Route("/staff/add", g(staff_add, "admin"), methods=["POST"]),

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.dialogue import ROLE_RANK, Services
 from bot.i18n import Msg, Text
-from console import certifications, pages, questions
+from console import calendar, certifications, door, pages, questions
 from storage import console as console_repo
 from storage import staff as staff_repo
 from storage.audience import has_table
@@ -273,6 +273,8 @@ class Console:
                     *pages.routes(self),
                     *questions.routes(self),
                     *certifications.routes(self),
+                    *door.routes(self),
+                    *calendar.routes(self),
                 ],
             )
         ]

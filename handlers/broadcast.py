@@ -32,6 +32,7 @@ from handlers.catalog import CRAFTS, REGIONS
 from handlers.registration import LANGUAGE_NAMES
 from storage import audience as audience_repo
 from storage import broadcasts as repo
+from storage.database import Conn
 
 router = Router()
 router.jobs.append(delivery.JOB)
@@ -456,11 +457,29 @@ def parse_local(text: str, now: datetime, ctx: Context) -> datetime:
     except ValueError:
         raise InvalidInput("bc.when_invalid") from None
     moment = local.astimezone(now.tzinfo)
-    if moment <= now + timedelta(minutes=1):
-        raise InvalidInput("bc.when_past", now=now)
-    if moment > now + timedelta(days=366):
-        raise InvalidInput("bc.when_too_far")
+    problem = schedule_problem(moment, now)
+    if problem is not None:
+        raise InvalidInput(problem, now=now)
     return moment
+
+
+# -- the scheduling rule, shared with the console (console/broadcasts.py) ---------------------
+
+def schedule_problem(moment: datetime, now: datetime) -> str | None:
+    """Why ``moment`` cannot be a broadcast's sending time (a catalog key), or None: it must be
+    more than a minute ahead and within a year."""
+    if moment <= now + timedelta(minutes=1):
+        return "bc.when_past"
+    if moment > now + timedelta(days=366):
+        return "bc.when_too_far"
+    return None
+
+
+async def schedule(conn: Conn, broadcast_id: int, moment: datetime, now: datetime) -> bool:
+    """A draft becomes scheduled for ``moment`` (the broadcasts job starts it when due).
+    False when it was no longer a draft."""
+    return await repo.move(conn, broadcast_id, repo.SCHEDULED, allowed_from=(repo.DRAFT,), now=now,
+                           scheduled_at=moment)
 
 
 async def ask_when(ctx: Context) -> None:
@@ -490,8 +509,7 @@ async def take_when_confirm(ctx: Context) -> None:
     moment = datetime.fromisoformat(str(ctx.data["bc_at"]))
     if moment <= ctx.now:
         raise InvalidInput("bc.when_past", now=ctx.now)
-    moved = await repo.move(ctx.conn, b.id, repo.SCHEDULED, allowed_from=(repo.DRAFT,), now=ctx.now,
-                            scheduled_at=moment)
+    moved = await schedule(ctx.conn, b.id, moment, ctx.now)
     ctx.finish()
     if not moved:
         ctx.say(Msg("common.stale"))

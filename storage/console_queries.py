@@ -221,6 +221,23 @@ async def staff_sessions(
     return rows
 
 
+async def sessions_between(conn: Conn, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Sessions starting in ``[start, end)`` (the calendar's month), by start, with counts."""
+    stmt = (
+        select(
+            sessions.c.id, sessions.c.title, sessions.c.starts_at, sessions.c.ends_at,
+            sessions.c.venue, sessions.c.capacity, sessions.c.status,
+        )
+        .where(sessions.c.starts_at >= start, sessions.c.starts_at < end)
+        .order_by(sessions.c.starts_at, sessions.c.id)
+    )
+    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    counts = await enrolment_counts(conn, [r["id"] for r in rows])
+    for r in rows:
+        r["counts"] = counts.get(r["id"], {})
+    return rows
+
+
 async def enrolment_counts(conn: Conn, session_ids: list[int]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     for start in range(0, len(session_ids), 500):

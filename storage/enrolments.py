@@ -185,6 +185,18 @@ async def mark(conn: Conn, enrolment_id: int, present: bool, now: datetime) -> b
     return bool(result.rowcount)
 
 
+async def mark_arrived(conn: Conn, enrolment_id: int, now: datetime) -> bool:
+    """Present at the door (an entry code scanned): only a seated row not yet marked present,
+    so two scans of one code mark it once."""
+    result = await conn.execute(
+        update(enrolments)
+        .where(enrolments.c.id == enrolment_id,
+               enrolments.c.status.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.NO_SHOW)))
+        .values(status=EnrolmentStatus.ATTENDED, updated_at=now)
+    )
+    return bool(result.rowcount)
+
+
 async def mark_all_present(conn: Conn, session_id: int, now: datetime) -> int:
     result = await conn.execute(
         update(enrolments)

@@ -6,6 +6,7 @@ Outside CI these tests skip (one line) when Chromium is missing; in CI (``CI`` s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -51,9 +52,15 @@ def free_port() -> int:
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[Harness, str]]:
     """The application with its console served on a loopback port (same event loop)."""
+    async with serve(tmp_path) as pair:
+        yield pair
+
+
+@contextlib.asynccontextmanager
+async def serve(tmp_path: Path, **overrides: Any) -> AsyncIterator[tuple[Harness, str]]:
     port = free_port()
     base = f"http://localhost:{port}"
-    async with Harness.open(tmp_path, console={"base_url": base}) as h:
+    async with Harness.open(tmp_path, console={"base_url": base}, **overrides) as h:
         assert h.app.http is not None
         server = HttpServer(HttpSettings(host="127.0.0.1", port=port))
         server.routes = h.app.http.routes
@@ -218,3 +225,77 @@ async def test_answer_a_question_from_the_inbox(served: tuple[Harness, str], bro
     assert await page.inner_text("#q-status") == "مجاب عنه"
     await h.deliver_all()
     assert "يبدأ التكوين يوم الإثنين على الساعة التاسعة." in h.last_text(AMINA)
+
+
+async def test_mark_attendance_at_the_door_with_a_typed_entry_code(tmp_path: Path, browser: Browser) -> None:
+    async with serve(tmp_path, chamber={"attendance_key": "browser-door-key"}) as (h, base):
+        await h.register(AMINA, "ar", name="أمينة بنعلي")
+        start = h.clock.now() + timedelta(minutes=20)
+        from tests.sessions_support import make_session
+
+        session_id = await make_session(h, starts_at=start, capacity=5)
+        await h.press_data(AMINA, f"s:enrolok:{session_id}")
+        await h.press_data(AMINA, f"s:open:{session_id}")
+        await h.press(AMINA, f"s:qr:{session_id}")
+        code = re.search(r"\d+-[A-Z2-7]{8}", h.last(AMINA).plain_text or "")
+        assert code
+        page = await signed_in(h, browser, "ar", viewport=PHONE, is_mobile=True, has_touch=True)
+        await page.goto(f"{base}/console/sessions/{session_id}")
+        await page.fill("#door-code", "0" + code.group(0)[:-1] + "X")  # a mistyped code
+        await page.click("#door-submit")
+        await page.wait_for_selector("#door-result.refused")
+        assert list((await statuses(h, session_id)).values()) == ["enrolled"]
+        await page.fill("#door-code", code.group(0).lower())
+        await page.click("#door-submit")
+        await page.wait_for_selector("li[data-status=attended]")
+        assert "أمينة بنعلي" in await page.inner_text("#door-result")
+        assert await page.input_value("#door-code") == ""
+        await page.screenshot(path=str(SHOTS / "console-door-phone-ar.png"), full_page=True)
+        assert list((await statuses(h, session_id)).values()) == ["attended"]
+
+
+async def test_the_sessions_calendar_is_a_month_grid_right_to_left_in_arabic(
+    served: tuple[Harness, str], browser: Browser
+) -> None:
+    h, base = served
+    from tests.sessions_support import make_session
+
+    session_id = await make_session(h, starts_at=h.clock.now() + timedelta(days=3),
+                                    title={"ar": "تقنيات الزليج", "fr": "Techniques du zellige"})
+    page = await signed_in(h, browser, "ar", viewport={"width": 1280, "height": 900})
+    await page.goto(base + "/console/sessions")
+    await page.click("#calendar-link")
+    await page.wait_for_selector("table.calendar")
+    assert await page.inner_text("#cal-month") == "نونبر 2026"
+    headers = page.locator("table.calendar thead th")
+    monday, sunday = await headers.nth(0).bounding_box(), await headers.nth(6).bounding_box()
+    assert monday and sunday and monday["x"] > sunday["x"]  # Monday on the right
+    await page.screenshot(path=str(SHOTS / "console-calendar-ar.png"), full_page=True)
+    await page.click(f"a[data-session='{session_id}']")
+    await page.wait_for_url(re.compile(rf".*/console/sessions/{session_id}$"))
+    await page.goto(base + "/console/sessions/calendar")
+    await page.click("#cal-next")
+    assert await page.inner_text("#cal-month") == "دجنبر 2026"
+
+
+async def test_preview_a_broadcast_on_each_channel_then_schedule_it(
+    served: tuple[Harness, str], browser: Browser
+) -> None:
+    h, base = served
+    await h.register(AMINA, "ar", name="أمينة بنعلي", region="region:MS")
+    page = await signed_in(h, browser, "ar", viewport={"width": 1280, "height": 900})
+    await page.goto(base + "/console/broadcasts/new")
+    await page.fill("textarea[name=text_ar]", "معرض الصناعة التقليدية بمراكش\nيوم السبت")
+    await page.click("#preview")
+    await page.wait_for_selector("#draft-actions")
+    telegram = await page.inner_text("[data-preview=ar-telegram]")
+    whatsapp = await page.inner_text("[data-preview=ar-whatsapp]")
+    assert "معرض الصناعة التقليدية بمراكش" in telegram and "<b>" not in telegram  # HTML drawn, not shown
+    assert "معرض الصناعة التقليدية بمراكش" in whatsapp and "*" in whatsapp  # WhatsApp's own markup
+    await page.screenshot(path=str(SHOTS / "console-broadcast-preview-ar.png"), full_page=True)
+    later = (h.clock.now() + timedelta(days=1)).astimezone(h.app.services.zone)
+    await page.fill("#when", later.strftime("%Y-%m-%dT%H:%M"))
+    await page.click("#schedule-draft")
+    await page.wait_for_selector("#bc-scheduled")
+    await h.deliver_all()
+    assert all("معرض" not in t for t in h.texts(AMINA))

@@ -40,7 +40,8 @@
     compose.addEventListener("change", function (event) { if (event.target.type === "checkbox") { update(); } });
     update();
     compose.addEventListener("submit", function (event) {
-      if (!window.confirm(compose.dataset.confirm + "\n" + count.textContent)) { event.preventDefault(); }
+      if (event.submitter && event.submitter.value === "preview") { return; }
+      if (!window.confirm(compose.dataset.confirmSend + "\n" + count.textContent)) { event.preventDefault(); }
     });
   }
 
@@ -59,5 +60,58 @@
         });
     };
     window.setTimeout(poll, 1000);
+  }
+  // Attendance at the door by the artisan's entry code: typed, or scanned with the camera
+  // where the browser has BarcodeDetector (QR). The server checks the code; this only sends it.
+  var door = document.getElementById("door-form");
+  if (door && window.fetch) {
+    var result = document.getElementById("door-result");
+    var codeInput = document.getElementById("door-code");
+    var busy = false;
+    var send = function (code) {
+      if (busy) { return; }
+      busy = true;
+      var data = new FormData(door);
+      data.set("code", code);
+      fetch(door.action, { method: "POST", body: data, headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          result.textContent = answer.message;
+          result.className = answer.ok ? "" : "refused";
+          if (answer.ok) {
+            codeInput.value = "";
+            var item = document.getElementById("e" + answer.enrolment);
+            if (item) { item.dataset.status = "attended"; item.querySelector(".status").textContent = answer.label; }
+          }
+        })
+        .finally(function () { busy = false; codeInput.focus(); });
+    };
+    door.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (codeInput.value.trim()) { send(codeInput.value.trim()); }
+    });
+    var scan = document.getElementById("door-scan");
+    var video = document.getElementById("door-video");
+    if ("BarcodeDetector" in window && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+      scan.hidden = false;
+      scan.addEventListener("click", function () {
+        var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+        var last = "";
+        navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } })
+          .then(function (stream) {
+            video.srcObject = stream; video.hidden = false; scan.hidden = true;
+            return video.play();
+          })
+          .then(function () {
+            var look = function () {
+              detector.detect(video).then(function (codes) {
+                if (codes.length && codes[0].rawValue !== last) { last = codes[0].rawValue; send(last); }
+              }).catch(function () { return null; }).finally(function () { window.setTimeout(look, 300); });
+            };
+            look();
+          })
+          .catch(function () { result.textContent = door.dataset.noCamera; result.className = "refused"; });
+      });
+    }
   }
 })();

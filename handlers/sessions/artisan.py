@@ -12,7 +12,7 @@ from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
 from bot.numbers import parse_id
-from handlers.sessions import notices
+from handlers.sessions import attendance, notices
 from handlers.sessions.calendar import session_ics
 from handlers.sessions.texts import card, mine_text, seats_text, title_of
 from storage import enrolments as enrolment_repo
@@ -119,6 +119,9 @@ async def show_card(ctx: Context, session_id: int, intro: Text | None = None) ->
         choices.append(Choice(f"s:cancel:{session.id}", Msg("sess.btn_cancel")))
     else:
         choices.append(Choice(f"s:cancel:{session.id}", Msg("sess.btn_leave")))
+    if _entry_key(ctx) and enrolment is not None and enrolment.status == EnrolmentStatus.ENROLLED \
+            and session.status == SessionStatus.SCHEDULED and ctx.now < session.ends_at:
+        choices.append(Choice(f"s:qr:{session.id}", Msg("sess.btn_entry_qr")))
     if session.location is not None:
         choices.append(Choice(f"s:map:{session.id}", Msg("sess.btn_map")))
     choices += [Choice("s:list:0", Msg("sess.btn_list")), Choice("s:mine", Msg("sess.btn_mine")),
@@ -324,4 +327,29 @@ async def send_ics(ctx: Context) -> None:
     ctx.say(
         Msg("sess.ics_caption", title=title),
         document=Document(f"training-{session.id}.ics", content, "text/calendar"),
+    )
+
+
+# -- entry code (QR at the door) --------------------------------------------------------------
+
+def _entry_key(ctx: Context) -> str | None:
+    key = ctx.services.settings.chamber.attendance_key
+    return key.get_secret_value() if key is not None else None
+
+
+@router.action("s:qr:", registered=True)
+async def send_entry_qr(ctx: Context) -> None:
+    """The artisan's own entry code for a session they hold a seat in, as a QR image."""
+    session_id = ctx.choice_number("s:qr:")
+    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+    enrolment, _ = await _mine(ctx, session_id) if session_id else (None, None)
+    key = _entry_key(ctx)
+    if session is None or enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED or key is None \
+            or session.status != SessionStatus.SCHEDULED or ctx.now >= session.ends_at:
+        await stale(ctx)
+        return
+    code = attendance.code_for(key, enrolment.id)
+    ctx.say(
+        Msg("sess.entry_qr_caption", title=title_of(session, ctx.lang, default_locale(ctx)), code=code),
+        document=Document(f"entry-{session.id}.png", attendance.qr_png(code), "image/png"),
     )

@@ -13,10 +13,18 @@ import textwrap
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
+
+from bot.i18n import Msg
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
+    from storage.sessions import Session
 
 WIDTH, HEIGHT = 1240, 1754  # A4 at 150 dpi
 MARGIN = 90
@@ -104,3 +112,24 @@ def make_poster(blocks: Sequence[tuple[str, int, bool]], link: str, footer: str,
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
+
+
+def session_poster(session: Session, link: str, translator: Translator, zone: ZoneInfo, lang: str,
+                   languages: Sequence[str] = ("ar", "fr", "en")) -> bytes:
+    """The poster of ``session`` as the chat and the console both give it: title and date in
+    each of ``languages`` the session has a title in, the venue, the QR code of ``link`` and a
+    footer in ``lang``. A cancelled session gets the red "cancelled" band in those languages."""
+    blocks: list[tuple[str, int, bool]] = []
+    cancelled: list[str] = []
+    for each in languages:
+        title = session.title.get(each)
+        if not title:
+            continue
+        if session.status == "cancelled":
+            cancelled.append(translator.plain(Msg("sess.poster_cancelled"), each, zone))
+        blocks.append((title, 64, True))
+        when = translator.plain(Msg("sess.poster_when", when=session.starts_at), each, zone)
+        blocks.append((when, 36, False))
+    blocks.append((session.venue, 40, False))
+    footer = translator.plain(Msg("sess.poster_scan"), lang, zone) + "  " + link
+    return make_poster(blocks, link, footer, cancelled)

@@ -16,10 +16,10 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
 from bot.numbers import parse_id, parse_int
-from handlers.sessions import changes, editor
+from handlers.sessions import attendance, changes, editor
 from handlers.sessions.files import enrolment_export
 from handlers.sessions.parsing import date_problem, parse_local_datetime
-from handlers.sessions.poster import make_poster
+from handlers.sessions.poster import session_poster
 from handlers.sessions.staff_card import deep_link, show_staff_card, show_staff_list, stale
 from handlers.sessions.texts import LANGUAGES, title_of
 from storage import enrolments as enrolment_repo
@@ -320,8 +320,7 @@ async def staff_mark(ctx: Context) -> None:
         return
     enrolment = await enrolment_repo.by_id(ctx.conn, enrolment_id)
     session = await session_repo.get(ctx.conn, enrolment.session_id) if enrolment else None
-    if enrolment is None or session is None or session.status == SessionStatus.CANCELLED \
-            or enrolment.status not in SEATED or ctx.now < session.starts_at - timedelta(hours=1):
+    if enrolment is None or session is None or not attendance.markable(session, enrolment, ctx.now):
         await stale(ctx)
         return
     await enrolment_repo.mark(ctx.conn, enrolment.id, parts[1] == "p", ctx.now)
@@ -356,20 +355,6 @@ async def staff_poster(ctx: Context) -> None:
     if link is None:
         await show_staff_card(ctx, session.id, Msg("sess.no_bot_username"))
         return
-    t = ctx.services.translator
-    zone = ctx.services.zone
-    blocks: list[tuple[str, int, bool]] = []
-    cancelled: list[str] = []
-    for lang in LANGUAGES:
-        title = session.title.get(lang)
-        if not title:
-            continue
-        if session.status == SessionStatus.CANCELLED:
-            cancelled.append(t.plain(Msg("sess.poster_cancelled"), lang, zone))
-        blocks.append((title, 64, True))
-        blocks.append((t.plain(Msg("sess.poster_when", when=session.starts_at), lang, zone), 36, False))
-    blocks.append((session.venue, 40, False))
-    footer = t.plain(Msg("sess.poster_scan"), ctx.lang, zone) + "\n" + link
-    png = make_poster(blocks, link, footer.replace("\n", "  "), cancelled)
+    png = session_poster(session, link, ctx.services.translator, ctx.services.zone, ctx.lang, LANGUAGES)
     ctx.say(Msg("sess.poster_caption", link=link),
             document=Document(f"poster-session-{session.id}.png", png, "image/png"))
