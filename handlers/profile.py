@@ -95,14 +95,9 @@ async def handle_phone(ctx: Context) -> None:
 
 
 async def handle_cnie(ctx: Context) -> None:
-    values = await fields.take_cnie(ctx)
-    assert ctx.artisan is not None
-    owner = await artisan_repo.by_cnie(ctx.conn, values["cnie"]) if values["cnie"] else None
-    if owner is not None and owner.id != ctx.artisan.id:
-        ctx.say(Msg("reg.cnie_taken"))
-        await ctx.reprompt()
-        return
-    await _save(ctx, values)
+    """Saved as typed, whoever else typed it: a CNIE on a profile is a claim (refusing a known
+    one would tell anyone it is registered); only the register's CNIE links a certification."""
+    await _save(ctx, await fields.take_cnie(ctx))
 
 
 async def ask_lang(ctx: Context) -> None:
