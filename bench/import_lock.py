@@ -3,7 +3,7 @@
     python -m bench.import_lock [ROWS]        # default 19,000 (issue 12 item 8); --quick: 2,000
 
 A probe process writes one row at a time in a loop (``BEGIN IMMEDIATE`` … ``COMMIT``, busy
-timeout 60 s), as the bot does for every update, while this process imports a generated register
+timeout 600 s), as the bot does for every update, while this process imports a generated register
 (ROWS applications, ROWS/2 registered artisans whose verified phones are on it) into a temporary
 database. Printed per phase: the probe's longest write, its median, and the longest as a ratio to
 the baseline (the median single-row write with nothing else running, same process, same file).
@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,12 +40,16 @@ from storage import artisans as artisan_repo  # noqa: E402
 PROBE = r"""
 import json, sqlite3, sys, time
 path, stop = sys.argv[1], sys.argv[2]
-conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+conn = sqlite3.connect(path, timeout=600, isolation_level=None)
 waits = []
 import os
 while not os.path.exists(stop):
     start = time.perf_counter()
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:  # gave up after the timeout: counted as that long a wait
+        waits.append(time.perf_counter() - start)
+        continue
     conn.execute("INSERT INTO bench_probe (at) VALUES (?)", (time.time(),))
     conn.execute("COMMIT")
     waits.append(time.perf_counter() - start)
@@ -59,15 +62,15 @@ async def probed(db_path: Path, work: Callable[[], Awaitable[Any]]) -> tuple[lis
     """Run ``work`` while the probe process writes; the probe's write times and the work's."""
     stop = db_path.with_suffix(".stop")
     stop.unlink(missing_ok=True)
-    probe = subprocess.Popen([sys.executable, "-c", PROBE, str(db_path), str(stop)],
-                             stdout=subprocess.PIPE, text=True)
+    probe = await asyncio.create_subprocess_exec(sys.executable, "-c", PROBE, str(db_path), str(stop),
+                                                 stdout=asyncio.subprocess.PIPE)
     await asyncio.sleep(0.5)  # the probe is writing before the work starts
     start = time.perf_counter()
     await work()
     took = time.perf_counter() - start
     await asyncio.sleep(0.2)
     stop.touch()
-    out, _ = probe.communicate(timeout=120)
+    out, _ = await asyncio.wait_for(probe.communicate(), timeout=900)
     return json.loads(out), took
 
 
