@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["updates.py", "broadcast.py", "reminders.py", "whatsapp_webhook.py", "certification_import.py"]
+BENCHES = ["updates.py", "broadcast.py", "reminders.py", "whatsapp_webhook.py", "certification_import.py",
+           "import_lock.py"]
 
 
 def main() -> int:

@@ -9,7 +9,6 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.messages import Choice
 from handlers import fields, phones
-from handlers.contact import with_card
 from handlers.registration import LANGUAGE_NAMES, announce_language
 from storage import artisans as artisan_repo
 from storage import voice as voice_repo
@@ -96,14 +95,9 @@ async def handle_phone(ctx: Context) -> None:
 
 
 async def handle_cnie(ctx: Context) -> None:
-    values = await fields.take_cnie(ctx)
-    assert ctx.artisan is not None
-    owner = await artisan_repo.by_cnie(ctx.conn, values["cnie"]) if values["cnie"] else None
-    if owner is not None and owner.id != ctx.artisan.id:
-        ctx.say(with_card(Msg("reg.cnie_taken"), ctx.services.settings.chamber))
-        await ctx.reprompt()
-        return
-    await _save(ctx, values)
+    """Saved as typed, whoever else typed it: a CNIE on a profile is a claim (refusing a known
+    one would tell anyone it is registered); only the register's CNIE links a certification."""
+    await _save(ctx, await fields.take_cnie(ctx))
 
 
 async def ask_lang(ctx: Context) -> None:

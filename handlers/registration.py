@@ -307,12 +307,8 @@ async def confirm(ctx: Context) -> None:
     if verified and await artisan_repo.by_verified_phone(ctx.conn, str(values["phone"])) is not None:
         await ctx.goto("reg.phone")  # proven meanwhile by another account: offer to link
         return
-    # A CNIE already on another profile is not stored a second time, and nothing says so (the
-    # answer would tell anyone whether a CNIE is registered); the certification never relies on
-    # the profile's CNIE (it checks the register's).
-    cnie = values.get("cnie")
-    if cnie and await artisan_repo.by_cnie(ctx.conn, str(cnie)) is not None:
-        cnie = None
+    # The CNIE is stored as typed, even if another profile typed it too: it is a claim, and
+    # anything else would tell whether it is known. Certification checks the register's CNIE.
     inc = ctx.incoming
     artisan_id = await artisan_repo.create(
         ctx.conn,
@@ -320,7 +316,7 @@ async def confirm(ctx: Context) -> None:
         full_name=values["full_name"],
         phone=values["phone"],
         phone_verified=verified,
-        cnie=cnie,
+        cnie=values.get("cnie"),
         region=values["region"],
         craft=values["craft"],
         craft_other=values.get("craft_other"),

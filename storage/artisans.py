@@ -106,12 +106,6 @@ async def unverified_holders(conn: Conn, phone: str, *, besides: int) -> list[Ar
     return [Artisan.from_row(r) for r in (await conn.execute(stmt.order_by(artisans.c.id))).mappings()]
 
 
-async def by_cnie(conn: Conn, cnie: str) -> Artisan | None:
-    stmt = select(artisans).where(artisans.c.cnie == cnie, artisans.c.erased_at.is_(None))
-    row = (await conn.execute(stmt)).mappings().first()
-    return Artisan.from_row(row) if row else None
-
-
 async def create(conn: Conn, now: datetime, **fields: Any) -> int:
     values = {"created_at": now, "updated_at": now, "phone_verified": False, "opted_out": False}
     values.update(fields)

@@ -51,6 +51,10 @@ LOOP_BUSY_MS = 20
 """How long a statement run on the event loop may wait for another process's lock."""
 BUSY_TIMEOUT_S = 10.0
 """How long a writer waits, in all, for another process to finish writing."""
+WRITERS_GAP_S = 0.15
+"""How long a long job leaves SQLite's write lock free between two of its transactions. The
+lock is not a queue: a waiting writer retries every 100 ms at most (SQLite's busy handler, and
+our own back-off in :meth:`Database._begin_immediate`), so a shorter gap is usually missed."""
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -221,6 +225,13 @@ class Database:
             if self._checkpoint_due:
                 self._checkpoint_due = False
                 self._checkpoint()
+
+    async def let_writers_in(self) -> None:
+        """Between two transactions of a long job (an import committing in chunks): leave the
+        write lock free long enough for a writer in another process (the bot, while a CLI
+        imports) to take it. No-op on PostgreSQL, whose writers lock rows, not the database."""
+        if self.loop_engine is not None:
+            await asyncio.sleep(WRITERS_GAP_S)
 
     def checkpoint_after_commit(self) -> None:
         """Empty SQLite's write-ahead log once the current transaction commits (after personal

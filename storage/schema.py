@@ -38,7 +38,7 @@ artisans = Table(
     Column("full_name", String(120)),
     Column("phone", String(20), index=True),
     Column("phone_verified", Boolean, nullable=False, default=False),
-    Column("cnie", String(12), unique=True),
+    Column("cnie", String(12), index=True),  # a claim: profiles may share one
     Column("region", String(32)),
     Column("craft", String(32)),
     Column("craft_other", String(80)),

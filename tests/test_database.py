@@ -141,3 +141,35 @@ async def test_a_writer_in_another_process_is_waited_for_without_freezing_the_bo
     beating.cancel()
     other.close()
     await db.dispose()
+
+
+async def test_cnie_migration_keeps_every_child_row_and_lets_profiles_share_a_cnie(tmp_path: Path) -> None:
+    """0019 drops the unique CNIE constraint; on SQLite that rebuilds ``artisans``, whose DROP
+    would cascade into identities and enrolments if foreign keys were on during the upgrade."""
+    from storage.schema import artisans, identities
+
+    db = Database(databases.url_for(tmp_path, "cnie"))
+    for head in ScriptDirectory.from_config(alembic_config()).get_heads():
+        if head != "0019":
+            await db.upgrade(head)
+    now = datetime.now(UTC)
+    person = {"locale": "fr", "created_at": now, "updated_at": now, "phone_verified": False,
+              "opted_out": False}
+    async with db.transaction() as conn:
+        await conn.execute(artisans.insert().values(id=1, full_name="Amina", cnie="BK1", **person))
+        await conn.execute(identities.insert().values(
+            channel="telegram", external_id="1", artisan_id=1, chat_id="1", blocked=False,
+            created_at=now))
+    await db.upgrade()
+    async with db.transaction() as conn:  # a second profile may now claim the same CNIE
+        await conn.execute(artisans.insert().values(id=2, full_name="Karim", cnie="BK1", **person))
+    async with db.read() as conn:
+        linked = (await conn.execute(select(identities.c.artisan_id))).scalars().all()
+        indexes = await conn.run_sync(lambda sync: inspect(sync).get_indexes("artisans"))
+    assert linked == [1]  # the identity survived the rebuild
+    assert any(ix["column_names"] == ["cnie"] and not ix["unique"] for ix in indexes)
+    async with db.transaction() as conn:  # and still follows its artisan (ON DELETE CASCADE)
+        await conn.execute(artisans.delete().where(artisans.c.id == 1))
+    async with db.read() as conn:
+        assert (await conn.execute(select(identities.c.artisan_id))).scalars().all() == []
+    await db.dispose()

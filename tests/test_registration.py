@@ -241,7 +241,7 @@ async def test_known_cnie_gets_the_same_answer_as_an_unknown_one(h: Harness) -> 
     rows = {r["full_name"]: r for r in await artisan_rows(h)}
     assert len(await artisan_rows(h)) == 3
     cnies = sorted(str(r["cnie"]) for r in await artisan_rows(h))
-    assert cnies == ["BK123456", "BK654321", "None"]  # the first holder keeps theirs
+    assert cnies == ["BK123456", "BK123456", "BK654321"]  # stored as typed: a claim
     assert rows
 
 

@@ -169,3 +169,53 @@ async def test_voice_help_on_whatsapp_uploads_once_then_sends_by_media_id(tmp_pa
         async with h.app.db.read() as conn:
             [row] = (await conn.execute(select(question_messages))).mappings().all()
         assert (row["file_channel"], row["file_id"]) == ("whatsapp", "1003456789")
+
+
+async def test_staff_record_from_whatsapp_and_artisans_hear_it_on_telegram_and_whatsapp(
+    tmp_path: Path,
+) -> None:
+    """Issue 14: a prompt recorded on WhatsApp (downloaded through Meta's media URL) reaches an
+    artisan with voice help on Telegram (uploaded once, then by file id) and on WhatsApp
+    (uploaded to Meta once: the id of the staff's own note cannot be sent back)."""
+    from tests.whatsapp_harness import WA_ADMIN
+
+    async with WhatsAppHarness.open(tmp_path) as h:
+        await h.wa_send(WA_ADMIN, "/voice")
+        await h.wa_tap(WA_ADMIN, f"vp:m:{NAME}")
+        await h.wa_tap(WA_ADMIN, f"vp:l:{NAME}:fr")
+        await h.wa_tap(WA_ADMIN, f"vp:rec:{NAME}:fr")
+        await h.post(h.graph.voice(WA_ADMIN, b"OggS-nom-complet", media_id="2000000000001"))
+        assert "✅" in h.wa_texts(WA_ADMIN)[-2] and "Français" in h.wa_texts(WA_ADMIN)[-1]  # saved
+        [row] = await prompts(h)
+        assert (row["message_key"], row["content"]) == ("reg.ask_name", b"OggS-nom-complet")
+        assert row["recorded_by"] == f"whatsapp:{WA_ADMIN}"
+        # on WhatsApp: "listen" uploads it to Meta and plays it back to the staff member
+        await h.wa_tap(WA_ADMIN, f"vp:play:{NAME}:fr")
+        played = [m for m in h.graph.to(WA_ADMIN) if m.type == "audio"]
+        assert len(played) == 1 and played[0].body["audio"]["id"] != "2000000000001"
+
+        # an artisan with voice help on Telegram hears it before the name question
+        h.languages[AMINA] = "fr"
+        await h.send(AMINA, "/start")
+        await h.press(AMINA, "lang:fr")
+        await h.press(AMINA, "consent:voice")
+        amina = h.api.messages_to(AMINA)
+        assert amina[-2].method == "sendVoice" and "nom complet" in (amina[-1].text or "")
+        [row] = await prompts(h)
+        file_id = str(row["telegram_file_id"])  # uploaded from the bytes, its id remembered
+        assert h.api.files[file_id].content == b"OggS-nom-complet"
+        await h.send(AMINA, "Amina Benali")
+        await h.press(AMINA, "nav:back")  # the name question again: sent by file id this time
+        assert voices_to(h, AMINA)[-1] == file_id
+
+        # and one on WhatsApp
+        await h.wa_send(WA_AMINA, "salam")
+        await h.wa_tap(WA_AMINA, "lang:fr")
+        await h.wa_tap(WA_AMINA, "consent:voice")
+        sent = h.graph.to(WA_AMINA)
+        assert sent[-2].type == "audio" and "nom complet" in sent[-1].text
+        media_id = sent[-2].body["audio"]["id"]
+        assert h.graph.uploads[media_id][2].find(b"OggS-nom-complet") >= 0
+        assert media_id == played[0].body["audio"]["id"]  # uploaded once, reused
+        [row] = await prompts(h)
+        assert row["telegram_file_id"] == file_id and row["whatsapp_media_id"] == media_id

@@ -368,7 +368,10 @@ async def import_file(services: Services, path: Path, *, dry_run: bool = False,
         await _dry_run(services, entries, author, report)
         return report
     for start in range(0, len(entries), CHUNK):
-        # One transaction per chunk: the bot's own writes get the lock between chunks.
+        # One transaction per chunk, and a pause between them: the bot's writes (in this
+        # process or another) get the lock between chunks.
+        if start:
+            await services.db.let_writers_in()
         async with services.db.transaction() as conn:
             await _apply_all(conn, services, entries[start:start + CHUNK], author, report)
     services.outbox.wake()
