@@ -186,6 +186,76 @@ async def hirfa_bot(base_url: str, folder: Path, artisans: int, concurrency: int
     return hirfa, app, recorder
 
 
+class RecordingRequest(AiohttpRequest):
+    """Hirfa's own transport, noting when the first message reached each chat (the user sees it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_reply: dict[str, float] = {}
+
+    async def do_request(self, url: str, method: str, request_data: Any = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        result = await super().do_request(url, method, request_data, *args, **kwargs)
+        if url.endswith("/sendMessage") and request_data is not None:
+            chat = str(request_data.json_parameters.get("chat_id"))
+            self.first_reply.setdefault(chat, time.perf_counter())
+        return result
+
+
+async def flood(base_url: str, folder: Path, concurrency: int, burst: int, others: int,
+                timeout: float, token: str = TOKEN) -> None:
+    """One chat sends ``burst`` messages at once (a forward of many messages does it), then
+    ``others`` registered artisans write once each: how long do they wait for an answer?
+
+    Real pacing here (29/s overall, 1 message a second per chat), as in production; updates
+    enter through the webhook path (``TelegramChannel.feed``)."""
+    settings = load_settings(
+        database_url=f"sqlite+aiosqlite:///{folder / 'flood.db'}",
+        telegram={"token": token, "api_url": base_url, "concurrent_updates": concurrency,
+                  "webhook_url": "https://hirfa.example/telegram/webhook",
+                  "webhook_secret": "bench-secret-0123456789"},
+        http={"port": free_port()},
+    )
+    request = RecordingRequest()
+    hirfa = Hirfa(settings, telegram_request=request)
+    await hirfa.prepare()
+    now = hirfa.clock.now()
+    flooder, normal = 700_000, [700_001 + i for i in range(others)]
+    async with hirfa.db.transaction() as conn:
+        for uid in [flooder, *normal]:
+            aid = await artisan_repo.create(
+                conn, now, full_name=f"Artisan {uid}", phone=f"+2126{uid:08d}", region="MS",
+                craft="zellige", locale="fr", consent_at=now,
+            )
+            await artisan_repo.link_identity(conn, aid, "telegram", str(uid), str(uid), now)
+    await hirfa.start(scheduler=False)
+    assert hirfa.telegram is not None
+    channel = hirfa.telegram
+    try:
+        for _ in range(burst):
+            await channel.feed(factories.text_update(flooder, "menu"))
+        await asyncio.sleep(0.05)
+        sent: dict[str, float] = {}
+        for uid in normal:
+            sent[str(uid)] = time.perf_counter()
+            await channel.feed(factories.text_update(uid, "menu"))
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline and not all(c in request.first_reply for c in sent):
+            await asyncio.sleep(0.05)
+        waits = [(request.first_reply.get(c, float("inf")) - t) * 1000 for c, t in sent.items()]
+        answered = [w for w in waits if w != float("inf")]
+        unanswered = len(waits) - len(answered)
+        p50, p99 = percentile(waits, 50), percentile(waits, 99)
+        shown = [f"{v:8.1f} ms" if v != float("inf") else f"> {timeout:.0f} s" for v in (p50, p99)]
+        print(f"  flood: 1 chat x {burst} messages, then {others} other chats once each: "
+              f"their wait p50 {shown[0]}, p99 {shown[1]}"
+              + (f"  ({unanswered} of {others} unanswered after {timeout:.0f} s)" if unanswered else ""))
+    finally:
+        stopping = time.perf_counter()
+        await hirfa.stop()
+        print(f"  graceful stop with the backlog: {time.perf_counter() - stopping:.1f} s")
+
+
 def fresh_copy(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The same load with new update ids and callback ids (as if sent again by the users)."""
     copies = []
@@ -232,6 +302,11 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{len(updates)} updates, {args.artisans} registered artisans, fake Bot API at "
           f"{base_url} ({where})")
     try:
+        if args.flood_only:
+            with tempfile.TemporaryDirectory() as tmp:
+                await flood(base_url, Path(tmp), args.concurrency, args.flood, 20,
+                            args.flood_timeout, args.token)
+            return
         # The bare bot at its best: PTB's default (sequential) and the same concurrency as Hirfa.
         bare: dict[int, tuple[dict[str, float], dict[float, dict[str, float]]]] = {}
         for concurrency in sorted({1, args.concurrency}):
@@ -253,6 +328,9 @@ async def main(args: argparse.Namespace) -> None:
             await app.stop()
             await app.shutdown()
             await hirfa.db.dispose()
+        with tempfile.TemporaryDirectory() as tmp:
+            await flood(base_url, Path(tmp), args.concurrency, args.flood, 20,
+                        args.flood_timeout, args.token)
     finally:
         if server is not None:
             server.terminate()
@@ -281,6 +359,11 @@ def cli(argv: list[str] | None = None, run: Callable[[argparse.Namespace], Any] 
     parser.add_argument("--api-url", help="an external Bot API stand-in, e.g. "
                         "http://127.0.0.1:8081/bot (default: start bench/fast_fake_bot.py)")
     parser.add_argument("--token", default=TOKEN, help="bot token the stand-in accepts")
+    parser.add_argument("--flood", type=int, default=200,
+                        help="messages the flooding chat sends in one burst")
+    parser.add_argument("--flood-timeout", type=float, default=300.0,
+                        help="give up waiting for the other chats' answers after this long")
+    parser.add_argument("--flood-only", action="store_true", help="only the flood scenario")
     parser.add_argument("--quick", action="store_true", help="small, CI-friendly sizes")
     args = parser.parse_args(argv)
     if args.quick:
