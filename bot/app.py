@@ -1,7 +1,9 @@
 """Builds everything once, hands it down, and starts/stops it in order.
 
-Order at start: migrations → staff from settings → outbox recovery → channels → outbox senders →
-scheduler → HTTP server. At stop, the reverse.
+Order at start: migrations → staff from settings → outbox recovery (replies a crash left
+``sending`` go back to the queue) → channels (each first handles the updates it stored and had
+not handled) → outbox senders → scheduler → HTTP server. At stop, the reverse: what is not done
+within a few seconds stays stored for the next start.
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ class Hirfa:
             if path is not None:
                 self.http = self.http or HttpServer(self.settings.http)
                 self.http.add(path, telegram_webhook(self.telegram), ["POST"])
+        if self.whatsapp is not None:
+            await self.whatsapp.start()
         if senders:
             for sender in self.outbox.senders.values():
                 self._tasks.append(asyncio.create_task(sender.run(self._stop)))

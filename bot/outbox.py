@@ -40,7 +40,7 @@ import logging
 import math
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -55,15 +55,22 @@ from bot.messages import Document, OutMessage, Reply, render
 from bot.settings import Settings
 from bot.timezones import load_zone
 from storage import artisans as artisan_repo
+from storage import outbox as outbox_repo
 from storage.database import Conn, Database
+from storage.outbox import BLOCKED as BLOCKED
+from storage.outbox import FAILED as FAILED
+from storage.outbox import PENDING as PENDING
+from storage.outbox import SENDING as SENDING
+from storage.outbox import SENT as SENT
+from storage.outbox import SKIPPED as SKIPPED
 from storage.schema import identities, outbox
 from storage.sql import insert_ignore, insert_ignore_many
 
 log = logging.getLogger(__name__)
 
-PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
-    "pending", "sending", "sent", "failed", "blocked", "skipped",
-)
+# A direct reply: sent at once by the update that wrote it, before any queued message.
+REPLY = "reply"
+REPLY_PRIORITY = 100
 
 
 # Loads a stored photo or document by reference (``OutMessage.media_ref``): (photo, document).
@@ -320,6 +327,33 @@ class Outbox:
             },
         )
 
+    async def claim_replies(
+        self, conn: Conn, channel: str, chat_id: str, reply_to: str, messages: list[OutMessage],
+        *, artisan_id: int | None = None,
+    ) -> list[Delivery]:
+        """Write the parts of a direct reply in the update's transaction, already claimed by it:
+        the caller sends them with :meth:`send_now` once the transaction has committed. After a
+        crash they are ``sending`` rows like any other, put back to ``pending`` at start."""
+        now = self.clock.now()
+        rows = []
+        for index, message in enumerate(messages):
+            payload = message.to_json()
+            # The user has just written: WhatsApp's 24-hour window is open from this moment.
+            payload["origin"] = {"kind": REPLY, "inbound_at": now.isoformat(),
+                                 **(payload.get("origin") or {})}
+            rows.append({"idem_key": f"{REPLY}:{channel}:{reply_to}:{index}"[:160],
+                         "channel": channel, "chat_id": chat_id, "artisan_id": artisan_id,
+                         "kind": REPLY, "payload": payload, "priority": REPLY_PRIORITY})
+        ids = await outbox_repo.insert_claimed(conn, rows, now)
+        return [Delivery(row_id, chat_id, message, 0, artisan_id)
+                for row_id, message in zip(ids, messages, strict=True)]
+
+    async def send_now(self, channel: str, items: list[Delivery]) -> None:
+        """Send a direct reply's rows (from :meth:`claim_replies`) at once, in order."""
+        sender = self.senders.get(channel)
+        if sender is not None and items:
+            await sender.send_now(items)
+
     async def enqueue_many(
         self,
         conn: Conn,
@@ -536,6 +570,29 @@ class ChannelSender:
         await self._finish(batch, await self._launch(batch))
         return len(batch)
 
+    async def send_now(self, items: list[Delivery]) -> None:
+        """Send the parts of one direct reply in order, each settled as soon as it is sent (a
+        crash between two parts resends none that went). A part that cannot go now stays
+        queued, with the parts after it, for the running sender (backoff, pauses, reroutes)."""
+        for index, item in enumerate(items):
+            if self._paused(self.clock.now()):
+                await self._settle([(rest, ("later", self._paused_until_stamp()))
+                                    for rest in items[index:]])
+                self.wake()
+                return
+            await self.pacer.acquire(item.chat_id, record=False)
+            outcome = await self._deliver(item)
+            if outcome[0] == "sent":
+                await self._settle([(item, outcome)])
+                continue
+            await self._settle([(item, outcome)], after=items[index + 1:])
+            self.wake()
+            return
+
+    def _paused_until_stamp(self) -> float:
+        until = self._paused_until or self.clock.now()
+        return until.timestamp()
+
     async def _launch(self, batch: list[Delivery]) -> list[asyncio.Future[tuple[str, Any]]]:
         # Slots are taken one at a time (a direct reply never queues behind a whole batch);
         # the sends themselves may overlap.
@@ -668,12 +725,16 @@ class ChannelSender:
             return "transient", err
         return "sent", message_id
 
-    async def _settle(self, results: list[tuple[Delivery, tuple[str, Any]]]) -> None:
+    async def _settle(
+        self, results: list[tuple[Delivery, tuple[str, Any]]], after: Sequence[Delivery] = (),
+    ) -> None:
+        """Record outcomes; ``after``: rows to send after the last result, no earlier (the
+        remaining parts of a reply whose part failed), which go back to the queue with it."""
         now = self.clock.now()
         woken: set[str] = set()
         async with self.db.transaction() as conn:
+            values: dict[str, Any] = {}
             for item, (outcome, detail) in results:
-                values: dict[str, Any]
                 if outcome == "reroute":
                     values = await self._reroute(conn, item, detail, now)
                     woken.add(str(values.get("channel", "")))
@@ -708,6 +769,12 @@ class ChannelSender:
                         "last_error": str(detail)[:500] or type(detail).__name__,
                     }
                 await conn.execute(update(outbox).where(outbox.c.id == item.row_id).values(**values))
+            if after:
+                later = values.get("next_attempt_at", now) if values.get("status") == PENDING else now
+                await conn.execute(
+                    update(outbox).where(outbox.c.id.in_([item.row_id for item in after]))
+                    .values(status=PENDING, next_attempt_at=later)
+                )
         for name in woken & set(self.peers):
             self.peers[name].wake()
 

@@ -6,10 +6,12 @@ The app's one HTTP server (:mod:`bot.http`) serves :meth:`WhatsAppChannel.endpoi
 - ``GET``: Meta's verification handshake (``hub.mode=subscribe``, ``hub.verify_token``,
   ``hub.challenge`` echoed back).
 - ``POST``: refused with 401 without ``X-Hub-Signature-256`` and 403 when it does not match the
-  HMAC-SHA256 of the raw body under the app secret (compared in constant time). A signed post is
-  answered 200 at once; its messages and status callbacks are handled right after, in a task.
-  Meta redelivers anything not answered 200, for days: repeats are dropped by message id
-  (``wamid``) in ``processed_updates``, so also after a restart.
+  HMAC-SHA256 of the raw body under the app secret (compared in constant time). Each message of
+  a signed post is stored (``inbound_updates``, one row per ``wamid``; a repeat makes none)
+  *before* the post is answered 200: Meta does not redeliver what it saw acknowledged. They are
+  then handled from there through :class:`~bot.inbox.Inbox` (one chat at a time, floods
+  dropped, what a crash interrupted handled at the next start); status callbacks right after,
+  in a task.
 
 Pieces: :mod:`~bot.channels.whatsapp_webhook` reads posts, :mod:`~bot.channels.whatsapp_render`
 turns replies into buttons/lists/text, :mod:`~bot.channels.whatsapp_api` calls the Graph API,
@@ -26,7 +28,6 @@ import contextlib
 import hmac
 import json
 import logging
-import weakref
 from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
@@ -40,19 +41,18 @@ from bot.channels.whatsapp_api import (
     THROTTLED,
     UNDELIVERABLE,
     GraphClient,
-    TokenRejected,
 )
 from bot.channels.whatsapp_outbox import WhatsAppTransport
-from bot.channels.whatsapp_render import Labels, render
+from bot.channels.whatsapp_render import Labels
 from bot.channels.whatsapp_webhook import CHANNEL, Status, parse, signature_ok
 from bot.dialogue import Engine
-from bot.errors import Permanent, RetryLater, Transient, Unreachable, WindowClosed
 from bot.i18n import Msg, Raw, Translator
-from bot.messages import Incoming, OutMessage
-from bot.outbox import BLOCKED, FAILED, SENT, Pacer
+from bot.inbox import Inbox, Received
+from bot.outbox import BLOCKED, FAILED, SENT, Delivery, Pacer
 from bot.settings import WhatsAppSettings
 from storage import artisans as artisan_repo
 from storage import whatsapp as wa_repo
+from storage.updates import Stored
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,30 @@ WEBHOOK_PATH = "/whatsapp/webhook"
 MAX_BODY = 1_000_000  # Meta's posts are a few kilobytes
 TEMPLATE_ERRORS = range(132000, 133000)
 STOP_GRACE = 10.0
+
+
+def message_posts(payload: Any) -> list[Received]:
+    """Each message of a webhook post as a post of its own (same shape, one message), keyed by
+    its ``wamid`` and chat (the sender's number): what is stored before answering 200."""
+    posts: list[Received] = []
+    if not isinstance(payload, dict):
+        return posts
+    for entry in payload.get("entry") or []:
+        if not isinstance(entry, dict):
+            continue
+        for change in entry.get("changes") or []:
+            if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+                continue
+            value = change["value"]
+            for message in value.get("messages") or []:
+                if not isinstance(message, dict) or not message.get("id") or not message.get("from"):
+                    continue
+                one = {k: v for k, v in value.items() if k not in ("messages", "statuses")}
+                one["messages"] = [message]
+                post = {"object": payload.get("object"), "entry": [
+                    {"id": entry.get("id"), "changes": [{**change, "value": one}]}]}
+                posts.append(Received(str(message["id"])[:128], str(message["from"])[:64], post))
+    return posts
 
 
 class WhatsAppChannel:
@@ -86,18 +110,27 @@ class WhatsAppChannel:
         )
         self._labels: dict[str, Labels] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._chats: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.inbox = Inbox(services.db, services.clock, services.outbox, CHANNEL,
+                           self._handle, self._drop)
 
     # -- lifecycle --------------------------------------------------------------------------
     async def idle(self) -> None:
         """Wait until every post received so far is handled (tests, shutdown)."""
-        while self._tasks:
+        while self._tasks or self.inbox._workers:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self.inbox.idle()
+
+    async def start(self) -> None:
+        """Handle the messages stored and not handled before the last stop."""
+        await self.inbox.resume()
 
     async def stop(self) -> None:
-        """Finish what is being handled (at most 10 s), then close the Graph API client."""
+        """Finish what is being handled (a few seconds), leave the rest stored, then close the
+        Graph API client."""
+        await self.inbox.stop()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.idle(), STOP_GRACE)
+            await asyncio.wait_for(asyncio.gather(*list(self._tasks), return_exceptions=True),
+                                   STOP_GRACE)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
@@ -158,7 +191,7 @@ class WhatsAppChannel:
             payload = json.loads(body)
         except ValueError:
             return PlainTextResponse("bad request", status_code=400)
-        self._spawn(self.process(payload))
+        await self.process(payload)
         return PlainTextResponse("ok")
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -173,52 +206,30 @@ class WhatsAppChannel:
 
     # -- handling ---------------------------------------------------------------------------
     async def process(self, payload: Any) -> None:
-        """Handle one post: status callbacks first, then each message in order."""
-        batch = parse(payload, self.settings.phone_id)
-        for status in batch.statuses:
+        """Store the post's messages durably (returns once committed; the webhook answers 200
+        after), then handle them from the store; status callbacks go to a task."""
+        await self.inbox.receive(message_posts(payload))
+        statuses = parse(payload, self.settings.phone_id).statuses
+        if statuses:
+            self._spawn(self._on_statuses(statuses))
+
+    async def _on_statuses(self, statuses: list[Status]) -> None:
+        for status in statuses:
             try:
                 await self.on_status(status)
-            except Exception:  # one bad callback must not lose the messages of the post
+            except Exception:  # one bad callback must not stop the others
                 log.exception("whatsapp: status callback for %s failed", status.message_id)
-        for incoming in batch.messages:
-            try:
-                await self.on_message(incoming)
-            except Exception:
-                log.exception("whatsapp: message %s failed", incoming.update_id)
 
-    async def on_message(self, incoming: Incoming) -> None:
-        # One chat at a time, replies included, so two quick taps are answered in order.
-        lock = self._chats.get(incoming.chat_id)
-        if lock is None:
-            lock = self._chats[incoming.chat_id] = asyncio.Lock()
-        async with lock:
-            replies = await self.engine.handle(incoming)
-            await self.reply(incoming.chat_id, replies)
+    async def _handle(self, row: Stored) -> list[Delivery]:
+        messages = parse(row.payload, self.settings.phone_id).messages
+        if not messages:
+            await self.engine.settle_update(CHANNEL, row.external_id)
+            return []
+        return await self.engine.answer(messages[0])
 
-    async def reply(self, chat_id: str, replies: list[OutMessage]) -> None:
-        """Send direct replies at once (they share the pacer with the outbox)."""
-        for message in replies:
-            if self.api.halted:
-                log.warning("whatsapp: a reply to %s was not sent (access token rejected)", chat_id)
-                return
-            for part in render(message, self.labels(message.locale)):
-                for attempt in range(3):
-                    try:
-                        await self.api.send_parts(chat_id, [part], self.pacer)
-                        break
-                    except TokenRejected:
-                        return
-                    except RetryLater as err:
-                        self.pacer.pause(err.retry_after)
-                        log.warning("whatsapp: rate limited on a reply (attempt %d)", attempt + 1)
-                    except Unreachable:
-                        await self.engine.chat_unreachable(CHANNEL, chat_id)
-                        return
-                    except (Permanent, WindowClosed) as err:
-                        log.error("whatsapp refused a reply to %s: %s", chat_id, err)
-                        break
-                    except Transient as err:
-                        log.warning("whatsapp: %s on a reply (attempt %d)", err, attempt + 1)
+    async def _drop(self, rows: list[Stored], notify: bool) -> list[Delivery]:
+        incoming = [m for row in rows for m in parse(row.payload, self.settings.phone_id).messages]
+        return await self.engine.drop(incoming, notify=notify)
 
     async def on_status(self, status: Status) -> None:
         """Record a delivery receipt; act on a late failure of an outbox message."""
