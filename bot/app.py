@@ -76,7 +76,7 @@ class Hirfa:
                 settings.whatsapp, self.engine, pacer, self.translator,
                 http_transport=whatsapp_transport,
             )
-            self.outbox.add_transport(self.whatsapp.transport, pacer)
+            self.outbox.add_transport(self.whatsapp.transport, pacer, space_replies=False)
             self.http = HttpServer(settings.http)
             self.http.add(WEBHOOK_PATH, self.whatsapp.endpoint, ["GET", "POST"])
         self._stop = asyncio.Event()

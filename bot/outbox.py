@@ -336,11 +336,11 @@ class Outbox:
         crash they are ``sending`` rows like any other, put back to ``pending`` at start."""
         now = self.clock.now()
         rows = []
+        # The user has just written: WhatsApp's 24-hour window is open from this moment.
+        messages = [replace(m, origin={"kind": REPLY, "inbound_at": now.isoformat(), **(m.origin or {})})
+                    for m in messages]
         for index, message in enumerate(messages):
             payload = message.to_json()
-            # The user has just written: WhatsApp's 24-hour window is open from this moment.
-            payload["origin"] = {"kind": REPLY, "inbound_at": now.isoformat(),
-                                 **(payload.get("origin") or {})}
             rows.append({"idem_key": f"{REPLY}:{channel}:{reply_to}:{index}"[:160],
                          "channel": channel, "chat_id": chat_id, "artisan_id": artisan_id,
                          "kind": REPLY, "payload": payload, "priority": REPLY_PRIORITY})
@@ -414,9 +414,14 @@ class Outbox:
         )
 
     # -- running ----------------------------------------------------------------------------
-    def add_transport(self, transport: Transport, pacer: Pacer) -> ChannelSender:
+    def add_transport(
+        self, transport: Transport, pacer: Pacer, *, space_replies: bool = True
+    ) -> ChannelSender:
+        """``space_replies=False``: direct replies skip the per-chat spacing (WhatsApp: the
+        user is waiting and Meta counts per pair of numbers over longer spans)."""
         sender = ChannelSender(transport, pacer, self.db, self.clock, self.settings,
                                self.resolve, self.senders)
+        sender.space_replies = space_replies
         self.senders[transport.channel] = sender
         return sender
 
@@ -493,6 +498,7 @@ class ChannelSender:
         self._wake = asyncio.Event()
         self._paused_until: datetime | None = None
         self._inflight: set[str] = set()  # chats with a claimed, not yet settled row
+        self.space_replies = True
 
     def wake(self) -> None:
         self._wake.set()
@@ -580,7 +586,7 @@ class ChannelSender:
                                     for rest in items[index:]])
                 self.wake()
                 return
-            await self.pacer.acquire(item.chat_id, record=False)
+            await self.pacer.acquire(item.chat_id if self.space_replies else None, record=False)
             outcome = await self._deliver(item)
             if outcome[0] == "sent":
                 await self._settle([(item, outcome)])

@@ -399,7 +399,9 @@ async def test_broadcast_with_a_photo_uploads_it_once(h: Harness) -> None:
     assert len(photos) == 3 and all(TEXT_FR in (m.plain_text or "") for m in photos)
     uploads = [c for c in h.api.calls if c[0] == "sendPhoto"
                and not (isinstance(c[1].get("photo"), str) and not c[1]["photo"].startswith("attach://"))]
-    assert len(uploads) == 2  # the preview to staff, then one upload for all artisans
+    # Once: the preview to staff (a reply, sent by the outbox's transport), then its file id
+    # serves every artisan.
+    assert len(uploads) == 1
     async with h.app.db.read() as conn:
         stmt = select(outbox.c.payload).where(outbox.c.kind == "broadcast")
         payloads = (await conn.execute(stmt)).scalars()

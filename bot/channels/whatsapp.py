@@ -62,9 +62,10 @@ TEMPLATE_ERRORS = range(132000, 133000)
 STOP_GRACE = 10.0
 
 
-def message_posts(payload: Any) -> list[Received]:
+def message_posts(payload: Any, phone_id: str | None) -> list[Received]:
     """Each message of a webhook post as a post of its own (same shape, one message), keyed by
-    its ``wamid`` and chat (the sender's number): what is stored before answering 200."""
+    its ``wamid`` and chat: what is stored before answering 200 (what :func:`parse` would not
+    hand to the engine is not kept)."""
     posts: list[Received] = []
     if not isinstance(payload, dict):
         return posts
@@ -76,13 +77,14 @@ def message_posts(payload: Any) -> list[Received]:
                 continue
             value = change["value"]
             for message in value.get("messages") or []:
-                if not isinstance(message, dict) or not message.get("id") or not message.get("from"):
+                if not isinstance(message, dict) or not message.get("id"):
                     continue
                 one = {k: v for k, v in value.items() if k not in ("messages", "statuses")}
                 one["messages"] = [message]
                 post = {"object": payload.get("object"), "entry": [
                     {"id": entry.get("id"), "changes": [{**change, "value": one}]}]}
-                posts.append(Received(str(message["id"])[:128], str(message["from"])[:64], post))
+                for incoming in parse(post, phone_id).messages:
+                    posts.append(Received(str(message["id"])[:128], incoming.chat_id[:64], post))
     return posts
 
 
@@ -208,7 +210,7 @@ class WhatsAppChannel:
     async def process(self, payload: Any) -> None:
         """Store the post's messages durably (returns once committed; the webhook answers 200
         after), then handle them from the store; status callbacks go to a task."""
-        await self.inbox.receive(message_posts(payload))
+        await self.inbox.receive(message_posts(payload, self.settings.phone_id))
         statuses = parse(payload, self.settings.phone_id).statuses
         if statuses:
             self._spawn(self._on_statuses(statuses))

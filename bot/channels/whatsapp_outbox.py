@@ -16,7 +16,7 @@ WhatsApp takes free-form messages only within 24 hours of the user's last messag
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.whatsapp_api import GraphClient
@@ -60,16 +60,22 @@ class WhatsAppTransport:
         self.pacer = pacer
         self.labels = labels
 
-    async def window_open(self, chat_id: str) -> bool:
-        async with self.db.read() as conn:
-            last = await wa_repo.last_inbound(conn, chat_id)
+    async def window_open(self, chat_id: str, message: OutMessage | None = None) -> bool:
+        """Whether free-form messages reach ``chat_id`` now; a direct reply knows when the
+        message it answers arrived (``origin["inbound_at"]``), anything else asks the store."""
+        inbound = (message.origin or {}).get("inbound_at") if message is not None else None
+        if isinstance(inbound, str):
+            last: datetime | None = datetime.fromisoformat(inbound)
+        else:
+            async with self.db.read() as conn:
+                last = await wa_repo.last_inbound(conn, chat_id)
         return last is not None and self.clock.now() - last < WINDOW - WINDOW_MARGIN
 
     async def send(self, chat_id: str, message: OutMessage) -> str | None:
         origin = message.origin or {}
         if origin.get("template_refused"):
             raise WindowClosed(str(origin["template_refused"]))
-        if origin.get("template") or not await self.window_open(chat_id):
+        if origin.get("template") or not await self.window_open(chat_id, message):
             return await self.send_template(chat_id, message)
         parts = render(message, self.labels(message.locale))
         try:
