@@ -12,10 +12,12 @@ One :class:`ChannelSender` per channel delivers due rows:
   evenly spaced from the moment each slot is really taken, never a burst, with a sliding-window
   guard on actual dispatch times) and at most one message per chat per ``per_chat_interval``
   (direct replies and queued messages alike);
-- 429 → the whole channel pauses for ``retry_after`` and the row is retried (not counted as a
-  failure); 403/blocked → the identity is marked unreachable, the row becomes ``blocked`` and
-  every later row for that chat is skipped; network errors → retried with exponential backoff,
-  ``failed`` after ``max_attempts``; a refusal of the message itself → ``failed`` at once;
+- a rate limit → the row is retried after ``retry_after`` (not counted as a failure); only its
+  recipient waits when the limit is theirs (WhatsApp 131056; a Telegram 429 while no other chat
+  is limited), the whole channel when it is the account's; 403/blocked → the identity is
+  marked unreachable, the row becomes ``blocked`` and every later row for that chat is skipped;
+  network errors → retried with exponential backoff, ``failed`` after ``max_attempts``; a
+  refusal of the message itself → ``failed`` at once;
 - :class:`~bot.errors.WindowClosed` (WhatsApp outside its 24-hour window with no usable
   template) → the row moves to the artisan's other reachable channel, or ``failed`` with the
   reason. Rows carry ``origin`` (kind, catalog key, parameters rendered for the reader) so such
@@ -129,6 +131,7 @@ class Pacer:
         self._next = 0.0
         self._lock = asyncio.Lock()
         self._chat_last: dict[str, float] = {}
+        self._chat_paused: dict[str, float] = {}  # a recipient's own rate limit: until when
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._dispatched: deque[float] = deque()
 
@@ -140,12 +143,13 @@ class Pacer:
 
         A small margin on top of ``per_chat`` absorbs the jitter between our slot and the
         moment the request reaches the platform (which is what its limit counts)."""
-        return self._chat_last.get(chat_id, -math.inf) + self.per_chat + self.margin
+        spaced = self._chat_last.get(chat_id, -math.inf) + self.per_chat + self.margin
+        return max(spaced, self._chat_paused.get(chat_id, -math.inf))
 
     def chat_ready(self, chat_id: str) -> bool:
-        """Whether a message to ``chat_id`` could go now: its spacing has passed and no other
-        message to it is already waiting for its turn."""
-        if self.per_chat <= 0:
+        """Whether a message to ``chat_id`` could go now: its spacing (or its own rate limit)
+        has passed and no other message to it is already waiting for its turn."""
+        if self.per_chat <= 0 and chat_id not in self._chat_paused:
             return True
         lock = self._chat_locks.get(chat_id)
         if lock is not None and lock.locked():
@@ -155,7 +159,7 @@ class Pacer:
     async def acquire(self, chat_id: str | None = None, *, record: bool = True) -> None:
         """Wait for a slot (and for ``chat_id`` to be free). ``record=False`` when the caller
         calls :meth:`record` itself right before dispatching (the outbox does)."""
-        if chat_id is None or self.per_chat <= 0:
+        if chat_id is None or (self.per_chat <= 0 and chat_id not in self._chat_paused):
             await self._slot(record)
             return
         lock = self._chat_locks.get(chat_id)
@@ -197,9 +201,20 @@ class Pacer:
         if len(self._chat_last) > 4096:
             horizon = self._now() - self.per_chat
             self._chat_last = {c: t for c, t in self._chat_last.items() if t > horizon}
+        now = self._now()
+        self._chat_paused = {c: t for c, t in self._chat_paused.items() if t > now}
 
     def pause(self, seconds: float) -> None:
+        """The whole channel waits (the account's rate limit)."""
         self._next = max(self._next, self._now() + seconds)
+
+    def pause_chat(self, chat_id: str, seconds: float) -> None:
+        """Only ``chat_id`` waits (that recipient's own rate limit); the others go on."""
+        self._chat_paused[chat_id] = max(self._chat_paused.get(chat_id, 0.0), self._now() + seconds)
+
+    def chats_paused(self, now: float | None = None) -> set[str]:
+        moment = self._now() if now is None else now
+        return {c for c, t in self._chat_paused.items() if t > moment}
 
 
 @dataclass
@@ -716,8 +731,7 @@ class ChannelSender:
         try:
             message_id = await self.transport.send(item.chat_id, item.message)
         except RetryLater as err:
-            self.pacer.pause(err.retry_after)
-            return "retry", err
+            return self._rate_limited(item.chat_id, err), err
         except Unreachable as err:
             return "blocked", err
         except WindowClosed as err:
@@ -730,6 +744,16 @@ class ChannelSender:
             log.exception("outbox: unexpected error sending row %s", item.row_id)
             return "transient", err
         return "sent", message_id
+
+    def _rate_limited(self, chat_id: str, err: RetryLater) -> str:
+        """Who waits after a rate limit: the recipient alone when it is theirs (or, when the
+        platform does not say, when no other chat is limited meanwhile); else the channel."""
+        others = self.pacer.chats_paused() - {chat_id}
+        self.pacer.pause_chat(chat_id, err.retry_after)
+        if err.per_chat or (err.per_chat is None and not others):
+            return "retry_chat"
+        self.pacer.pause(err.retry_after)
+        return "retry"
 
     async def _settle(
         self, results: list[tuple[Delivery, tuple[str, Any]]], after: Sequence[Delivery] = (),
@@ -750,16 +774,17 @@ class ChannelSender:
                 elif outcome == "sent":
                     values = {"status": SENT, "sent_at": now, "attempts": item.attempts + 1,
                               "platform_message_id": detail}
-                elif outcome == "retry":
+                elif outcome in ("retry", "retry_chat"):
                     assert isinstance(detail, RetryLater)
                     values = {
                         "status": PENDING,
                         "next_attempt_at": now + timedelta(seconds=detail.retry_after),
                         "last_error": str(detail),
                     }
-                    self._paused_until = max(
-                        self._paused_until or now, now + timedelta(seconds=detail.retry_after)
-                    )
+                    if outcome == "retry":  # the whole channel waits
+                        self._paused_until = max(
+                            self._paused_until or now, now + timedelta(seconds=detail.retry_after)
+                        )
                 elif outcome == "blocked":
                     values = {"status": BLOCKED, "last_error": str(detail)[:500]}
                     await artisan_repo.mark_blocked(conn, self.channel, item.chat_id, now)
