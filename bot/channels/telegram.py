@@ -46,7 +46,7 @@ from bot.dialogue import ROLE_RANK, Engine
 from bot.errors import Permanent, RetryLater, Transient, Unreachable
 from bot.i18n import Msg, Translator
 from bot.inbox import Inbox, Received
-from bot.messages import Button, Contact, Incoming, IncomingFile, OutMessage
+from bot.messages import Button, Contact, Incoming, IncomingFile, OutMessage, utf16_cut, utf16_len
 from bot.outbox import Delivery, Pacer
 from bot.settings import TelegramSettings
 from storage import staff as staff_repo
@@ -66,20 +66,21 @@ def retry_seconds(value: int | float | timedelta) -> float:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split long text at line breaks (or hard, as a last resort) into sendable pieces."""
-    if len(text) <= limit:
+    """Split long text at line breaks (or hard, as a last resort) into sendable pieces,
+    measured as Telegram measures: in UTF-16 units (an emoji counts two)."""
+    if utf16_len(text) <= limit:
         return [text]
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        while utf16_len(line) > limit:
             if current:
                 parts.append(current)
                 current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
+            head, line = utf16_cut(line, limit)
+            parts.append(head)
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if utf16_len(candidate) > limit:
             parts.append(current)
             current = line
         else:
@@ -156,7 +157,7 @@ async def send_out(
     markup = reply_markup(message)
     sent: Message | None = None
     if message.document is not None or message.photo is not None:
-        caption = message.text if len(message.text) <= MAX_CAPTION else None
+        caption = message.text if utf16_len(message.text) <= MAX_CAPTION else None
         if caption is None:
             for piece in split_text(message.text):
                 sent = await bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML)
@@ -221,7 +222,7 @@ async def edit_out(bot: Any, chat_id: int | str, message: OutMessage) -> str:
     markup = inline_keyboard(message.buttons) if message.buttons else None
     try:
         await bot.edit_message_text(
-            message.text[:MAX_TEXT] or "…", chat_id=chat_id, message_id=int(message.edit_id),
+            utf16_cut(message.text, MAX_TEXT)[0] or "…", chat_id=chat_id, message_id=int(message.edit_id),
             parse_mode=ParseMode.HTML, reply_markup=markup,
         )
     except BadRequest as err:
