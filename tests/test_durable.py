@@ -239,14 +239,18 @@ async def test_whatsapp_pair_limit_pauses_that_recipient_only(tmp_path: Path) ->
             for who in (amina, salma):
                 await h.app.outbox.notify(conn, who.id, Reply(Msg("reg.done", name="x")),
                                           kind="reminder", key=f"r:{who.id}")
+        start = h.clock.now()
         await h.drain()
         async with h.app.db.read() as conn:
             stmt = select(outbox.c.chat_id, outbox.c.status).where(outbox.c.kind == "reminder")
             status = {str(c): str(s) for c, s in await conn.execute(stmt)}
         assert status == {AMINA: "pending", SALMA: "sent"}
+        assert h.graph.to(SALMA)[-1].at - start < timedelta(seconds=1)
         before = len(h.graph.to(SALMA))
+        asked = h.clock.now()
         await h.wa_send(SALMA, "menu")  # Salma's answer does not wait for Amina's limit
         assert len(h.graph.to(SALMA)) == before + 1
+        assert h.graph.to(SALMA)[-1].at - asked < timedelta(seconds=1)
         h.clock.advance(timedelta(seconds=7))
         await h.drain()
         async with h.app.db.read() as conn:
