@@ -21,7 +21,8 @@ from bot.clock import Clock, SystemClock
 from bot.dialogue import Engine, Router, Services
 from bot.http import HttpServer, telegram_webhook
 from bot.i18n import Catalogs, Translator
-from bot.outbox import Outbox, Pacer
+from bot.outbox import Outbox
+from bot.pacing import Pacer
 from bot.scheduler import Scheduler
 from bot.settings import Settings, require_whatsapp
 from bot.timezones import tzdata_is_current, tzdata_version

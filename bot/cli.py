@@ -17,7 +17,7 @@ from bot.channels.shell import ShellChannel, ShellTransport
 from bot.commands import MODULES
 from bot.errors import ConfigError
 from bot.logs import setup as setup_logging
-from bot.outbox import Pacer
+from bot.pacing import Pacer
 from bot.settings import Settings, load_settings, require_runnable
 from storage import staff as staff_repo
 

@@ -45,7 +45,8 @@ from storage.artisans import Artisan
 from storage.database import Conn, Database
 
 if TYPE_CHECKING:
-    from bot.outbox import AttachmentLoader, Delivery, Outbox
+    from bot.outbox import AttachmentLoader, Outbox
+    from bot.sender import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.outbox import Delivery, Outbox
+from bot.outbox import Outbox
+from bot.sender import Delivery
 from storage import updates as updates_repo
 from storage.database import Database
 from storage.updates import Stored

@@ -47,7 +47,8 @@ from bot.errors import Permanent, RetryLater, Transient, Unreachable
 from bot.i18n import Msg, Translator
 from bot.inbox import Inbox, Received
 from bot.messages import Button, Contact, Incoming, IncomingFile, OutMessage, utf16_cut, utf16_len
-from bot.outbox import Delivery, Pacer
+from bot.pacing import Pacer
+from bot.sender import Delivery
 from bot.settings import TelegramSettings
 from storage import staff as staff_repo
 from storage.updates import Stored

@@ -17,8 +17,8 @@ Pieces: :mod:`~bot.channels.whatsapp_webhook` reads posts, :mod:`~bot.channels.w
 turns replies into buttons/lists/text, :mod:`~bot.channels.whatsapp_api` calls the Graph API,
 :mod:`~bot.channels.whatsapp_outbox` applies the 24-hour rule to outbox messages. Status callbacks
 update the outbox row that sent the message (found by ``platform_message_id``): delivery
-receipts are kept; a late failure is retried (rate limits), re-sent as a template (131047),
-marks the chat unreachable (131026) or fails the row with Meta's code.
+receipts are kept; a late failure is translated into a :mod:`bot.errors` type and settled by
+the sender like a failure at send time, except 131047 (sent again as a template).
 """
 
 from __future__ import annotations
@@ -29,28 +29,25 @@ import hmac
 import json
 import logging
 from collections.abc import Coroutine
-from datetime import timedelta
 from typing import Any
 
 import httpx
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from bot.channels.whatsapp_api import (
-    OUTSIDE_WINDOW,
-    THROTTLED,
-    UNDELIVERABLE,
-    GraphClient,
-)
+from bot.channels.whatsapp_api import OUTSIDE_WINDOW, GraphClient, error_for
 from bot.channels.whatsapp_outbox import WhatsAppTransport
 from bot.channels.whatsapp_render import Labels
 from bot.channels.whatsapp_webhook import CHANNEL, Status, parse, signature_ok
 from bot.dialogue import Engine
 from bot.i18n import Msg, Raw, Translator
 from bot.inbox import Inbox, Received
-from bot.outbox import BLOCKED, FAILED, SENT, Delivery, Pacer
+from bot.messages import OutMessage
+from bot.outbox import PENDING, SENT
+from bot.pacing import Pacer
+from bot.sender import Delivery, outcome_of
 from bot.settings import WhatsAppSettings
-from storage import artisans as artisan_repo
+from storage import outbox as outbox_repo
 from storage import whatsapp as wa_repo
 from storage.updates import Stored
 
@@ -234,18 +231,19 @@ class WhatsAppChannel:
         return await self.engine.drop(incoming, notify=notify)
 
     async def on_status(self, status: Status) -> None:
-        """Record a delivery receipt; act on a late failure of an outbox message."""
+        """Record a delivery receipt; a late failure of an outbox message is read like a
+        failure at send time (by the sender), except "outside the window" (131047, send it
+        again as a template) and a refused template (fail it, or move it to Telegram)."""
         services = self.engine.services
         now = services.clock.now()
-        wake = False
         async with services.db.transaction() as conn:
-            row = await wa_repo.row_by_message_id(conn, status.message_id)
+            row = await outbox_repo.by_platform_id(conn, CHANNEL, status.message_id)
             if row is None:
                 if status.status == "failed":
-                    log.warning("whatsapp: a reply to %s failed: %s %s", status.recipient,
+                    log.warning("whatsapp: a message to %s failed: %s %s", status.recipient,
                                 status.error_code, status.error_title)
                 return
-            await wa_repo.record_receipt(conn, row, status.message_id, status.status, now,
+            await wa_repo.record_receipt(conn, row.id, status.message_id, status.status, now,
                                          status.error_code, status.error_title or None)
             if status.status != "failed" or row.status != SENT:
                 return
@@ -254,19 +252,18 @@ class WhatsAppChannel:
             origin = dict(row.payload.get("origin") or {})
             if code == OUTSIDE_WINDOW and not origin.get("template"):
                 origin["template"] = True
-                await wa_repo.reschedule(conn, row, now, reason,
-                                         payload={**row.payload, "origin": origin})
             elif code in TEMPLATE_ERRORS and origin.get("template"):
                 origin["template_refused"] = f"template refused: {reason}"
-                await wa_repo.reschedule(conn, row, now, reason,
-                                         payload={**row.payload, "origin": origin})
-            elif code in THROTTLED:
-                await wa_repo.reschedule(conn, row, now + timedelta(seconds=THROTTLED[code]), reason)
-            elif code == UNDELIVERABLE:
-                await wa_repo.settle(conn, row, BLOCKED, reason)
-                await artisan_repo.mark_blocked(conn, CHANNEL, row.chat_id, now)
             else:
-                await wa_repo.settle(conn, row, FAILED, reason)
-            wake = True
-        if wake:
-            services.outbox.wake()
+                error = error_for(400, {"error": {"code": code, "message": status.error_title}})
+                sender = services.outbox.senders[CHANNEL]
+                item = Delivery(row.id, row.chat_id, OutMessage.from_json(row.payload),
+                                row.attempts, row.artisan_id)
+                values = await sender.values_for(conn, item, outcome_of(error), error, now)
+                await outbox_repo.mark(conn, [row.id], **values)
+                origin = {}
+            if origin:  # the same message again, differently
+                await outbox_repo.mark(conn, [row.id], status=PENDING, next_attempt_at=now,
+                                       last_error=reason[:500],
+                                       payload={**row.payload, "origin": origin})
+        services.outbox.wake()

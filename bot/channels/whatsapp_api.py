@@ -27,7 +27,7 @@ import httpx
 from bot.channels.whatsapp_render import Part
 from bot.errors import Permanent, RetryLater, Transient, Unreachable, WindowClosed
 from bot.messages import Document
-from bot.outbox import Pacer
+from bot.pacing import Pacer
 from bot.settings import WhatsAppSettings
 
 log = logging.getLogger(__name__)

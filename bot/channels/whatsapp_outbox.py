@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.errors import Permanent, WindowClosed
 from bot.i18n import html_to_whatsapp
 from bot.messages import OutMessage
-from bot.outbox import Pacer
+from bot.pacing import Pacer
 from bot.settings import WhatsAppSettings
 from storage import whatsapp as wa_repo
 from storage.database import Database
@@ -60,22 +60,20 @@ class WhatsAppTransport:
         self.pacer = pacer
         self.labels = labels
 
-    async def window_open(self, chat_id: str, message: OutMessage | None = None) -> bool:
-        """Whether free-form messages reach ``chat_id`` now; a direct reply knows when the
-        message it answers arrived (``origin["inbound_at"]``), anything else asks the store."""
-        inbound = (message.origin or {}).get("inbound_at") if message is not None else None
-        if isinstance(inbound, str):
-            last: datetime | None = datetime.fromisoformat(inbound)
-        else:
-            async with self.db.read() as conn:
-                last = await wa_repo.last_inbound(conn, chat_id)
-        return last is not None and self.clock.now() - last < WINDOW - WINDOW_MARGIN
+    def window_open(self, message: OutMessage) -> bool:
+        """Whether free-form messages reach the chat now: ``origin["inbound_at"]`` says when
+        it last wrote (a direct reply: the message it answers; a queued row: read with the
+        outbox's claim). Unknown: closed."""
+        inbound = (message.origin or {}).get("inbound_at")
+        if not isinstance(inbound, str):
+            return False
+        return self.clock.now() - datetime.fromisoformat(inbound) < WINDOW - WINDOW_MARGIN
 
     async def send(self, chat_id: str, message: OutMessage) -> str | None:
         origin = message.origin or {}
         if origin.get("template_refused"):
             raise WindowClosed(str(origin["template_refused"]))
-        if origin.get("template") or not await self.window_open(chat_id, message):
+        if origin.get("template") or not self.window_open(message):
             return await self.send_template(chat_id, message)
         parts = render(message, self.labels(message.locale))
         try:
