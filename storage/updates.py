@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Table, UniqueConstraint, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.database import Conn
 from storage.schema import metadata
-from storage.sql import insert_ignore
 from storage.types import UTCDateTime
 
 inbound_updates = Table(
@@ -34,6 +34,14 @@ inbound_updates = Table(
     UniqueConstraint("channel", "external_id", name="uq_inbound_updates_channel_external"),
     Index("ix_inbound_updates_waiting", "channel", "handled_at", "id"),
 )
+
+
+# INSERT ... ON CONFLICT DO NOTHING RETURNING id: one statement, no row back for a repeat.
+_STORE = {
+    postgres: (postgresql if postgres else sqlite).insert(inbound_updates)
+    .on_conflict_do_nothing().returning(inbound_updates.c.id)
+    for postgres in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -54,13 +62,8 @@ async def store(
     """Keep one update; ``None`` when this id was stored before (a repeat)."""
     values = {"channel": channel, "external_id": external_id, "chat_id": chat_id,
               "payload": payload, "received_at": now}
-    if not await insert_ignore(conn, inbound_updates, values):
-        return None
-    stmt = select(inbound_updates.c.id).where(
-        inbound_updates.c.channel == channel, inbound_updates.c.external_id == external_id
-    )
-    row_id = int((await conn.execute(stmt)).scalar_one())
-    return Stored(row_id, channel, external_id, chat_id, payload)
+    row_id = (await conn.execute(_STORE[conn.dialect.name == "postgresql"], values)).scalar()
+    return None if row_id is None else Stored(int(row_id), channel, external_id, chat_id, payload)
 
 
 async def mark_handled(

@@ -530,11 +530,13 @@ class TelegramChannel:
         return await self.engine.answer(incoming)
 
     async def _drop(self, rows: list[Stored], notify: bool) -> list[Delivery]:
-        incoming = [i for row in rows
-                    if (i := to_incoming(Update.de_json(row.payload, self.application.bot)))]
-        if len(incoming) < len(rows):  # updates without a message: nothing to answer
-            for row in rows:
+        incoming = []
+        for row in rows:
+            found = to_incoming(Update.de_json(row.payload, self.application.bot))
+            if found is None:  # no message in it: nothing to answer
                 await self.engine.settle_update(CHANNEL, row.external_id)
+            else:
+                incoming.append(found)
         return await self.engine.drop(incoming, notify=notify)
 
     @staticmethod
