@@ -213,8 +213,6 @@ async def hirfa_bot(base_url: str, folder: Path, artisans: int, concurrency: int
 
     channel.inbox.handle = handled
     hirfa.outbox.send_now = sent  # type: ignore[method-assign]
-    for sender in hirfa.outbox.senders.values():  # queued messages too (none in this load)
-        asyncio.get_running_loop().create_task(sender.run(asyncio.Event()))
     return hirfa, channel.feed, recorder
 
 
