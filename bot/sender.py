@@ -130,6 +130,9 @@ class ChannelSender:
         self.resolve = resolve
         # False: direct replies skip the per-chat spacing (WhatsApp: the user is waiting).
         self.space_replies = space_replies
+        # Direct replies in flight at once (their chats' spacing is waited for before): the
+        # HTTP connections stay few and a crash resends at most this many.
+        self._replying = asyncio.Semaphore(settings.outbox.max_in_flight)
         self._wake = asyncio.Event()
         self._paused_until: datetime | None = None
         self._inflight: set[str] = set()  # chats with a claimed, not yet settled row
@@ -217,7 +220,8 @@ class ChannelSender:
                 self.wake()
                 return
             await self.pacer.acquire(item.chat_id if self.space_replies else None, record=False)
-            result = await self._deliver(item)
+            async with self._replying:
+                result = await self._deliver(item)
             if result[0] is Outcome.SENT:
                 await self._settle([(item, result)])
                 continue
