@@ -165,3 +165,25 @@ async def test_a_chat_busy_with_a_direct_reply_waits_without_holding_up_the_othe
         attempts = (await conn.execute(select(outbox.c.attempts).where(
             outbox.c.chat_id == busy, outbox.c.idem_key.startswith("t5")))).scalar_one()
     assert attempts == 1
+
+
+def test_only_storage_outbox_names_the_outbox_table() -> None:
+    """Issue 13: every statement on ``outbox`` lives in ``storage/outbox.py`` (the schema and
+    the migrations define it; tests may read it). A second writer would make a PostgreSQL
+    claim (``FOR UPDATE SKIP LOCKED``) more than a one-file change."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    owners = {root / "storage" / "outbox.py", root / "storage" / "schema.py"}
+    offenders = []
+    for folder in ("bot", "handlers", "storage", "bench"):
+        for path in (root / folder).rglob("*.py"):
+            if path in owners or "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module == "storage.schema" and any(
+                    alias.name == "outbox" for alias in node.names
+                ):
+                    offenders.append(str(path.relative_to(root)))
+    assert offenders == []
