@@ -2,7 +2,9 @@
 
 How an :class:`~bot.messages.Incoming` is handled (see DESIGN.md, "How a message flows"):
 
-1. A repeat of an update already handled is dropped (``processed_updates``).
+1. A repeat of an update already handled is dropped: a stored update (``inbound_updates``,
+   see :mod:`bot.inbox`) is marked handled in its own transaction; in memory
+   (:meth:`Engine.handle`: the terminal, tests) by id in ``processed_updates``.
 2. One database transaction is opened; the user's conversation (state + data), artisan record
    and staff role are loaded into a :class:`Context`.
 3. Routing, in this order: ``/commands``; words that work everywhere (menu, stop, cancel, back,
@@ -495,12 +497,13 @@ class Engine:
         services = self.services
         now = services.clock.now()
         async with services.db.transaction() as conn:
-            if incoming.update_id is not None and not await conversation_repo.mark_processed(
-                conn, incoming.channel, incoming.update_id, now
+            # A repeat is dropped: a stored update is handled once (durable), any other by id.
+            if incoming.update_id is not None and not await (
+                updates_repo.mark_handled(conn, incoming.channel, incoming.update_id, now)
+                if durable else
+                conversation_repo.mark_processed(conn, incoming.channel, incoming.update_id, now)
             ):
                 log.info("dropped repeated update %s/%s", incoming.channel, incoming.update_id)
-                if durable:
-                    await self._handled(conn, incoming, "repeat")
                 return None
             seen = await inbound_repo.load(conn, incoming.channel, incoming.user_id)
             if seen.artisan is not None and (
@@ -520,7 +523,6 @@ class Engine:
                 )
             if not durable:
                 return ctx
-            await self._handled(conn, incoming, "handled")
             artisan_id = ctx.artisan.id if ctx.artisan is not None else None
             return await services.outbox.claim_replies(
                 conn, incoming.channel, incoming.chat_id, self._reply_key(incoming),

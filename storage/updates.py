@@ -68,14 +68,16 @@ async def store(
 
 async def mark_handled(
     conn: Conn, channel: str, external_id: str, now: datetime, outcome: str = "handled"
-) -> None:
-    """The update's effects commit with this (``outcome``: handled, dropped, ignored)."""
-    await conn.execute(
+) -> bool:
+    """The update's effects commit with this (``outcome``: handled, dropped, ignored, failed);
+    ``False`` when it is not waiting (handled before, or never stored): then do nothing."""
+    result = await conn.execute(
         update(inbound_updates)
         .where(inbound_updates.c.channel == channel, inbound_updates.c.external_id == external_id,
                inbound_updates.c.handled_at.is_(None))
         .values(handled_at=now, outcome=outcome)
     )
+    return bool(result.rowcount)
 
 
 async def waiting(conn: Conn, channel: str, limit: int = 10_000) -> list[Stored]:

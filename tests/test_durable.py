@@ -73,7 +73,9 @@ async def test_a_reply_of_two_messages_cut_by_a_crash_is_finished_once_after_res
         data = factories.callback_update(USER, "reg:confirm", message=target.message,
                                          language_code="fr")
         incoming = to_incoming(Update.de_json(data, h.ptb.bot))
-        assert incoming is not None
+        assert incoming is not None and h.app.telegram is not None
+        await h.app.telegram.inbox.stop(grace=0)
+        await h.app.telegram.receive([data])  # stored, as the webhook or the poller does
         before = len(h.api.messages_to(USER))
         parts = await h.app.engine.answer(incoming)  # committed: effects and both parts
         assert len(parts) >= 2
