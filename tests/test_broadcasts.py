@@ -562,3 +562,13 @@ async def test_cli_exports_deliveries_and_prints_stats(h: Harness, tmp_path: Pat
     assert csv_out.read_text(encoding="utf-8-sig").count("\n") == 4
     assert await print_stats(h.app, argparse.Namespace(lang="en", chart=tmp_path / "s.png")) == 0
     assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_broadcast_of_3400_emoji_is_refused_when_written_not_when_sent(h: Harness) -> None:
+    """3,400 emoji are 6,800 UTF-16 units, what Telegram counts: too long for any recipient.
+    (It was accepted, then failed for every recipient with "message is too long".)"""
+    await compose(h, text="🎉" * 3400)
+    refusal = h.texts(ADMIN)[-2].replace("\u202f", "").replace("\xa0", "")
+    assert "6800" in refusal and "3500" in refusal
+    await h.send(ADMIN, "🎉" * 1700)  # 3,400 units: accepted
+    assert h.find_button(ADMIN, "bc:preview")
