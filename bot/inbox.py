@@ -150,6 +150,11 @@ class Inbox:
         except Exception:  # stays stored unhandled if its transaction did not commit
             log.exception("%s: an update could not be handled", self.channel)
 
+    @property
+    def busy(self) -> bool:
+        """Whether some chat still has updates being handled or waiting."""
+        return bool(self._workers)
+
     async def idle(self) -> None:
         """Wait until every queued update is handled and its reply sent (tests)."""
         while self._workers:

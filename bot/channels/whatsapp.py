@@ -115,7 +115,7 @@ class WhatsAppChannel:
     # -- lifecycle --------------------------------------------------------------------------
     async def idle(self) -> None:
         """Wait until every post received so far is handled (tests, shutdown)."""
-        while self._tasks or self.inbox._workers:
+        while self._tasks or self.inbox.busy:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
             await self.inbox.idle()
 
