@@ -18,7 +18,7 @@ from bot.commands import MODULES
 from bot.errors import ConfigError
 from bot.languages import LANGUAGES
 from bot.logs import setup as setup_logging
-from bot.outbox import Pacer
+from bot.pacing import Pacer
 from bot.settings import Settings, load_settings, require_runnable
 from storage import staff as staff_repo
 from storage.copy import copy_database
