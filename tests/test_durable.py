@@ -135,7 +135,7 @@ async def test_telegram_webhook_update_acknowledged_then_crash_is_answered_after
         assert h.app.telegram is not None
         await h.app.telegram.inbox.resume()
         await h.app.telegram.inbox.idle()
-        assert h.labels(USER) == ["العربية", "Français", "English"]
+        assert {"العربية", "Français", "English"} <= set(h.labels(USER))  # the language menu
         assert await waiting(h) == []
         await h.feed(update)  # Telegram delivers it again: answered once only
         assert len(h.api.messages_to(USER)) == 1
