@@ -285,9 +285,12 @@ class Outbox:
         photo, document = media
         return replace(message, photo=photo, document=document)
 
-    async def forget_artisan(self, conn: Conn, artisan_id: int) -> None:
-        """An artisan erased their data: drop what was waiting for them, payloads included."""
-        await outbox_repo.forget_artisan(conn, artisan_id)
+    async def forget_artisan(
+        self, conn: Conn, artisan_id: int, chats: list[tuple[str, str]] | None = None
+    ) -> None:
+        """An artisan erased their data: drop what was waiting for them, and the text of what
+        was sent to them or to their ``chats`` (direct replies included)."""
+        await outbox_repo.forget_artisan(conn, artisan_id, chats)
 
     # -- running ----------------------------------------------------------------------------
     def add_transport(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, case, func, null, select, update
+from sqlalchemy import RowMapping, and_, case, func, null, or_, select, update
 from sqlalchemy import insert as sql_insert
 
 from storage.database import Conn
@@ -175,12 +175,23 @@ async def recover(conn: Conn) -> int:
     return int(result.rowcount or 0)
 
 
-async def forget_artisan(conn: Conn, artisan_id: int) -> None:
-    """Nothing waiting for this artisan is sent, and its text is not kept."""
+async def forget_artisan(
+    conn: Conn, artisan_id: int, chats: list[tuple[str, str]] | None = None
+) -> None:
+    """Nothing waiting for this artisan is sent, and no text sent to them is kept: their rows
+    and the rows to their ``chats`` (replies written before they registered carry no artisan).
+    Rows being sent right now (``sending``) are left to finish."""
     await conn.execute(
         update(outbox)
         .where(outbox.c.artisan_id == artisan_id, outbox.c.status == PENDING)
         .values(status=SKIPPED, payload={}, last_error="erased")
+    )
+    theirs = [outbox.c.artisan_id == artisan_id]
+    theirs += [and_(outbox.c.channel == channel, outbox.c.chat_id == chat_id)
+               for channel, chat_id in chats or []]
+    await conn.execute(
+        update(outbox).where(or_(*theirs), outbox.c.status.not_in((PENDING, SENDING)))
+        .values(payload={})
     )
 
 

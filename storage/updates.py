@@ -96,3 +96,13 @@ async def prune(conn: Conn, before: datetime) -> int:
                                       inbound_updates.c.handled_at < before)
     )
     return int(result.rowcount or 0)
+
+
+async def forget_chats(conn: Conn, chats: list[tuple[str, str]]) -> None:
+    """A person erased their data: what they wrote is not kept (the handled updates of their
+    chats keep only their ids, enough to drop a redelivery)."""
+    c = inbound_updates.c
+    for channel, chat_id in chats:
+        await conn.execute(update(inbound_updates).where(
+            c.channel == channel, c.chat_id == chat_id, c.handled_at.is_not(None)).values(payload={}))
+
