@@ -70,16 +70,16 @@ def assert_once(counts: Counter[int] | Counter[str]) -> None:
 
 
 def test_sigkill_between_the_two_messages_of_a_reply(server: FakeBotAPIServer, tmp_path: Path) -> None:
-    """A registered artisan types something the bot does not understand: "sorry" and the
-    menu come back, one second apart (Telegram's per-chat pace). Killed in between, three
-    times: after each restart the menu arrives, and "sorry" is never sent twice."""
+    """A registered artisan asks for help: the help text and the menu come back, one second
+    apart (Telegram's per-chat pace). Killed in between, three times: after each restart the
+    menu arrives, and the help text is never sent twice."""
     db = tmp_path / "hirfa.db"
     api = server.api
     bot = start_bot(server, db)
     try:
         fr = User(api, 11, "fr")
         fr.type("/start", expect="Choisissez votre langue")
-        fr.press("Français", expect="Avant de commencer")
+        fr.press("Français", expect="Vos données")
         fr.press("✅ J'accepte", expect="nom complet")
         fr.type("Fatima Zahra", expect="numéro de téléphone")
         fr.share_contact("+212661000011", expect="quelle région")
@@ -90,7 +90,7 @@ def test_sigkill_between_the_two_messages_of_a_reply(server: FakeBotAPIServer, t
         time.sleep(1.2)
         for delay in (0.02, 0.05, 0.1):
             before = len(api.messages_to(11))
-            fr.push(factories.text_update(11, f"blabla {delay}", language_code="fr"))
+            fr.push(factories.command_update(11, "help", language_code="fr"))
             wait_for(lambda b=before: len(api.messages_to(11)) > b)
             time.sleep(delay)
             kill(bot)
@@ -99,7 +99,7 @@ def test_sigkill_between_the_two_messages_of_a_reply(server: FakeBotAPIServer, t
             time.sleep(1.5)  # anything sent twice would show by now
             new = [m.plain_text or "" for m in api.messages_to(11)[before:]]
             assert len(new) == 2, new
-            assert "compris" in new[0] and "Menu principal" in new[1]
+            assert "assistant" in new[0] and "Menu principal" in new[1]
     finally:
         stop(bot)
 
