@@ -3,7 +3,9 @@
 Both bots run the real python-telegram-bot ``Application`` against the same fake Bot API served
 over HTTP on loopback from a separate process (``bench/fast_fake_bot.py``, uvicorn, so the fake
 neither shares our GIL nor costs more than the bots it serves). Hirfa runs its
-whole stack: engine → SQLite file on disk (WAL) → replies over HTTP.
+whole stack, updates entering as from its webhook: stored (``inbound_updates``) → engine →
+replies written to the outbox in the update's transaction → sent from there over HTTP. An
+update counts as done when its reply has left (for the bare bot: when its handler returned).
 
 The load is a realistic mix from 1,000 registered artisans (open the menu, open their profile,
 press buttons, ask for help, every other feature the menu offers) plus 10% new users going
@@ -26,7 +28,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,20 +95,33 @@ def workload(artisans: int, count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 
 class Recorder:
-    """A group-1 handler: runs after the bot's own handler, records when each update finished."""
+    """Records when each update finished: for the bare bot a group-1 handler (runs after its
+    own handler, which sent the reply); for Hirfa when the update's reply left the outbox."""
 
     def __init__(self) -> None:
         self.done: dict[int, float] = {}
         self.event = asyncio.Event()
         self.expected = 0
 
-    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        self.done[update.update_id] = time.perf_counter()
+    def mark(self, update_id: int) -> None:
+        self.done[update_id] = time.perf_counter()
         if len(self.done) >= self.expected:
             self.event.set()
 
+    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.mark(update.update_id)
 
-async def drive(app: Application[Any, Any, Any, Any, Any, Any], recorder: Recorder,
+
+Feed = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def ptb_feed(app: Application[Any, Any, Any, Any, Any, Any]) -> Feed:
+    async def feed(data: dict[str, Any]) -> None:
+        await app.update_queue.put(Update.de_json(data, app.bot))
+    return feed
+
+
+async def drive(feed: Feed, recorder: Recorder,
                 updates: list[dict[str, Any]], rate: float | None) -> tuple[float, list[float]]:
     """Feed ``updates`` (at ``rate`` per second, or all at once); return (seconds, latencies)."""
     recorder.done.clear()
@@ -120,9 +135,8 @@ async def drive(app: Application[Any, Any, Any, Any, Any, Any], recorder: Record
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-        update = Update.de_json(data, app.bot)
-        sent[update.update_id] = time.perf_counter()
-        await app.update_queue.put(update)
+        sent[int(data["update_id"])] = time.perf_counter()
+        await feed(data)
     await asyncio.wait_for(recorder.event.wait(), timeout=600)
     elapsed = max(recorder.done.values()) - start
     latencies = [(recorder.done[u] - t) * 1000 for u, t in sent.items() if u in recorder.done]
@@ -156,7 +170,7 @@ async def echo_bot(base_url: str, concurrency: int, token: str = TOKEN,
 
 
 async def hirfa_bot(base_url: str, folder: Path, artisans: int, concurrency: int,
-                    token: str = TOKEN) -> tuple[Hirfa, PTBApp, Recorder]:
+                    token: str = TOKEN) -> tuple[Hirfa, Feed, Recorder]:
     settings = load_settings(
         database_url=f"sqlite+aiosqlite:///{folder / 'bench.db'}",
         telegram={"token": token, "api_url": base_url, "concurrent_updates": concurrency},
@@ -177,13 +191,100 @@ async def hirfa_bot(base_url: str, folder: Path, artisans: int, concurrency: int
     for seed in hirfa.router.demo:
         await seed(hirfa.services)
     assert hirfa.telegram is not None
-    app = hirfa.telegram.application
-    app._updater = None  # we feed the update queue ourselves
+    channel = hirfa.telegram
+    await channel.application.initialize()
+    await channel.application.start()
     recorder = Recorder()
-    app.add_handler(TypeHandler(Update, recorder), group=1)
-    await app.initialize()
-    await app.start()
-    return hirfa, app, recorder
+    # Done when the update's reply has left the outbox (what the user waits for): the inbox
+    # hands each update's reply rows to ``Outbox.send_now``.
+    handle, send_now = channel.inbox.handle, hirfa.outbox.send_now
+    waiting: dict[int, int] = {}
+
+    async def handled(row: Any) -> Any:
+        replies = await handle(row)
+        waiting[id(replies)] = int(row.external_id)
+        return replies
+
+    async def sent(name: str, items: Any) -> None:
+        await send_now(name, items)
+        update_id = waiting.pop(id(items), None)
+        if update_id is not None:
+            recorder.mark(update_id)
+
+    channel.inbox.handle = handled
+    hirfa.outbox.send_now = sent  # type: ignore[method-assign]
+    return hirfa, channel.feed, recorder
+
+
+class RecordingRequest(AiohttpRequest):
+    """Hirfa's own transport, noting when the first message reached each chat (the user sees it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_reply: dict[str, float] = {}
+
+    async def do_request(self, url: str, method: str, request_data: Any = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        result = await super().do_request(url, method, request_data, *args, **kwargs)
+        if url.endswith("/sendMessage") and request_data is not None:
+            chat = str(request_data.json_parameters.get("chat_id"))
+            self.first_reply.setdefault(chat, time.perf_counter())
+        return result
+
+
+async def flood(base_url: str, folder: Path, concurrency: int, burst: int, others: int,
+                give_up: float, token: str = TOKEN) -> None:
+    """One chat sends ``burst`` messages at once (a forward of many messages does it), then
+    ``others`` registered artisans write once each: how long do they wait for an answer?
+
+    Real pacing here (29/s overall, 1 message a second per chat), as in production; updates
+    enter through the webhook path (``TelegramChannel.feed``)."""
+    settings = load_settings(
+        database_url=f"sqlite+aiosqlite:///{folder / 'flood.db'}",
+        telegram={"token": token, "api_url": base_url, "concurrent_updates": concurrency,
+                  "webhook_url": "https://hirfa.example/telegram/webhook",
+                  "webhook_secret": "bench-secret-0123456789"},
+        http={"port": free_port()},
+    )
+    request = RecordingRequest()
+    hirfa = Hirfa(settings, telegram_request=request)
+    await hirfa.prepare()
+    now = hirfa.clock.now()
+    flooder, normal = 700_000, [700_001 + i for i in range(others)]
+    async with hirfa.db.transaction() as conn:
+        for uid in [flooder, *normal]:
+            aid = await artisan_repo.create(
+                conn, now, full_name=f"Artisan {uid}", phone=f"+2126{uid:08d}", region="MS",
+                craft="zellige", locale="fr", consent_at=now,
+            )
+            await artisan_repo.link_identity(conn, aid, "telegram", str(uid), str(uid), now)
+    await hirfa.start(scheduler=False)
+    assert hirfa.telegram is not None
+    channel = hirfa.telegram
+    try:
+        for _ in range(burst):
+            await channel.feed(factories.text_update(flooder, "menu"))
+        await asyncio.sleep(0.05)
+        sent: dict[str, float] = {}
+        for uid in normal:
+            sent[str(uid)] = time.perf_counter()
+            await channel.feed(factories.text_update(uid, "menu"))
+        deadline = time.perf_counter() + give_up
+        # Polling what another task records, with a deadline:
+        while time.perf_counter() < deadline and not all(c in request.first_reply for c in sent):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        waits = [(request.first_reply.get(c, float("inf")) - t) * 1000 for c, t in sent.items()]
+        answered = [w for w in waits if w != float("inf")]
+        unanswered = len(waits) - len(answered)
+        p50, p99 = percentile(waits, 50), percentile(waits, 99)
+        shown = [f"{v:8.1f} ms" if v != float("inf") else f"> {give_up:.0f} s" for v in (p50, p99)]
+        print(f"  flood: 1 chat x {burst} messages, then {others} other chats once each: "
+              f"their wait p50 {shown[0]}, p99 {shown[1]}"
+              + (f"  ({unanswered} of {others} unanswered after {give_up:.0f} s)" if unanswered else ""))
+    finally:
+        stopping = time.perf_counter()
+        await hirfa.stop()
+        print(f"  graceful stop with the backlog: {time.perf_counter() - stopping:.1f} s")
 
 
 def fresh_copy(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -207,13 +308,13 @@ def report(name: str, count: int, elapsed: float, lat: list[float]) -> dict[str,
     return figures
 
 
-async def measure(name: str, app: Any, recorder: Recorder, updates: list[dict[str, Any]],
+async def measure(name: str, feed: Feed, recorder: Recorder, updates: list[dict[str, Any]],
                   rates: list[float]) -> tuple[dict[str, float], dict[float, dict[str, float]]]:
-    elapsed, lat = await drive(app, recorder, updates, None)
+    elapsed, lat = await drive(feed, recorder, updates, None)
     burst = report(f"{name} max", len(updates), elapsed, lat)
     paced = {}
     for rate in rates:
-        elapsed, lat = await drive(app, recorder, fresh_copy(updates), rate)
+        elapsed, lat = await drive(feed, recorder, fresh_copy(updates), rate)
         paced[rate] = report(f"{name} @{rate:.0f}/s", len(updates), elapsed, lat)
     return burst, paced
 
@@ -232,27 +333,34 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{len(updates)} updates, {args.artisans} registered artisans, fake Bot API at "
           f"{base_url} ({where})")
     try:
+        if args.flood_only:
+            with tempfile.TemporaryDirectory() as tmp:
+                await flood(base_url, Path(tmp), args.concurrency, args.flood, 20,
+                            args.flood_timeout, args.token)
+            return
         # The bare bot at its best: PTB's default (sequential) and the same concurrency as Hirfa.
         bare: dict[int, tuple[dict[str, float], dict[float, dict[str, float]]]] = {}
         for concurrency in sorted({1, args.concurrency}):
             echo_app, echo_rec = await echo_bot(base_url, concurrency, args.token)
-            bare[concurrency] = await measure(f"bare PTB c{concurrency}", echo_app, echo_rec,
+            bare[concurrency] = await measure(f"bare PTB c{concurrency}", ptb_feed(echo_app), echo_rec,
                                               fresh_copy(updates), args.rates)
             await echo_app.stop()
             await echo_app.shutdown()
         # For context only (not the baseline): the same bare bot on Hirfa's aiohttp transport.
         same_app, same_rec = await echo_bot(base_url, 1, args.token, aiohttp=True)
-        same = await measure("bare PTB c1 + aiohttp", same_app, same_rec, fresh_copy(updates), [])
+        same = await measure("bare PTB c1 + aiohttp", ptb_feed(same_app), same_rec,
+                             fresh_copy(updates), [])
         await same_app.stop()
         await same_app.shutdown()
         with tempfile.TemporaryDirectory() as tmp:
-            hirfa, app, rec = await hirfa_bot(base_url, Path(tmp), args.artisans,
-                                              args.concurrency, args.token)
-            ours = await measure(f"Hirfa c{args.concurrency}", app, rec, fresh_copy(updates),
+            hirfa, feed, rec = await hirfa_bot(base_url, Path(tmp), args.artisans,
+                                               args.concurrency, args.token)
+            ours = await measure(f"Hirfa c{args.concurrency}", feed, rec, fresh_copy(updates),
                                  args.rates)
-            await app.stop()
-            await app.shutdown()
-            await hirfa.db.dispose()
+            await hirfa.stop()
+        with tempfile.TemporaryDirectory() as tmp:
+            await flood(base_url, Path(tmp), args.concurrency, args.flood, 20,
+                        args.flood_timeout, args.token)
     finally:
         if server is not None:
             server.terminate()
@@ -281,6 +389,11 @@ def cli(argv: list[str] | None = None, run: Callable[[argparse.Namespace], Any] 
     parser.add_argument("--api-url", help="an external Bot API stand-in, e.g. "
                         "http://127.0.0.1:8081/bot (default: start bench/fast_fake_bot.py)")
     parser.add_argument("--token", default=TOKEN, help="bot token the stand-in accepts")
+    parser.add_argument("--flood", type=int, default=200,
+                        help="messages the flooding chat sends in one burst")
+    parser.add_argument("--flood-timeout", type=float, default=300.0,
+                        help="give up waiting for the other chats' answers after this long")
+    parser.add_argument("--flood-only", action="store_true", help="only the flood scenario")
     parser.add_argument("--quick", action="store_true", help="small, CI-friendly sizes")
     args = parser.parse_args(argv)
     if args.quick:

@@ -1,7 +1,9 @@
 """Builds everything once, hands it down, and starts/stops it in order.
 
-Order at start: migrations → staff from settings → outbox recovery → channels → outbox senders →
-scheduler → HTTP server. At stop, the reverse.
+Order at start: migrations → staff from settings → outbox recovery (replies a crash left
+``sending`` go back to the queue) → channels (each first handles the updates it stored and had
+not handled) → outbox senders → scheduler → HTTP server. At stop, the reverse: what is not done
+within a few seconds stays stored for the next start.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from bot.dialogue import Engine, Router, Services
 from bot.http import HttpServer, metrics_endpoint, telegram_webhook
 from bot.i18n import Catalogs, Translator
 from bot.metrics import MeteredTransport, Metrics
-from bot.outbox import Outbox, Pacer
+from bot.outbox import Outbox
+from bot.pacing import Pacer
 from bot.scheduler import Scheduler
 from bot.settings import Settings, require_whatsapp
 from bot.timezones import tzdata_is_current, tzdata_version
@@ -86,7 +89,8 @@ class Hirfa:
                 settings.whatsapp, self.engine, pacer, self.translator,
                 http_transport=whatsapp_transport,
             )
-            self.outbox.add_transport(MeteredTransport(self.whatsapp.transport, self.metrics), pacer)
+            self.outbox.add_transport(MeteredTransport(self.whatsapp.transport, self.metrics), pacer,
+                                     space_replies=False)
             self.http = self._http_server()
             self.http.add(WEBHOOK_PATH, self.whatsapp.endpoint, ["GET", "POST"])
         if settings.chamber.signing_key is not None:  # the attestation check page
@@ -144,6 +148,8 @@ class Hirfa:
                 self.http.add(path, telegram_webhook(self.telegram), ["POST"])
         if self.http is None and self.settings.http.serve:
             self.http = self._http_server()
+        if self.whatsapp is not None:
+            await self.whatsapp.start()
         if senders:
             for sender in self.outbox.senders.values():
                 self._tasks.append(asyncio.create_task(sender.run(self._stop)))

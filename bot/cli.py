@@ -19,7 +19,7 @@ from bot.channels.shell import ShellChannel, ShellTransport
 from bot.errors import ConfigError
 from bot.languages import LANGUAGES
 from bot.logs import setup as setup_logging
-from bot.outbox import Pacer
+from bot.pacing import Pacer
 from bot.settings import Settings, load_settings, require_runnable
 from bot.subcommands import Register
 from handlers import build_router

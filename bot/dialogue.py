@@ -2,7 +2,9 @@
 
 How an :class:`~bot.messages.Incoming` is handled (see DESIGN.md, "How a message flows"):
 
-1. A repeat of an update already handled is dropped (``processed_updates``).
+1. A repeat of an update already handled is dropped: a stored update (``inbound_updates``,
+   see :mod:`bot.inbox`) is marked handled in its own transaction; in memory
+   (:meth:`Engine.handle`: the terminal, tests) by id in ``processed_updates``.
 2. One database transaction is opened; the user's conversation (state + data), artisan record
    and staff role are loaded into a :class:`Context`.
 3. Routing, in this order: ``/commands``; words that work everywhere (menu, stop, cancel, back,
@@ -10,8 +12,9 @@ How an :class:`~bot.messages.Incoming` is handled (see DESIGN.md, "How a message
    buttons that stay valid outside a state (menu entries, reminders), re-checked by their handler;
    otherwise the current state's handler, or the default one.
 4. Role and registration requirements are checked on *every* step, not just at the entry command.
-5. State, data and everything the handler wrote commit together; then the replies are rendered
-   in the reader's language and returned to the channel adapter, which sends them.
+5. State, data, everything the handler wrote, the replies (rendered in the reader's language,
+   written to the outbox already claimed) and the mark "handled" on the stored update commit
+   together; then the channel sends the replies at once from the outbox (``Engine.answer``).
 
 Handlers live in ``handlers/`` and register on a :class:`Router`; they never import a platform.
 """
@@ -24,11 +27,12 @@ import logging
 import re
 import time
 import unicodedata
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -48,12 +52,14 @@ from bot.understanding import (
 from storage import artisans as artisan_repo
 from storage import conversations as conversation_repo
 from storage import inbound as inbound_repo
+from storage import updates as updates_repo
 from storage.artisans import Artisan
 from storage.database import Conn, Database
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
     from bot.outbox import AttachmentLoader, Outbox
+    from bot.sender import Delivery
     from bot.subcommands import Register
 
 log = logging.getLogger(__name__)
@@ -505,16 +511,18 @@ class Engine:
         return lock
 
     async def handle(self, incoming: Incoming) -> list[OutMessage]:
-        """Handle one update; return the replies to send (empty for a duplicate)."""
+        """Handle one update; return the replies to send (empty for a duplicate).
+
+        The replies live only in memory: for the terminal and tests. Channels use
+        :meth:`answer`, which writes them to the outbox with the update's effects."""
         started = time.perf_counter()
         incoming = _sanitize(incoming)
-        lock = self._lock((incoming.channel, incoming.user_id))
-        async with lock:
+        async with self._lock((incoming.channel, incoming.user_id)):
             try:
                 ctx = await self._run(incoming)
             except Exception:
                 log.exception("update %s from %s failed", incoming.update_id, incoming.channel)
-                return await self._apology(incoming)
+                return [await self._apology(incoming)]
             if ctx is None:
                 return []
             out = [self.render(reply, ctx.lang, ctx.zone) for reply in ctx.replies]
@@ -525,13 +533,47 @@ class Engine:
             self.services.wake_job(job_id)
         return out
 
-    async def _run(self, incoming: Incoming) -> Context | None:
+    async def answer(self, incoming: Incoming) -> list[Delivery]:
+        """Handle one stored update: its effects, the parts of its reply (in the outbox) and
+        the mark "handled" on the stored update commit together. Returns the reply's rows,
+        already claimed, for the channel to send at once (``Outbox.send_now``)."""
+        started = time.perf_counter()
+        incoming = _sanitize(incoming)
+        outbox = self.services.outbox
+        async with self._lock((incoming.channel, incoming.user_id)):
+            try:
+                deliveries = await self._run(incoming, durable=True)
+            except Exception:
+                log.exception("update %s from %s failed", incoming.update_id, incoming.channel)
+                apology = await self._apology(incoming)
+                async with self.services.db.transaction() as conn:
+                    await self._handled(conn, incoming, "failed")
+                    deliveries = await outbox.claim_replies(
+                        conn, incoming.channel, incoming.chat_id, self._reply_key(incoming),
+                        _in_thread(incoming, [apology]))
+            else:
+                if deliveries is not None and self.services.metrics is not None:
+                    self.services.metrics.handled(incoming.channel, started)
+        outbox.wake_if_queued()
+        return deliveries or []
+
+    @overload
+    async def _run(self, incoming: Incoming) -> Context | None: ...
+
+    @overload
+    async def _run(self, incoming: Incoming, durable: Literal[True]) -> list[Delivery] | None: ...
+
+    async def _run(self, incoming: Incoming, durable: bool = False) -> Any:
         services = self.services
         now = services.clock.now()
         async with services.db.transaction() as conn:
+            # One user's updates in order across workers (PostgreSQL; a no-op on SQLite).
             await conversation_repo.lock(conn, incoming.channel, incoming.user_id)
-            if incoming.update_id is not None and not await conversation_repo.mark_processed(
-                conn, incoming.channel, incoming.update_id, now
+            # A repeat is dropped: a stored update is handled once (durable), any other by id.
+            if incoming.update_id is not None and not await (
+                updates_repo.mark_handled(conn, incoming.channel, incoming.update_id, now)
+                if durable else
+                conversation_repo.mark_processed(conn, incoming.channel, incoming.update_id, now)
             ):
                 log.info("dropped repeated update %s/%s", incoming.channel, incoming.update_id)
                 return None
@@ -553,7 +595,58 @@ class Engine:
                     conn, incoming.channel, incoming.user_id, ctx.state, ctx.data, now,
                     exists=seen.has_conversation,
                 )
-        return ctx
+            if not durable:
+                return ctx
+            artisan_id = ctx.artisan.id if ctx.artisan is not None else None
+            deliveries = await services.outbox.claim_replies(
+                conn, incoming.channel, incoming.chat_id, self._reply_key(incoming),
+                _in_thread(incoming, [self.render(reply, ctx.lang, ctx.zone) for reply in ctx.replies]),
+                artisan_id=artisan_id,
+            )
+        for job_id in sorted(ctx.wake):  # committed: the job sees what this update wrote
+            services.wake_job(job_id)
+        return deliveries
+
+    async def _handled(self, conn: Conn, incoming: Incoming, outcome: str) -> None:
+        if incoming.update_id is not None:
+            await updates_repo.mark_handled(conn, incoming.channel, incoming.update_id,
+                                            self.services.clock.now(), outcome)
+
+    @staticmethod
+    def _reply_key(incoming: Incoming) -> str:
+        return incoming.update_id or f"{incoming.chat_id}:{uuid.uuid4().hex}"
+
+    async def drop(self, incoming: list[Incoming], *, notify: bool) -> list[Delivery]:
+        """A chat sends faster than it can be answered (a forward of many messages): these
+        updates are not handled; with ``notify``, the sender is told once, in their language.
+        Returns the notice's row, claimed, to send like a reply."""
+        if not incoming:
+            return []
+        first = _sanitize(incoming[0])
+        services = self.services
+        async with services.db.transaction() as conn:
+            for item in incoming:
+                await self._handled(conn, item, "dropped")
+            if not notify:
+                return []
+            seen = await inbound_repo.load(conn, first.channel, first.user_id)
+            ctx = Context(services, conn, first, seen.state, dict(seen.data), seen.artisan, seen.role)
+            notice = self.render(Reply(Msg("common.flood")), ctx.lang, ctx.zone)
+            artisan_id = ctx.artisan.id if ctx.artisan is not None else None
+            return await services.outbox.claim_replies(
+                conn, first.channel, first.chat_id, self._reply_key(first), _in_thread(first, [notice]),
+                artisan_id=artisan_id)
+
+    async def settle_update(
+        self, channel: str, update_id: str, *, unreachable: str | None = None
+    ) -> None:
+        """A stored update with nothing to answer (a group message, a "bot blocked" notice for
+        chat ``unreachable``): its effect and the mark "handled" commit together."""
+        now = self.services.clock.now()
+        async with self.services.db.transaction() as conn:
+            if unreachable is not None:
+                await artisan_repo.mark_blocked(conn, channel, unreachable, now)
+            await updates_repo.mark_handled(conn, channel, update_id, now, "ignored")
 
     async def chat_unreachable(self, channel: str, chat_id: str) -> None:
         """The platform says this chat blocked us: stop sending there (keep the record)."""
@@ -561,7 +654,7 @@ class Engine:
             await artisan_repo.mark_blocked(conn, channel, chat_id, self.services.clock.now())
         log.info("%s chat %s is unreachable (blocked the bot)", channel, chat_id)
 
-    async def _apology(self, incoming: Incoming) -> list[OutMessage]:
+    async def _apology(self, incoming: Incoming) -> OutMessage:
         """"Something went wrong", in the language the user chose (their profile's, or the one
         picked at the first step of registration), else their app's, else the chamber's."""
         chosen: object = None
@@ -574,7 +667,7 @@ class Engine:
         lang = chosen if isinstance(chosen, str) and chosen in self.services.translator.languages \
             else self.services.translator.supported(incoming.language_hint)
         lang = lang or self.services.settings.default_locale
-        return [self.render(Reply(Msg("common.error")), lang, self.services.zone)]
+        return self.render(Reply(Msg("common.error")), lang, self.services.zone)
 
     # -- routing ------------------------------------------------------------------------
     async def _route(self, ctx: Context) -> None:
@@ -826,6 +919,13 @@ def _meanings(offer: list[tuple[str, str]], lexicon: Lexicon) -> dict[str, set[s
     if "lang:ar" in meanings and "lang:ary" not in meanings:
         meanings["lang:ar"] = meanings["lang:ar"] | {"lang:ary"}
     return meanings
+
+
+def _in_thread(incoming: Incoming, messages: list[OutMessage]) -> list[OutMessage]:
+    """An answer to a message in a topic (of the staff group) stays in that topic."""
+    if incoming.thread_id is None:
+        return messages
+    return [replace(m, thread_id=incoming.thread_id) for m in messages]
 
 
 def _sanitize(incoming: Incoming) -> Incoming:

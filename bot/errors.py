@@ -52,9 +52,18 @@ class DeliveryError(HirfaError):
 
 
 class RetryLater(DeliveryError):
-    def __init__(self, retry_after: float, detail: str = "429 Too Many Requests") -> None:
+    """A rate limit. ``per_chat``: True when the platform says it is this recipient's own limit
+    (WhatsApp 131056), False when it is the whole account's, None when it does not say
+    (Telegram's 429): the sender then pauses the chat, and the channel only if another chat
+    is limited at the same time."""
+
+    def __init__(
+        self, retry_after: float, detail: str = "429 Too Many Requests", *,
+        per_chat: bool | None = None,
+    ) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+        self.per_chat = per_chat
 
 
 class Unreachable(DeliveryError):

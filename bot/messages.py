@@ -21,6 +21,22 @@ Kind = Literal["text", "command", "choice", "contact", "location", "unsupported"
 MAX_CHOICE_ID_BYTES = 64
 
 
+def utf16_len(text: str) -> int:
+    """The length Telegram counts (4,096 per message, 1,024 per caption): UTF-16 code units,
+    so an emoji or any character beyond the Basic Multilingual Plane counts two."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def utf16_cut(text: str, limit: int) -> tuple[str, str]:
+    """``text`` cut after at most ``limit`` UTF-16 units, never inside a character."""
+    units = 0
+    for index, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return text[:index], text[index:]
+    return text, ""
+
+
 @dataclass(frozen=True)
 class Contact:
     """A phone number shared by the user; ``user_id`` is the platform id of its owner, if known."""

@@ -19,12 +19,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select
 
 from bot.errors import Permanent, RetryLater, Transient, Unreachable, WindowClosed
 from bot.messages import OutMessage
+from storage import outbox as outbox_repo
 from storage.database import Database
-from storage.schema import outbox
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MeteredTransport"]
 
@@ -57,12 +56,8 @@ class Metrics:
     async def refresh_queue(self, db: Database) -> None:
         """Read the outbox's depth by channel and status (every status present is reported,
         and one that emptied drops to 0)."""
-        # The one outbox statement outside bot/outbox.py: it moves to storage/outbox.py with
-        # the outbox refactor.
-        stmt = select(outbox.c.channel, outbox.c.status, func.count()).group_by(
-            outbox.c.channel, outbox.c.status)
         async with db.read() as conn:
-            rows = [(str(c), str(s), int(n)) for c, s, n in await conn.execute(stmt)]
+            rows = await outbox_repo.tally(conn)
         seen = {(c, s) for c, s, _ in rows}
         for labels in self._queue_labels - seen:
             self.queue.labels(*labels).set(0)

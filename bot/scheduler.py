@@ -30,6 +30,7 @@ from bot.dialogue import Job, Services
 from bot.timezones import load_zone
 from storage import conversations as conversation_repo
 from storage import leases as lease_repo
+from storage import updates as updates_repo
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ async def wake_outbox(services: Services) -> None:
 
 async def prune_updates(services: Services) -> None:
     async with services.db.transaction() as conn:
-        removed = await conversation_repo.prune_processed(conn, services.clock.now(), KEEP_UPDATE_IDS)
+        now = services.clock.now()
+        removed = await conversation_repo.prune_processed(conn, now, KEEP_UPDATE_IDS)
+        removed += await updates_repo.prune(conn, now - KEEP_UPDATE_IDS)
     if removed:
         log.info("pruned %d processed update ids", removed)
 

@@ -25,7 +25,7 @@ from typing import Any
 from bot.dialogue import Context, MenuItem, Router, State, nav_choices, strip_invisible
 from bot.errors import FileTooLarge, InvalidInput
 from bot.i18n import Msg, Raw, Text
-from bot.messages import Choice, Document
+from bot.messages import Choice, Document, utf16_len
 from bot.numbers import LATIN_DIGITS, parse_id
 from handlers import broadcast_delivery as delivery
 from handlers.catalog import CRAFTS, REGIONS
@@ -38,7 +38,9 @@ router = Router()
 router.jobs.append(delivery.JOB)
 router.attachments["broadcast"] = delivery.load_attachment
 STAFF = "staff"
-MAX_TEXT = 3500  # leaves room for the heading and the STOP line within Telegram's 4096
+# In UTF-16 units, as Telegram counts (an emoji counts two); leaves room for the heading and
+# the STOP line within Telegram's 4096.
+MAX_TEXT = 3500
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
 _DATETIME = re.compile(
     r"^\s*(?:(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2}))"
@@ -122,8 +124,8 @@ async def take_text(ctx: Context) -> None:
     text = ctx.text.strip()
     if not strip_invisible(text).strip():
         raise InvalidInput("common.text_empty")
-    if len(text) > MAX_TEXT:
-        raise InvalidInput("bc.text_too_long", max=MAX_TEXT, length=len(text))
+    if utf16_len(text) > MAX_TEXT:  # as Telegram counts: an emoji counts two
+        raise InvalidInput("bc.text_too_long", max=MAX_TEXT, length=utf16_len(text))
     lang = str(ctx.data.get("bc_lang", b.fallback_lang))
     texts = {**b.texts, lang: text}
     fallback = b.fallback_lang if b.fallback_lang in b.texts else lang

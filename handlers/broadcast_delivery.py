@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select, update
-
 from bot.dialogue import Job, Services
 from bot.i18n import Msg, Text
 from bot.messages import Choice, Document, OutMessage, Reply, render
 from bot.outbox import PENDING, SENDING, SKIPPED, Queued
 from storage import audience as audience_repo
 from storage import broadcasts as repo
+from storage import outbox as outbox_repo
 from storage.database import Conn
-from storage.schema import artisans, outbox
 
 log = logging.getLogger(__name__)
 
@@ -134,20 +132,11 @@ def _author_message(services: Services, b: repo.Broadcast, text: Text,
 
 async def _progress_row(conn: Conn, broadcast_id: int) -> tuple[str, str | None] | None:
     """(status, platform message id) of the author's progress message."""
-    stmt = select(outbox.c.status, outbox.c.platform_message_id).where(
-        outbox.c.idem_key == f"broadcast:{broadcast_id}:progress"
-    )
-    row = (await conn.execute(stmt)).first()
-    return (str(row[0]), str(row[1]) if row[1] else None) if row else None
+    return await outbox_repo.state_of(conn, f"broadcast:{broadcast_id}:progress")
 
 
 async def _edit_waiting(conn: Conn, broadcast_id: int) -> bool:
-    prefix = f"broadcast:{broadcast_id}:edit:"
-    stmt = select(func.count()).select_from(outbox).where(
-        outbox.c.idem_key >= prefix, outbox.c.idem_key < prefix[:-1] + ";",
-        outbox.c.status.in_((PENDING, SENDING)),
-    )
-    return bool((await conn.execute(stmt)).scalar())
+    return await outbox_repo.unsettled(conn, f"broadcast:{broadcast_id}:edit:") > 0
 
 
 async def _edit_progress(services: Services, conn: Conn, b: repo.Broadcast,
@@ -168,14 +157,7 @@ async def _follow(services: Services, b: repo.Broadcast) -> None:
     now = services.clock.now()
     async with services.db.transaction() as conn:
         if b.status == repo.SENDING:
-            stopped = select(artisans.c.id).where(artisans.c.opted_out.is_(True))
-            opted = [int(r[0]) for r in await conn.execute(
-                select(outbox.c.artisan_id).where(
-                    outbox.c.artisan_id.in_(stopped), outbox.c.kind == repo.KIND,
-                    outbox.c.status == PENDING, outbox.c.idem_key.startswith(repo.key_prefix(b.id)),
-                )
-            )]
-            await repo.skip_opted_out(conn, b.id, opted)
+            await repo.skip_opted_out(conn, b.id)
         counts = await repo.delivery_counts(conn, b.id)
         total = sum(counts.values())
         if counts.get(PENDING, 0) or counts.get(SENDING, 0):
@@ -187,9 +169,8 @@ async def _follow(services: Services, b: repo.Broadcast) -> None:
             return  # its message id is not known yet: finish at the next tick, with the edit
         if progress is not None and progress[0] == PENDING:
             # Never shown: the report below says everything, so the author gets one message.
-            await conn.execute(update(outbox).where(
-                outbox.c.idem_key == f"broadcast:{b.id}:progress", outbox.c.status == PENDING,
-            ).values(status=SKIPPED, last_error="superseded by the report"))
+            await outbox_repo.skip(conn, "superseded by the report",
+                                   key=f"broadcast:{b.id}:progress")
         status = repo.DONE if b.status == repo.SENDING else b.status
         await repo.move(conn, b.id, status, allowed_from=(b.status,), now=now, finished_at=now,
                         total=total, sent=counts.get("sent", 0), failed=counts.get("failed", 0),

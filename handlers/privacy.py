@@ -6,6 +6,7 @@ from bot.dialogue import Context, MenuItem, Router, State, show_menu
 from bot.i18n import Msg
 from bot.messages import Choice
 from storage import artisans as artisan_repo
+from storage import updates as updates_repo
 
 router = Router()
 
@@ -71,7 +72,9 @@ async def take_delete(ctx: Context) -> None:
         await show_menu(ctx)
         return
     artisan_id = ctx.artisan.id
-    await ctx.services.outbox.forget_artisan(ctx.conn, artisan_id)
+    chats = [(i.channel, i.chat_id) for i in await artisan_repo.identities_of(ctx.conn, artisan_id)]
+    await ctx.services.outbox.forget_artisan(ctx.conn, artisan_id, chats)
+    await updates_repo.forget_chats(ctx.conn, chats)  # what they wrote, kept for redeliveries
     for hook in ctx.services.router.erase_hooks:
         await hook(ctx, artisan_id)
     await artisan_repo.erase(ctx.conn, artisan_id, ctx.now)

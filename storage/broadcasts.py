@@ -28,15 +28,14 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
-    and_,
-    func,
     select,
     update,
 )
 from sqlalchemy.engine import RowMapping
 
+from storage import outbox as outbox_repo
 from storage.database import Conn
-from storage.schema import metadata, outbox
+from storage.schema import metadata
 from storage.types import UTCDateTime
 
 DRAFT, SCHEDULED, SENDING, DONE, STOPPED, CANCELLED = (
@@ -131,13 +130,6 @@ def delivery_key(broadcast_id: int, artisan_id: int) -> str:
     return f"{KIND}:{broadcast_id}:{artisan_id}"
 
 
-def _in_broadcast(broadcast_id: int) -> Any:
-    """The outbox rows of one broadcast, as an index range on the unique ``idem_key``."""
-    prefix = key_prefix(broadcast_id)
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return and_(outbox.c.idem_key >= prefix, outbox.c.idem_key < upper, outbox.c.kind == KIND)
-
-
 async def create_draft(
     conn: Conn, *, channel: str, author_id: str, author_chat: str, lang: str,
     now: datetime,
@@ -223,61 +215,31 @@ async def running(conn: Conn) -> list[Broadcast]:
 
 async def delivery_counts(conn: Conn, broadcast_id: int) -> dict[str, int]:
     """Outbox rows of the broadcast by status (pending, sending, sent, failed, blocked, skipped)."""
-    stmt = (
-        select(outbox.c.status, func.count())
-        .where(_in_broadcast(broadcast_id))
-        .group_by(outbox.c.status)
-    )
-    return {str(status): int(n) for status, n in await conn.execute(stmt)}
+    return await outbox_repo.counts(conn, key_prefix(broadcast_id), KIND)
 
 
 async def failure_reasons(conn: Conn, broadcast_id: int, limit: int = 5) -> list[tuple[str, int]]:
     """The most frequent errors of failed deliveries, with how many rows each."""
-    stmt = (
-        select(outbox.c.last_error, func.count().label("n"))
-        .where(_in_broadcast(broadcast_id), outbox.c.status == "failed")
-        .group_by(outbox.c.last_error)
-        .order_by(func.count().desc())
-        .limit(limit)
-    )
-    return [(str(err or "?"), int(n)) for err, n in await conn.execute(stmt)]
+    return await outbox_repo.failure_reasons(conn, key_prefix(broadcast_id), KIND, limit)
 
 
 async def skip_pending(conn: Conn, broadcast_id: int, reason: str) -> int:
     """Stop: every delivery not yet attempted becomes ``skipped`` with ``reason``."""
-    result = await conn.execute(
-        update(outbox)
-        .where(_in_broadcast(broadcast_id), outbox.c.status == "pending")
-        .values(status="skipped", last_error=reason)
-    )
-    return int(result.rowcount or 0)
+    return await outbox_repo.skip(conn, reason, prefix=key_prefix(broadcast_id), kind=KIND)
 
 
-async def skip_opted_out(conn: Conn, broadcast_id: int, artisan_ids: list[int]) -> int:
+async def skip_opted_out(conn: Conn, broadcast_id: int) -> int:
     """Artisans who said STOP after the broadcast started get nothing more from it."""
-    if not artisan_ids:
+    prefix = key_prefix(broadcast_id)
+    stopped = await outbox_repo.pending_for_opted_out(conn, prefix, KIND)
+    if not stopped:
         return 0
-    result = await conn.execute(
-        update(outbox)
-        .where(_in_broadcast(broadcast_id), outbox.c.status == "pending",
-               outbox.c.artisan_id.in_(artisan_ids))
-        .values(status="skipped", last_error="opted out")
-    )
-    return int(result.rowcount or 0)
+    return await outbox_repo.skip(conn, "opted out", prefix=prefix, kind=KIND, artisan_ids=stopped)
 
 
 async def deliveries(conn: Conn, broadcast_id: int) -> list[RowMapping]:
     """Every delivery row of the broadcast (for the export), in enqueue order."""
-    stmt = (
-        select(
-            outbox.c.artisan_id, outbox.c.channel, outbox.c.chat_id, outbox.c.status,
-            outbox.c.attempts, outbox.c.last_error, outbox.c.created_at, outbox.c.sent_at,
-            outbox.c.payload,
-        )
-        .where(_in_broadcast(broadcast_id))
-        .order_by(outbox.c.id)
-    )
-    return list((await conn.execute(stmt)).mappings())
+    return await outbox_repo.rows(conn, key_prefix(broadcast_id), KIND)
 
 
 async def received_by(conn: Conn, artisan_id: int, limit: int = 8) -> list[tuple[int, datetime]]:
@@ -286,14 +248,9 @@ async def received_by(conn: Conn, artisan_id: int, limit: int = 8) -> list[tuple
     Deliveries skipped because the broadcast was stopped, or because the artisan opted out or
     erased their data, do not count as addressed to them.
     """
-    stmt = (
-        select(outbox.c.idem_key, outbox.c.created_at, outbox.c.status, outbox.c.last_error)
-        .where(outbox.c.artisan_id == artisan_id, outbox.c.kind == KIND)
-        .order_by(outbox.c.id.desc())
-        .limit(limit * 3)
-    )
+    latest = await outbox_repo.latest_for_artisan(conn, artisan_id, KIND, limit * 3)
     found: list[tuple[int, datetime]] = []
-    for key, created, status, error in await conn.execute(stmt):
+    for key, created, status, error in latest:
         if status == "skipped" and error != "no reachable chat":
             continue
         parts = str(key).split(":")

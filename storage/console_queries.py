@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from storage import outbox as outbox_repo
 from storage.certification_schema import certifications
 from storage.certifications import Application
 from storage.chamber_schema import QuestionStatus, questions
 from storage.database import Conn
-from storage.schema import artisans, identities, outbox
+from storage.schema import artisans, identities
 from storage.sessions_schema import SEATED, EnrolmentStatus, SessionStatus, enrolments, sessions
 
 PAGE = 50
@@ -171,24 +172,7 @@ async def artisan_profile(conn: Conn, artisan_id: int) -> dict[str, Any] | None:
             )
         ).mappings()
     ]
-    profile["messages"] = [
-        dict(r)
-        for r in (
-            await conn.execute(
-                select(
-                    outbox.c.kind,
-                    outbox.c.status,
-                    outbox.c.channel,
-                    outbox.c.created_at,
-                    outbox.c.sent_at,
-                    outbox.c.last_error,
-                )
-                .where(outbox.c.artisan_id == artisan_id)
-                .order_by(outbox.c.id.desc())
-                .limit(30)
-            )
-        ).mappings()
-    ]
+    profile["messages"] = await outbox_repo.history_of_artisan(conn, artisan_id, 30)
     return profile
 
 
@@ -275,12 +259,7 @@ async def full_with_waitlist(conn: Conn, now: datetime, limit: int = 10) -> list
 
 
 async def failed_deliveries(conn: Conn, since: datetime) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(outbox)
-        .where(outbox.c.status == "failed", outbox.c.created_at >= since)
-    )
-    return int((await conn.execute(stmt)).scalar_one())
+    return await outbox_repo.failed_since(conn, since)
 
 
 async def seated_of(conn: Conn, session_id: int) -> list[dict[str, Any]]:

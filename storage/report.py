@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import column, func, select, table
 
+from storage import outbox as outbox_repo
 from storage.audience import has_table
 from storage.certification_schema import certification_history, certifications
 from storage.chamber_schema import feedback, questions
 from storage.database import Conn
 from storage.questions import figures as question_figures
-from storage.schema import artisans, identities, outbox
+from storage.schema import artisans, identities
 from storage.sessions_schema import SEATED, EnrolmentStatus, SessionStatus, enrolments, sessions
 
 
@@ -197,15 +198,8 @@ async def _certification(conn: Conn, since: datetime, until: datetime) -> Sectio
 
 
 async def _announcements(conn: Conn, since: datetime, until: datetime) -> Section:
-    o = outbox
     section = Section("report.sec_announcements")
-    rows = list(
-        await conn.execute(
-            select(o.c.channel, o.c.status, func.count())
-            .where(o.c.kind == "broadcast", o.c.created_at >= since, o.c.created_at < until)
-            .group_by(o.c.channel, o.c.status)
-        )
-    )
+    rows = await outbox_repo.tally(conn, kind="broadcast", since=since, until=until)
     sent_by: dict[str, int] = {}
     total = reached = 0
     for channel, status, n in rows:

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from telegram import Update
-
 from bot.app import Hirfa
 from bot.clock import FakeClock
 from bot.settings import Settings, load_settings
@@ -114,7 +112,9 @@ class Harness:
         """Process one update dict; return what the bot sent to anyone meanwhile."""
         before = len(self.api.sent)
         self.api.observe(data)
-        await self.ptb.process_update(Update.de_json(data, self.ptb.bot))
+        assert self.app.telegram is not None
+        await self.app.telegram.receive([data])
+        await self.app.telegram.inbox.idle()
         return self.api.sent[before:]
 
     def lang(self, user: int) -> str:

@@ -399,7 +399,9 @@ async def test_broadcast_with_a_photo_uploads_it_once(h: Harness) -> None:
     assert len(photos) == 3 and all(TEXT_FR in (m.plain_text or "") for m in photos)
     uploads = [c for c in h.api.calls if c[0] == "sendPhoto"
                and not (isinstance(c[1].get("photo"), str) and not c[1]["photo"].startswith("attach://"))]
-    assert len(uploads) == 2  # the preview to staff, then one upload for all artisans
+    # Once: the preview to staff (a reply, sent by the outbox's transport), then its file id
+    # serves every artisan.
+    assert len(uploads) == 1
     async with h.app.db.read() as conn:
         stmt = select(outbox.c.payload).where(outbox.c.kind == "broadcast")
         payloads = (await conn.execute(stmt)).scalars()
@@ -603,3 +605,13 @@ def test_chart_counts_have_whole_ticks_and_long_titles_are_shortened() -> None:
     assert all(float(t).is_integer() for t in sessions.get_yticks())
     [label] = [t.get_text() for t in sessions.get_xticklabels()]
     assert len(label) <= LABEL_MAX and label.endswith("…") and label.startswith("Techniques avancées")
+
+
+async def test_broadcast_of_3400_emoji_is_refused_when_written_not_when_sent(h: Harness) -> None:
+    """3,400 emoji are 6,800 UTF-16 units, what Telegram counts: too long for any recipient.
+    (It was accepted, then failed for every recipient with "message is too long".)"""
+    await compose(h, text="🎉" * 3400)
+    refusal = h.texts(ADMIN)[-2].replace("\u202f", "").replace("\xa0", "")
+    assert "6800" in refusal and "3500" in refusal
+    await h.send(ADMIN, "🎉" * 1700)  # 3,400 units: accepted
+    assert h.find_button(ADMIN, "bc:preview")

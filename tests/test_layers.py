@@ -14,18 +14,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Known violations, each removed by another piece of issue 13 ("The outbox has one owner": every
-# statement on `outbox` moves to storage/outbox.py, which that work creates in parallel). Delete an
-# entry when it lands; test_known_exceptions_are_still_needed fails once an entry is stale.
-_OUTBOX_SQL = {"sqlalchemy", "storage.schema", "storage.schema.outbox"}
-KNOWN: dict[str, set[str]] = {
-    # issue 13: the raw `UPDATE outbox` of a broadcast's delivery (file owned by the outbox work).
-    "handlers/broadcast_delivery.py": {*_OUTBOX_SQL, "sqlalchemy.func", "sqlalchemy.select",
-                                       "sqlalchemy.update", "storage.schema.artisans"},
-    # issue 13: the reminders' "already queued?" read of outbox keys (storage.outbox.existing_keys
-    # in the outbox work).
-    "handlers/sessions/reminders.py": {*_OUTBOX_SQL, "sqlalchemy.select"},
-}
+# Known violations, each with the issue that removes it; test_known_exceptions_are_still_needed
+# fails once an entry is stale. (None left: the outbox has one owner, storage/outbox.py.)
+KNOWN: dict[str, set[str]] = {}
 
 
 def imported_modules(path: Path, package: str) -> set[str]:
@@ -111,10 +102,3 @@ def test_the_scan_sees_imports_inside_functions(tmp_path: Path) -> None:
     assert not forbidden_for_handlers("bot.outbox")
     assert forbidden_for_storage("console.web") and not forbidden_for_storage("storage.sql")
 
-
-def test_the_shell_offers_the_number_the_demo_is_seeded_for() -> None:
-    """bot/channels/shell.py still has its own copy (the outbox work edits that file): one value."""
-    from bot import demo
-    from bot.channels import shell
-
-    assert shell.DEMO_PHONE == demo.DEMO_PHONE

@@ -88,10 +88,13 @@ async def test_metrics_count_updates_sends_429s_and_the_queue(tmp_path: Path) ->
     telegram = (("channel", "telegram"),)
     assert found[("hirfa_updates_total", telegram)] == 9 * len(USERS)  # each registration: 9 updates
     assert found[("hirfa_reply_seconds_count", telegram)] == 9 * len(USERS)
-    assert found[("hirfa_sends_total", (("channel", "telegram"), ("outcome", "sent")))] == 2
+    # Direct replies are outbox rows sent through the same transport (issue 11): counted too.
+    replies = queued[("hirfa_sends_total", (("channel", "telegram"), ("outcome", "sent")))]
+    assert replies == queued[("hirfa_outbox_messages", (("channel", "telegram"), ("status", "sent")))] > 0
+    assert found[("hirfa_sends_total", (("channel", "telegram"), ("outcome", "sent")))] == replies + 2
     assert found[("hirfa_sends_total", (("channel", "telegram"), ("outcome", "blocked")))] == 1
     assert found[("hirfa_sends_total", (("channel", "telegram"), ("outcome", "rate_limited")))] == 1
     assert found[("hirfa_rate_limited_total", telegram)] == 1
     assert found[("hirfa_outbox_messages", (("channel", "telegram"), ("status", "pending")))] == 0
-    assert found[("hirfa_outbox_messages", (("channel", "telegram"), ("status", "sent")))] == 2
+    assert found[("hirfa_outbox_messages", (("channel", "telegram"), ("status", "sent")))] == replies + 2
     assert found[("hirfa_outbox_messages", (("channel", "telegram"), ("status", "blocked")))] == 1

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.scheduler import Scheduler, prune_updates
-from storage.schema import processed_updates
+from storage.updates import inbound_updates
 from tests.harness import Harness
 
 
@@ -26,7 +26,7 @@ async def test_old_update_ids_are_pruned_and_recent_ones_kept(h: Harness) -> Non
     await h.send(2, "/start")
     await prune_updates(h.app.services)
     async with h.app.db.read() as conn:
-        left = (await conn.execute(select(func.count()).select_from(processed_updates))).scalar()
+        left = (await conn.execute(select(func.count()).select_from(inbound_updates))).scalar()
     assert left == 1
 
 

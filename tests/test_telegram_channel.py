@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from bot.channels.telegram import split_text
 from bot.clock import FakeClock
 from bot.http import HttpServer, telegram_webhook
+from storage import updates as updates_repo
+from storage.updates import inbound_updates
 from tests import factories
 from tests.factories import picker
 from tests.harness import ADMIN, STAFF, Harness
@@ -82,9 +85,7 @@ async def test_polling_delivers_updates_to_the_engine(tmp_path: Path) -> None:
     async with Harness.open(tmp_path) as h:
         telegram = h.app.telegram
         assert telegram is not None
-        await telegram.application.start()
-        assert telegram.application.updater is not None
-        await telegram.application.updater.start_polling(poll_interval=0.01, timeout=0)
+        await telegram.start_polling(long_poll=0)
         try:
             h.api.push_update(factories.command_update(USER, "start"))
             for _ in range(200):
@@ -93,8 +94,16 @@ async def test_polling_delivers_updates_to_the_engine(tmp_path: Path) -> None:
                 await asyncio.sleep(0.01)
             assert h.labels(USER) == picker(h.lang(USER))
         finally:
-            await telegram.application.updater.stop()
-            await telegram.application.stop()
+            assert telegram._poller is not None
+            telegram._poller.cancel()
+
+
+async def stored(h: Harness) -> list[str]:
+    async with h.app.db.read() as conn:
+        return [row.external_id for row in await updates_repo.waiting(conn, "telegram", 100)] + [
+            str(r) for r in (await conn.execute(
+                select(inbound_updates.c.external_id)
+                .where(inbound_updates.c.handled_at.is_not(None)))).scalars()]
 
 
 async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(tmp_path: Path) -> None:
@@ -112,11 +121,11 @@ async def test_webhook_rejects_a_wrong_secret_and_accepts_the_right_one(tmp_path
             wrong = await client.post("/telegram/hook", json=update,
                                       headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
             assert (missing.status_code, wrong.status_code) == (403, 403)
-            assert telegram.application.update_queue.qsize() == 0
+            assert await stored(h) == []
             good = await client.post("/telegram/hook", json=update,
                                      headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"})
             assert good.status_code == 200
-            assert telegram.application.update_queue.qsize() == 1
+            assert await stored(h) == [str(update["update_id"])]  # kept before the 200
             health = await client.get("/healthz")
             assert health.json() == {"status": "ok"}
 

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.demo import DEMO_PHONE
 from bot.dialogue import Engine
 from bot.i18n import html_to_plain
 from bot.messages import Contact, Incoming, OutMessage
 
 CHANNEL = "shell"
-DEMO_PHONE = "+212612345678"
 
 
 def format_message(message: OutMessage) -> str:

@@ -4,14 +4,18 @@
   command, button press, shared contact, location, unsupported media) and hands it to the engine.
 - Outgoing: an :class:`OutMessage` becomes ``sendMessage`` with HTML, an inline keyboard for
   choices, or a reply keyboard with "share my number"; documents and photos are sent as files.
-- Long polling by default; a webhook (served by :mod:`bot.http`) when ``webhook_url`` is set,
-  checking ``X-Telegram-Bot-Api-Secret-Token`` in constant time.
+- Long polling by default (our own ``getUpdates`` loop: a batch is stored before the offset moves
+  past it); a webhook (served by :mod:`bot.http`) when ``webhook_url`` is set, checking
+  ``X-Telegram-Bot-Api-Secret-Token`` in constant time, storing the update before answering 200.
+- Every update goes through :class:`~bot.inbox.Inbox` (stored, one chat at a time, floods
+  dropped); replies are written to the outbox with the update's effects and sent from there.
 - :class:`TelegramTransport` is the outbox's way to send, mapping PTB errors to ours.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -34,19 +38,31 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot.channels.telegram_http import AiohttpRequest
 from bot.dialogue import ROLE_RANK, Engine
 from bot.errors import Permanent, RetryLater, Transient, Unreachable
 from bot.i18n import Msg, Translator
+from bot.inbox import Inbox, Received
 from bot.languages import ISO_639_1
-from bot.messages import Button, Contact, Document, Incoming, IncomingFile, OutMessage
-from bot.outbox import Pacer
+from bot.messages import (
+    Button,
+    Contact,
+    Document,
+    Incoming,
+    IncomingFile,
+    OutMessage,
+    utf16_cut,
+    utf16_len,
+)
+from bot.pacing import Pacer
+from bot.sender import Delivery
 from bot.settings import TelegramSettings
 from bot.voices import VoiceStore
 from storage import staff as staff_repo
+from storage.updates import Stored
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +80,21 @@ def retry_seconds(value: int | float | timedelta) -> float:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split long text at line breaks (or hard, as a last resort) into sendable pieces."""
-    if len(text) <= limit:
+    """Split long text at line breaks (or hard, as a last resort) into sendable pieces,
+    measured as Telegram measures: in UTF-16 units (an emoji counts two)."""
+    if utf16_len(text) <= limit:
         return [text]
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        while utf16_len(line) > limit:
             if current:
                 parts.append(current)
                 current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
+            head, line = utf16_cut(line, limit)
+            parts.append(head)
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if utf16_len(candidate) > limit:
             parts.append(current)
             current = line
         else:
@@ -85,6 +102,20 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+def chat_of(payload: dict[str, Any]) -> str:
+    """The chat an update belongs to (read from the raw update, nothing parsed twice)."""
+    for field in ("message", "edited_message", "my_chat_member", "channel_post"):
+        chat = (payload.get(field) or {}).get("chat") or {}
+        if "id" in chat:
+            return str(chat["id"])
+    query = payload.get("callback_query") or {}
+    chat = (query.get("message") or {}).get("chat") or {}
+    if "id" in chat:
+        return str(chat["id"])
+    sender = query.get("from") or {}
+    return str(sender["id"]) if "id" in sender else "-"
 
 
 def inline_keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup:
@@ -143,7 +174,7 @@ async def send_out(
     )
     sent: Message | None = None
     if message.document is not None or message.photo is not None:
-        caption = message.text if len(message.text) <= MAX_CAPTION else None
+        caption = message.text if utf16_len(message.text) <= MAX_CAPTION else None
         if caption is None:
             for piece in split_text(message.text):
                 sent = await bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML, **thread)
@@ -212,7 +243,7 @@ async def edit_out(bot: Any, chat_id: int | str, message: OutMessage) -> str:
     markup = inline_keyboard(message.buttons) if message.buttons else None
     try:
         await bot.edit_message_text(
-            message.text[:MAX_TEXT] or "…", chat_id=chat_id, message_id=int(message.edit_id),
+            utf16_cut(message.text, MAX_TEXT)[0] or "…", chat_id=chat_id, message_id=int(message.edit_id),
             parse_mode=ParseMode.HTML, reply_markup=markup,
         )
     except BadRequest as err:
@@ -388,12 +419,14 @@ class TelegramChannel:
         # aiohttp rather than PTB's default httpx: a quarter of the CPU per call (telegram_http.py).
         builder = builder.request(request or AiohttpRequest())
         builder = builder.get_updates_request(updates_request or AiohttpRequest(connection_pool_size=1))
-        if settings.webhook_url:
-            builder = builder.updater(None)
+        # No PTB Updater: our own getUpdates loop stores each batch before the offset moves.
+        builder = builder.updater(None)
         self.application = builder.build()
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
         self.transport = TelegramTransport(self.application, engine.services.extras.get("voices"))
+        services = engine.services
+        self.inbox = Inbox(services.db, services.clock, services.outbox, CHANNEL,
+                           self._handle, self._drop, slots=settings.concurrent_updates)
+        self._poller: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()  # button answers, menu updates
         engine.services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
         engine.services.extras["create_topic"] = self.create_topic
@@ -426,18 +459,54 @@ class TelegramChannel:
                 allowed_updates=Update.ALL_TYPES,
             )
             log.info("telegram: webhook set (path %s)", self.webhook_path)
-        else:
-            assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-            log.info("telegram: long polling started")
+        await self.inbox.resume()
+        if not self.settings.webhook_url:
+            await self.start_polling()
+
+    async def start_polling(self, long_poll: int = 25) -> None:
+        await self.application.bot.delete_webhook(drop_pending_updates=False)
+        self._poller = asyncio.create_task(self._poll(long_poll))
+        log.info("telegram: long polling started")
 
     async def stop(self) -> None:
+        """Stop fetching, finish the updates being handled (a few seconds), leave the rest
+        stored for the next start."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        await self.inbox.stop()
         app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
         if app.running:
             await app.stop()
         await app.shutdown()
+
+    async def _poll(self, long_poll: int) -> None:
+        """Long polling: each batch is stored (committed) before the offset moves past it, and
+        Telegram forgets a batch only when asked for the next offset. A crash at any instant
+        loses nothing; a repeat after a crash is dropped by update id."""
+        bot = self.application.bot
+        offset: int | None = None
+        failures = 0
+        while True:
+            try:
+                updates = await bot.get_updates(offset=offset, timeout=long_poll,
+                                                allowed_updates=Update.ALL_TYPES)
+                if updates:
+                    await self.receive([u.to_dict() for u in updates])
+                    offset = updates[-1].update_id + 1
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except RetryAfter as err:
+                await asyncio.sleep(retry_seconds(err.retry_after))
+            except TimedOut:
+                continue
+            except Exception:
+                failures += 1
+                log.warning("telegram: getUpdates failed (%d in a row)", failures, exc_info=True)
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
 
     async def _set_commands(self) -> None:
         """The "/" menus: artisans' commands for everyone, in every language; each staff
@@ -530,28 +599,43 @@ class TelegramChannel:
         return hmac.compare_digest(header.encode(), secret.get_secret_value().encode())
 
     async def feed(self, payload: dict[str, Any]) -> None:
-        """Queue an update received by the webhook (the HTTP handler answers 200 at once)."""
-        update = Update.de_json(payload, self.application.bot)
-        await self.application.update_queue.put(update)
+        """An update received by the webhook: stored before the HTTP handler answers 200."""
+        await self.receive([payload])
+
+    async def receive(self, payloads: list[dict[str, Any]]) -> None:
+        """Store updates durably (a repeated ``update_id`` is dropped), then handle them."""
+        await self.inbox.receive(
+            Received(str(p["update_id"]), chat_of(p), p) for p in payloads if "update_id" in p
+        )
 
     # -- updates ----------------------------------------------------------------------------
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _handle(self, row: Stored) -> list[Delivery]:
+        update = Update.de_json(row.payload, self.application.bot)
         member = update.my_chat_member
         if member is not None and member.chat.type == ChatType.PRIVATE:
             status = member.new_chat_member.status
-            if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-                await self.engine.chat_unreachable(CHANNEL, str(member.chat.id))
-            return
+            blocked = status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+            await self.engine.settle_update(CHANNEL, row.external_id, unreachable=(
+                str(member.chat.id) if blocked else None))
+            return []
         incoming = to_incoming(update)
         if update.callback_query is not None:
             # Stop the button's spinner while the engine works, not before.
             self._in_background(self._answer(update))
         if incoming is None:
-            return
-        replies = await self.engine.handle(incoming)
-        for message in replies:  # an answer to a topic stays in that topic
-            message.thread_id = incoming.thread_id
-        await self.reply(incoming.chat_id, replies)
+            await self.engine.settle_update(CHANNEL, row.external_id)
+            return []
+        return await self.engine.answer(incoming)
+
+    async def _drop(self, rows: list[Stored], notify: bool) -> list[Delivery]:
+        incoming = []
+        for row in rows:
+            found = to_incoming(Update.de_json(row.payload, self.application.bot))
+            if found is None:  # no message in it: nothing to answer
+                await self.engine.settle_update(CHANNEL, row.external_id)
+            else:
+                incoming.append(found)
+        return await self.engine.drop(incoming, notify=notify)
 
     @staticmethod
     async def _answer(update: Update) -> None:
@@ -560,29 +644,3 @@ class TelegramChannel:
             await update.callback_query.answer()
         except TelegramError:
             log.debug("callback answer failed", exc_info=True)
-
-    async def reply(self, chat_id: str, replies: list[OutMessage]) -> None:
-        """Send direct replies at once (they share the pacer with the outbox)."""
-        for message in replies:
-            if message.voice_ref is not None:
-                await self.pacer.acquire(chat_id)
-                await self.transport.send_voice(chat_id, message.voice_ref)
-            for attempt in range(3):
-                await self.pacer.acquire(chat_id)
-                try:
-                    await send_out(self.application.bot, int(chat_id), message)
-                    break
-                except RetryAfter as err:
-                    self.pacer.pause(retry_seconds(err.retry_after))
-                    log.warning("telegram: 429 on a direct reply (attempt %d)", attempt + 1)
-                except Forbidden:
-                    await self.engine.chat_unreachable(CHANNEL, chat_id)
-                    return
-                except BadRequest:
-                    log.exception("telegram refused a reply")
-                    break
-                except (TimedOut, NetworkError):
-                    log.warning("telegram: network error on a direct reply", exc_info=True)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram handler error", exc_info=context.error)

@@ -6,19 +6,21 @@ The app's one HTTP server (:mod:`bot.http`) serves :meth:`WhatsAppChannel.endpoi
 - ``GET``: Meta's verification handshake (``hub.mode=subscribe``, ``hub.verify_token``,
   ``hub.challenge`` echoed back).
 - ``POST``: refused with 401 without ``X-Hub-Signature-256`` and 403 when it does not match the
-  HMAC-SHA256 of the raw body under the app secret (compared in constant time). A signed post is
-  answered 200 at once; its messages and status callbacks are handled right after, in a task.
-  Meta redelivers anything not answered 200, for days: repeats are dropped by message id
-  (``wamid``) in ``processed_updates``, so also after a restart.
+  HMAC-SHA256 of the raw body under the app secret (compared in constant time). Each message of
+  a signed post is stored (``inbound_updates``, one row per ``wamid``; a repeat makes none)
+  *before* the post is answered 200: Meta does not redeliver what it saw acknowledged. They are
+  then handled from there through :class:`~bot.inbox.Inbox` (one chat at a time, floods
+  dropped, what a crash interrupted handled at the next start); status callbacks right after,
+  in a task.
 
 Pieces: :mod:`~bot.channels.whatsapp_webhook` reads posts, :mod:`~bot.channels.whatsapp_render`
 turns replies into buttons/lists/text, :mod:`~bot.channels.whatsapp_api` calls the Graph API,
 :mod:`~bot.channels.whatsapp_outbox` applies the 24-hour rule to outbox messages. Status callbacks
 update the outbox row that sent the message (found by the ``wamid`` of any of its parts):
-delivery receipts are kept; a late failure is retried (rate limits, and 131026 "undeliverable",
-which is not a block: that message alone is given up after the outbox's ``max_attempts``),
-re-sent as a template (131047), or fails the row with Meta's code. A retry sends again only the
-part that failed.
+delivery receipts are kept; a late failure is translated into a :mod:`bot.errors` type and
+settled by the sender like a failure at send time (rate limits and 131026 "undeliverable",
+which is not a block, are retried; that message alone is given up after ``max_attempts``),
+except 131047 (sent again as a template). A retry sends again only the part that failed.
 
 Each message received opens the chat's 24-hour window (``whatsapp_windows``, artisan or not); a
 ``system`` message saying a user changed number moves their identity, conversation and role to
@@ -33,7 +35,6 @@ import contextlib
 import hmac
 import json
 import logging
-import weakref
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,16 +43,10 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from bot.channels.whatsapp_api import (
-    OUTSIDE_WINDOW,
-    THROTTLED,
-    UNDELIVERABLE,
-    GraphClient,
-    TokenRejected,
-)
+from bot.channels.whatsapp_api import OUTSIDE_WINDOW, GraphClient, error_for
 from bot.channels.whatsapp_files import CalendarEvent
 from bot.channels.whatsapp_outbox import WhatsAppTransport
-from bot.channels.whatsapp_render import Labels, render
+from bot.channels.whatsapp_render import Labels
 from bot.channels.whatsapp_webhook import (
     CHANNEL,
     Batch,
@@ -61,12 +56,16 @@ from bot.channels.whatsapp_webhook import (
     signature_ok,
 )
 from bot.dialogue import Engine
-from bot.errors import Permanent, RetryLater, Transient, Unreachable, WindowClosed
 from bot.i18n import Msg, Raw, Translator
-from bot.messages import Incoming, OutMessage
-from bot.outbox import FAILED, SENT, Pacer
+from bot.inbox import Inbox, Received
+from bot.messages import OutMessage
+from bot.outbox import PENDING, SENT
+from bot.pacing import Pacer
+from bot.sender import Delivery, outcome_of
 from bot.settings import WhatsAppSettings
+from storage import outbox as outbox_repo
 from storage import whatsapp as wa_repo
+from storage.updates import Stored
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +76,32 @@ STOP_GRACE = 10.0
 # How fresh a chat's recorded last message must be (the window is 24 h; a write per message
 # would cost a transaction each for nothing).
 WINDOW_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def message_posts(payload: Any, phone_id: str | None) -> list[Received]:
+    """Each message of a webhook post as a post of its own (same shape, one message), keyed by
+    its ``wamid`` and chat: what is stored before answering 200 (what :func:`parse` would not
+    hand to the engine is not kept)."""
+    posts: list[Received] = []
+    if not isinstance(payload, dict):
+        return posts
+    for entry in payload.get("entry") or []:
+        if not isinstance(entry, dict):
+            continue
+        for change in entry.get("changes") or []:
+            if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+                continue
+            value = change["value"]
+            for message in value.get("messages") or []:
+                if not isinstance(message, dict) or not message.get("id"):
+                    continue
+                one = {k: v for k, v in value.items() if k not in ("messages", "statuses")}
+                one["messages"] = [message]
+                post = {"object": payload.get("object"), "entry": [
+                    {"id": entry.get("id"), "changes": [{**change, "value": one}]}]}
+                for incoming in parse(post, phone_id).messages:
+                    posts.append(Received(str(message["id"])[:128], incoming.chat_id[:64], post))
+    return posts
 
 
 class WhatsAppChannel:
@@ -102,26 +127,32 @@ class WhatsAppChannel:
             self.api, settings, services.db, services.clock, pacer, self.labels
         )
         self.transport.voices = services.extras.get("voices")
-        # Media download (``fetch_file(media_id) -> bytes``) where this build has it.
-        fetch = getattr(self, "fetch_file", None)
-        if fetch is not None:
-            services.extras.setdefault("files", {}).setdefault(CHANNEL, fetch)
         self._labels: dict[str, Labels] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._chats: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._window_touched: dict[str, datetime] = {}
+        # Media download (``fetch_file(media_id) -> bytes``), as on Telegram.
         services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
+        self.inbox = Inbox(services.db, services.clock, services.outbox, CHANNEL,
+                           self._handle, self._drop)
 
     # -- lifecycle --------------------------------------------------------------------------
     async def idle(self) -> None:
         """Wait until every post received so far is handled (tests, shutdown)."""
-        while self._tasks:
+        while self._tasks or self.inbox.busy:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self.inbox.idle()
+
+    async def start(self) -> None:
+        """Handle the messages stored and not handled before the last stop."""
+        await self.inbox.resume()
 
     async def stop(self) -> None:
-        """Finish what is being handled (at most 10 s), then close the Graph API client."""
+        """Finish what is being handled (a few seconds), leave the rest stored, then close the
+        Graph API client."""
+        await self.inbox.stop()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.idle(), STOP_GRACE)
+            await asyncio.wait_for(asyncio.gather(*list(self._tasks), return_exceptions=True),
+                                   STOP_GRACE)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
@@ -194,7 +225,7 @@ class WhatsAppChannel:
             payload = json.loads(body)
         except ValueError:
             return PlainTextResponse("bad request", status_code=400)
-        self._spawn(self.process(payload))
+        await self.process(payload)
         return PlainTextResponse("ok")
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -209,19 +240,21 @@ class WhatsAppChannel:
 
     # -- handling ---------------------------------------------------------------------------
     async def process(self, payload: Any) -> None:
-        """Handle one post: status callbacks first, then each message in order."""
+        """Store the post's messages durably (returns once committed; the webhook answers 200
+        after), then handle them from the store; status callbacks go to a task. What the post
+        says about the account (a user's new number, errors) is acted on first."""
         batch = parse(payload, self.settings.phone_id)
         await self.on_account_events(batch)
-        for status in batch.statuses:
+        await self.inbox.receive(message_posts(payload, self.settings.phone_id))
+        if batch.statuses:
+            self._spawn(self._on_statuses(batch.statuses))
+
+    async def _on_statuses(self, statuses: list[Status]) -> None:
+        for status in statuses:
             try:
                 await self.on_status(status)
-            except Exception:  # one bad callback must not lose the messages of the post
+            except Exception:  # one bad callback must not stop the others
                 log.exception("whatsapp: status callback for %s failed", status.message_id)
-        for incoming in batch.messages:
-            try:
-                await self.on_message(incoming)
-            except Exception:
-                log.exception("whatsapp: message %s failed", incoming.update_id)
 
     async def on_account_events(self, batch: Batch) -> None:
         """What a post says besides messages and statuses: errors about the whole post (logged)
@@ -239,6 +272,7 @@ class WhatsAppChannel:
         services = self.engine.services
         async with services.db.transaction() as conn:
             moved = await wa_repo.change_number(conn, change.old, change.new)
+            await outbox_repo.move_chat(conn, CHANNEL, change.old, change.new)
         self._window_touched.pop(change.old, None)
         if moved:
             log.info("whatsapp: a user changed number; their records moved to the new number")
@@ -260,81 +294,59 @@ class WhatsAppChannel:
         broadcast photo); :class:`~bot.errors.FileTooLarge` past the download limit."""
         return await self.api.download(file_id)
 
-    async def on_message(self, incoming: Incoming) -> None:
-        # One chat at a time, replies included, so two quick taps are answered in order.
-        lock = self._chats.get(incoming.chat_id)
-        if lock is None:
-            lock = self._chats[incoming.chat_id] = asyncio.Lock()
-        async with lock:
-            await self.note_inbound(incoming.chat_id)
-            replies = await self.engine.handle(incoming)
-            await self.reply(incoming.chat_id, replies)
+    async def _handle(self, row: Stored) -> list[Delivery]:
+        messages = parse(row.payload, self.settings.phone_id).messages
+        if not messages:
+            await self.engine.settle_update(CHANNEL, row.external_id)
+            return []
+        await self.note_inbound(messages[0].chat_id)
+        return await self.engine.answer(messages[0])
 
-    async def reply(self, chat_id: str, replies: list[OutMessage]) -> None:
-        """Send direct replies at once (they share the pacer with the outbox)."""
-        for message in replies:
-            if self.api.halted:
-                log.warning("whatsapp: a reply to %s was not sent (access token rejected)", chat_id)
-                return
-            if message.voice_ref is not None:
-                await self.transport.send_voice(chat_id, message.voice_ref)
-            for part in render(message, self.labels(message.locale)):
-                for attempt in range(3):
-                    try:
-                        await self.api.send_parts(chat_id, [part], self.pacer)
-                        break
-                    except TokenRejected:
-                        return
-                    except RetryLater as err:
-                        self.pacer.pause(err.retry_after)
-                        log.warning("whatsapp: rate limited on a reply (attempt %d)", attempt + 1)
-                    except Unreachable:
-                        await self.engine.chat_unreachable(CHANNEL, chat_id)
-                        return
-                    except (Permanent, WindowClosed) as err:
-                        log.error("whatsapp refused a reply to %s: %s", chat_id, err)
-                        break
-                    except Transient as err:
-                        log.warning("whatsapp: %s on a reply (attempt %d)", err, attempt + 1)
+    async def _drop(self, rows: list[Stored], notify: bool) -> list[Delivery]:
+        incoming = [m for row in rows for m in parse(row.payload, self.settings.phone_id).messages]
+        if incoming:  # they wrote, even if too fast to be answered
+            await self.note_inbound(incoming[0].chat_id)
+        return await self.engine.drop(incoming, notify=notify)
 
     async def on_status(self, status: Status) -> None:
-        """Record a delivery receipt; act on a late failure of an outbox message."""
+        """Record a delivery receipt; a late failure of an outbox message is read like a
+        failure at send time (by the sender), except "outside the window" (131047, send it
+        again as a template) and a refused template (fail it, or move it to Telegram)."""
         services = self.engine.services
         now = services.clock.now()
-        wake = False
         async with services.db.transaction() as conn:
-            row = await wa_repo.row_by_message_id(conn, status.message_id)
+            found = await wa_repo.part_of(conn, status.message_id)
+            part = found[1] if found is not None else None
+            row = (await outbox_repo.by_id(conn, found[0]) if found is not None
+                   else await outbox_repo.by_platform_id(conn, CHANNEL, status.message_id))
             if row is None:
                 if status.status == "failed":
-                    log.warning("whatsapp: a reply to %s failed: %s %s", status.recipient,
+                    log.warning("whatsapp: a message to %s failed: %s %s", status.recipient,
                                 status.error_code, status.error_title)
                 return
-            await wa_repo.record_receipt(conn, row, status.message_id, status.status, now,
+            await wa_repo.record_receipt(conn, row.id, status.message_id, status.status, now,
                                          status.error_code, status.error_title or None)
             if status.status != "failed" or row.status != SENT:
                 return
             code = status.error_code or 0
             reason = f"whatsapp error {code}: {status.error_title}".strip()
             origin = dict(row.payload.get("origin") or {})
-            if row.part is not None:  # sent again, this part is: the others went through
-                await wa_repo.forget_part(conn, row.id, row.part)
-            max_attempts = services.settings.outbox.max_attempts
+            if part is not None:  # sent again, this part is: the others went through
+                await wa_repo.forget_part(conn, row.id, part)
             if code == OUTSIDE_WINDOW and not origin.get("template"):
                 origin["template"] = True
-                await wa_repo.reschedule(conn, row, now, reason,
-                                         payload={**row.payload, "origin": origin})
             elif code in TEMPLATE_ERRORS and origin.get("template"):
                 origin["template_refused"] = f"template refused: {reason}"
-                await wa_repo.reschedule(conn, row, now, reason,
-                                         payload={**row.payload, "origin": origin})
-            elif code in THROTTLED:
-                await wa_repo.reschedule(conn, row, now + timedelta(seconds=THROTTLED[code]), reason)
-            elif code == UNDELIVERABLE and row.attempts < max_attempts:
-                # Not a block (the number may be back later): this message is tried again.
-                backoff = timedelta(seconds=min(300.0, 2.0 * 2**row.attempts))
-                await wa_repo.reschedule(conn, row, now + backoff, reason)
             else:
-                await wa_repo.settle(conn, row, FAILED, reason)
-            wake = True
-        if wake:
-            services.outbox.wake()
+                error = error_for(400, {"error": {"code": code, "message": status.error_title}})
+                sender = services.outbox.senders[CHANNEL]
+                item = Delivery(row.id, row.chat_id, OutMessage.from_json(row.payload),
+                                row.attempts, row.artisan_id)
+                values = await sender.values_for(conn, item, outcome_of(error), error, now)
+                await outbox_repo.mark(conn, [row.id], **values)
+                origin = {}
+            if origin:  # the same message again, differently
+                await outbox_repo.mark(conn, [row.id], status=PENDING, next_attempt_at=now,
+                                       last_error=reason[:500],
+                                       payload={**row.payload, "origin": origin})
+        services.outbox.wake()

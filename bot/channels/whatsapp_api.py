@@ -30,7 +30,7 @@ import httpx
 from bot.channels.whatsapp_render import Part
 from bot.errors import FileTooLarge, Permanent, RetryLater, Transient, WindowClosed
 from bot.messages import Document
-from bot.outbox import Pacer
+from bot.pacing import Pacer
 from bot.settings import WhatsAppSettings
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 THROTTLED = {130429: 2.0, 131056: 6.0, 4: 60.0, 80007: 60.0, 131048: 60.0}
 META_TROUBLE = {1, 2, 131000, 131016, 133004}
 OUTSIDE_WINDOW = 131047
+PAIR_LIMIT = 131056  # too many messages to this one recipient: only they wait
 UNDELIVERABLE = 131026
 TOKEN_INVALID = 190
 TOKEN_RETRY_SECONDS = 300.0
@@ -87,7 +88,8 @@ def error_for(status: int, data: Any) -> Exception:
     if code == TOKEN_INVALID:
         return TokenRejected()
     if code in THROTTLED:
-        return RetryLater(THROTTLED[code], f"whatsapp error {code}: {detail}")
+        return RetryLater(THROTTLED[code], f"whatsapp error {code}: {detail}",
+                          per_chat=code == PAIR_LIMIT)
     if code == OUTSIDE_WINDOW:
         return WindowClosed(f"more than 24 hours since the artisan last wrote (whatsapp {code})")
     if code == UNDELIVERABLE:

@@ -13,8 +13,10 @@ WhatsApp takes free-form messages only within 24 hours of the user's last messag
    row to the artisan's Telegram chat if they have one, else marks it ``failed`` with the reason.
 
 The window is kept per chat (``whatsapp_windows``), whoever writes: staff who are not artisans
-get their buttons too. A message of several parts (a document, then text with buttons) records
-each part Meta accepts as it goes, so a retry after a later part failed sends only the rest.
+get their buttons too. It is read with the outbox's claim (``storage/outbox.due``) into the
+message's ``origin["inbound_at"]`` (a direct reply carries the moment the user wrote). A
+message of several parts (a document, then text with buttons) records each part Meta accepts
+as it goes, so a retry after a later part failed sends only the rest.
 WhatsApp cannot edit a sent message: an "edit" (a progress report refreshed) is not sent at all,
 rather than arriving as one more message each time; features that edit end with a message of
 their own (a broadcast's report), which is the one final message the reader gets.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.whatsapp_api import GraphClient
@@ -33,7 +35,7 @@ from bot.clock import Clock
 from bot.errors import Permanent, Transient, WindowClosed
 from bot.i18n import html_to_whatsapp
 from bot.messages import Document, OutMessage
-from bot.outbox import Pacer
+from bot.pacing import Pacer
 from bot.settings import WhatsAppSettings
 from bot.voices import VoiceStore
 from storage import whatsapp as wa_repo
@@ -72,10 +74,14 @@ class WhatsAppTransport:
         self.labels = labels
         self.voices: VoiceStore | None = None  # set by the channel (voice help)
 
-    async def window_open(self, chat_id: str) -> bool:
-        async with self.db.read() as conn:
-            last = await wa_repo.last_inbound(conn, chat_id)
-        return last is not None and self.clock.now() - last < WINDOW - WINDOW_MARGIN
+    def window_open(self, message: OutMessage) -> bool:
+        """Whether free-form messages reach the chat now: ``origin["inbound_at"]`` says when
+        it last wrote (a direct reply: the message it answers; a queued row: read with the
+        outbox's claim). Unknown: closed."""
+        inbound = (message.origin or {}).get("inbound_at")
+        if not isinstance(inbound, str):
+            return False
+        return self.clock.now() - datetime.fromisoformat(inbound) < WINDOW - WINDOW_MARGIN
 
     async def send(
         self, chat_id: str, message: OutMessage, *, row_id: int | None = None
@@ -85,7 +91,7 @@ class WhatsAppTransport:
         origin = message.origin or {}
         if origin.get("template_refused"):
             raise WindowClosed(str(origin["template_refused"]))
-        if origin.get("template") or not await self.window_open(chat_id):
+        if origin.get("template") or not self.window_open(message):
             return await self.send_template(chat_id, message)
         parts = render(message, self.labels(message.locale))
         done: dict[int, str] = {}

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.dialogue import Context, Job, Router, Services
 from bot.i18n import Msg
 from bot.messages import Choice, Reply
@@ -43,10 +41,10 @@ from handlers.sessions.parsing import local_to_utc
 from handlers.sessions.texts import title_of
 from storage import artisans as artisan_repo
 from storage import enrolments as enrolment_repo
+from storage import outbox as outbox_repo
 from storage import sessions as session_repo
 from storage.database import Conn
 from storage.enrolments import EnrolmentStatus
-from storage.schema import outbox
 from storage.sessions import Session
 
 log = logging.getLogger(__name__)
@@ -95,15 +93,6 @@ class ReminderStats:
     already: int = 0
 
 
-async def _existing(conn: Conn, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        rows = await conn.execute(select(outbox.c.idem_key).where(outbox.c.idem_key.in_(chunk)))
-        found.update(str(r[0]) for r in rows)
-    return found
-
-
 async def send_reminders(services: Services) -> ReminderStats:
     """One scan: queue every reminder that is due now and was not queued before.
 
@@ -121,7 +110,7 @@ async def send_reminders(services: Services) -> ReminderStats:
         candidates = {s.id: s for s in await session_repo.starting_between(conn, now, now + offsets[0])}
         rows = await enrolment_repo.enrolled_in(conn, list(candidates))
         due = _due(services, candidates, rows, offsets, now, stats)
-        existing = await _existing(conn, [key for _, _, key in due])
+        existing = await outbox_repo.existing_keys(conn, [key for _, _, key in due])
     if ended:
         async with services.db.transaction() as conn:
             finished = await session_repo.finish_past(conn, now)
