@@ -371,6 +371,9 @@ def check(router: Router, packages: tuple[str, ...] = _PACKAGES) -> None:
 
 # -- diagrams ----------------------------------------------------------------------------------
 
+HUB = 4  # a goto with more possible targets is drawn through one "one of N" node
+
+
 def _node(kind: str, key: str) -> str:
     return f"{kind}_{re.sub(r'[^0-9A-Za-z]', '_', key)}"
 
@@ -404,6 +407,13 @@ def flows(feature: Router, everything: Router, packages: tuple[str, ...] = _PACK
     def gone(source: str, fn: object, how: str = "") -> None:
         arrow = f" -. {how} .-> " if how else " --> "
         for goto in reached(fn, packages):
+            if len(goto.targets) > HUB:
+                # "one of the editor's steps": one node, rather than an edge to each.
+                hub = _node("h", "_".join(goto.targets))
+                nodes[hub] = f"  {hub}{{{_label(f'one of {len(goto.targets)}')}}}"
+                edges.add(f"  {source}{arrow}{hub}")
+                edges.update(f"  {hub} --> {state_node(t)}" for t in goto.targets)
+                continue
             for target in goto.targets:
                 edges.add(f"  {source}{arrow}{state_node(target)}")
             if goto.prefix:
@@ -432,7 +442,10 @@ def flows(feature: Router, everything: Router, packages: tuple[str, ...] = _PACK
         said.sort()
         entries.append((_node("k", said[0]), "says " + ", ".join(said), handler))
     for node, label, fn in entries:
-        nodes[node] = f"  {node}([{_label(label)}])"
+        before = len(edges)
         gone(node, fn)
+        # Buttons that answer in place (no step follows) would only crowd the picture.
+        if len(edges) > before or not node.startswith("a_"):
+            nodes[node] = f"  {node}([{_label(label)}])"
     return "\n".join([*lines, *sorted(nodes.values()), *sorted(edges)]) + "\n"
 
