@@ -35,6 +35,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, overload
 from zoneinfo import ZoneInfo
 
+from bot import graph
 from bot.clock import Clock
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text, Translator
@@ -198,6 +199,7 @@ class Router:
         describe: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
+            graph.claim("command", f"/{name}", fn, _handler(self.commands.get(name)))
             self.commands[name] = Command(name, fn, role, registered, describe)
             return fn
 
@@ -220,19 +222,30 @@ class Router:
 
     def keyword(self, words: Iterable[str], handler: Handler) -> None:
         for word in words:
-            self.keywords[normalize(word)] = handler
+            key = normalize(word)
+            graph.claim("keyword", key, handler, self.keywords.get(key))
+            self.keywords[key] = handler
 
     def menu_item(self, item: MenuItem) -> None:
+        mine = next((i for i in self.menu if i.id == item.id), None)
+        graph.claim("menu item", item.id, item.handler, mine.handler if mine else None)
         self.menu.append(item)
 
     def include(self, other: Router) -> None:
+        """Add a feature's router; two features claiming the same command, deep-link prefix,
+        menu item, keyword or button prefix raise :class:`bot.graph.GraphError` (one line)."""
         for name, cmd in other.commands.items():
-            self.commands.setdefault(name, cmd)
+            graph.claim("command", f"/{name}", cmd.handler, _handler(self.commands.get(name)))
+            self.commands[name] = cmd
         for state in other.states.values():
             self.state(state)
-        self.actions.extend(other.actions)
+        for action in other.actions:
+            mine = next((a for a in self.actions if a.prefix == action.prefix), None)
+            graph.claim("button prefix", action.prefix, action.handler, _handler(mine))
+            self.actions.append(action)
         for word, handler in other.keywords.items():
-            self.keywords.setdefault(word, handler)
+            graph.claim("keyword", word, handler, self.keywords.get(word))
+            self.keywords[word] = handler
         for concept, handler in other.concepts.items():
             self.concepts.setdefault(concept, handler)
         if other.ask_chamber is not None:
@@ -240,8 +253,11 @@ class Router:
         self.voice_note = other.voice_note or self.voice_note
         self.voice_of = other.voice_of or self.voice_of
         self.after_update.extend(other.after_update)
-        self.menu.extend(other.menu)
-        self.deeplinks.update(other.deeplinks)
+        for item in other.menu:
+            self.menu_item(item)
+        for prefix, handler in other.deeplinks.items():
+            graph.claim("deep-link prefix", prefix, handler, self.deeplinks.get(prefix))
+            self.deeplinks[prefix] = handler
         self.jobs.extend(other.jobs)
         self.demo.extend(other.demo)
         self.cli.extend(other.cli)
@@ -254,6 +270,12 @@ class Router:
             self.group = other.group
         if other.unplaced is not None:
             self.unplaced = other.unplaced
+
+    def check(self, packages: tuple[str, ...] = ("handlers",)) -> Router:
+        """Check the whole graph once every feature is included (see :mod:`bot.graph`):
+        every ``back=`` target and every ``goto`` target in the packages' source exists."""
+        graph.check(self, packages)
+        return self
 
     def find_action(self, choice_id: str) -> Action | None:
         matches = [a for a in self.actions if choice_id.startswith(a.prefix)]
@@ -411,6 +433,10 @@ class Context:
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u061c]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NUMBER = re.compile(r"^\s*([0-9]{1,3})\s*[.)-]?\s*$")
+
+
+def _handler(entry: Command | Action | None) -> Handler | None:
+    return entry.handler if entry is not None else None
 
 
 def clean_text(text: str) -> str:

@@ -28,14 +28,16 @@ from handlers import (
     voice,
 )
 
+# Every feature, in the order its router is included (registration is the catch-all for new users).
+FEATURES = (core, registration, profile, privacy, sessions, certification, broadcast,
+            broadcast_list, staff, announcements, stats, stats_cli, voice, questions, alerts,
+            aftercare, console_link, report)
+
 
 def build_router() -> Router:
-    """Every feature's router, in order; registration is the catch-all for new users."""
+    """Every feature's router, in order, with the conversation graph checked (bot/graph.py):
+    a conflict or a missing state stops start-up with one line naming it."""
     root = Router()
-    for feature in (core.router, registration.router, profile.router, privacy.router,
-                    sessions.router, certification.router, broadcast.router,
-                    broadcast_list.router, staff.router, announcements.router, stats.router,
-                    stats_cli.router, voice.router, questions.router, alerts.router, aftercare.router,
-                    console_link.router, report.router):
-        root.include(feature)
-    return root
+    for feature in FEATURES:
+        root.include(feature.router)
+    return root.check()
