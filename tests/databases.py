@@ -89,11 +89,15 @@ def pg_url(database: str) -> str:
     return async_url(_server_dsn(database))
 
 
+def _create_pg(name: str, template: str | None = None) -> None:
+    create = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    _in_thread(lambda: _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', create))
+
+
 def new_pg_database(template: str | None = None) -> str:
     """A new PostgreSQL database on the test server, empty or a copy of ``template``; its name."""
     name = f"hirfa_t{os.getpid()}_{next(_names)}"
-    create = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
-    _in_thread(lambda: _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', create))
+    _create_pg(name, template)
     return name
 
 
@@ -101,7 +105,7 @@ def _pg_template() -> str:
     """The session's migrated PostgreSQL template (a copy needs it free of connections)."""
     if "pg" not in _template:
         name = f"hirfa_tpl{os.getpid()}"
-        _in_thread(lambda: _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
+        _create_pg(name)
         _in_thread(lambda: _migrate(pg_url(name)))
         _template["pg"] = name
     return _template["pg"]
