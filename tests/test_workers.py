@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from bot.clock import FakeClock
+from bot.dialogue import Job
 from bot.scheduler import CAMPAIGN_EVERY, LEASE_PERIOD, Scheduler
 from storage import artisans as artisan_repo
 from storage import conversations as conversation_repo
@@ -102,8 +103,10 @@ async def test_one_clock_for_two_workers_and_failover_within_30_seconds(tmp_path
         async def job(_services: object) -> None:
             runs.append("ran")
 
-        for scheduler in (a, b):
-            await scheduler._runner(job)()  # the same scheduled job fires in both processes
+        shared = Job("test.shared", job, 60)
+        for scheduler in (a, b):  # the same scheduled job fires in both processes
+            scheduler._add(shared, gated=True)
+            await scheduler._runner(shared)()
         assert runs == ["ran"]  # ... and runs once
 
         for _ in range(6):  # a minute of renewals: A keeps the clock
