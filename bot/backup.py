@@ -77,6 +77,10 @@ def pg_dump(url: str, target: Path) -> int:
         netloc = netloc.replace(f":{parts.password}@", "@", 1)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".partial")
+    partial.unlink(missing_ok=True)
+    # Personal data: 0600. pg_dump truncates the file we create and keeps its mode (its own
+    # would follow the umask, usually 0644).
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
     done = subprocess.run(
         [binary, "--format=custom", "--no-owner", f"--file={partial}",
          f"--dbname={urlunsplit(parts._replace(netloc=netloc))}"],

@@ -98,10 +98,12 @@ async def to_ask(conn: Conn, session_id: int, *, unmarked_too: bool) -> list[tup
 
 async def recent_sessions(conn: Conn, limit: int = 8) -> list[tuple[int, dict[str, str], int]]:
     """Sessions with feedback, newest first: (id, title, responses)."""
+    # Grouped by the primary key alone: the title follows from it, and PostgreSQL cannot group
+    # by a JSON column (json has no equality operator).
     rows = (await conn.execute(
         select(sessions.c.id, sessions.c.title, func.count(feedback.c.rating).label("n"))
         .join(feedback, feedback.c.session_id == sessions.c.id)
-        .group_by(sessions.c.id, sessions.c.title).order_by(sessions.c.id.desc()).limit(limit))).all()
+        .group_by(sessions.c.id).order_by(sessions.c.id.desc()).limit(limit))).all()
     return [(int(r.id), dict(r.title), int(r.n)) for r in rows]
 
 

@@ -1,7 +1,8 @@
 """Shared fixtures: the harness (real app, fake Bot API, fake clock) on a temporary database.
 
 The database is a SQLite file, or a fresh PostgreSQL database per test when
-``HIRFA_TEST_DATABASE_URL`` names a server (see ``tests/databases.py``).
+``HIRFA_TEST_DATABASE_URL`` names a server; either starts migrated, a copy of a template made
+once per session (see ``tests/databases.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ def pytest_report_header() -> str:
     if databases.ON_POSTGRES:
         return f"database: PostgreSQL ({databases.SWITCH}), a fresh database per test"
     return f"database: SQLite (set {databases.SWITCH}=postgresql://... to run on PostgreSQL)"
+
+
+def pytest_sessionfinish() -> None:
+    databases.drop_templates()
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ def revisions() -> list[str]:
 
 
 async def test_upgrade_from_empty_creates_every_table(tmp_path: Path) -> None:
-    db = Database(databases.url_for(tmp_path, "a"))
+    db = Database(databases.url_for(tmp_path, "a", empty=True))
     await db.upgrade()
     heads = await db.current_revisions()
     async with db.read() as conn:
@@ -50,7 +50,7 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 
 async def test_upgrade_from_every_earlier_revision(tmp_path: Path) -> None:
     for index, revision in enumerate(revisions()):
-        db = Database(databases.url_for(tmp_path, f"r{index}"))
+        db = Database(databases.url_for(tmp_path, f"r{index}", empty=True))
         await db.upgrade(revision)
         await db.upgrade()  # and from there to the newest
         script = ScriptDirectory.from_config(alembic_config())

@@ -38,7 +38,7 @@ async def test_db_copy_moves_every_table_verifies_counts_and_is_safe_to_rerun(
         session = await make_session(h, capacity=5)
         await h.press_data(AMINA, f"s:enrolok:{session}")
         before = await names(h)
-    target_url = databases.url_for(tmp_path, "target")
+    target_url = databases.url_for(tmp_path, "target", empty=True)  # a new server: no table yet
     settings = load_settings(database_url=source_url)
     assert await cli.db_copy(settings, target_url) == 0
     first = capsys.readouterr().out
@@ -70,7 +70,7 @@ async def test_pg_backup_restores_into_an_empty_database(h: Harness, tmp_path: P
     await h.register(AMINA, "ar", name="أمينة بنعلي")
     archive = tmp_path / "hirfa.dump"
     assert pg_dump(h.app.db.url, archive) > 0
-    restored = databases.url_for(tmp_path, "restored")
+    restored = databases.url_for(tmp_path, "restored", empty=True)
     plain = restored.replace("+asyncpg", "")
     pg_restore = shutil.which("pg_restore")
     assert pg_restore is not None

@@ -3,6 +3,9 @@
 The database and backups are created 0600; deleted rows are overwritten (``secure_delete``) and
 "delete my data" empties the write-ahead log, so the name is in no file; the Bot API library's
 DEBUG lines carry no name, phone number or CNIE.
+
+On PostgreSQL the data lives in the server's own files (its owner's business, not ours): what
+Hirfa writes to disk there is the ``hirfa backup`` archive (``pg_dump``), created 0600 as well.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 
 from bot.backup import run as run_backup
 from bot.logs import Redact
+from tests.databases import postgres_only, sqlite_only
 from tests.harness import Harness
 
 NAME = "Zoubida Quelquechose"
@@ -38,6 +42,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@sqlite_only  # the database file and its -wal; PostgreSQL: the next test
 async def test_database_wal_and_backup_are_private(tmp_path: Path, open_umask: None) -> None:
     async with Harness.open(tmp_path) as h:
         await h.register(101, "fr", name=NAME)
@@ -49,6 +54,17 @@ async def test_database_wal_and_backup_are_private(tmp_path: Path, open_umask: N
         assert mode(copy) == 0o600
 
 
+@postgres_only
+async def test_pg_backup_archive_is_private(tmp_path: Path, open_umask: None) -> None:
+    async with Harness.open(tmp_path) as h:
+        await h.register(101, "fr", name=NAME)
+        archive = tmp_path / "backups" / "hirfa.dump"
+        assert await run_backup(h.app, argparse.Namespace(path=archive)) == 0
+        assert mode(archive) == 0o600
+
+
+@sqlite_only  # the SQLite file and its -wal, and SQLite's secure_delete; on PostgreSQL dead rows
+# stay in the server's own files until VACUUM, which no test of ours can read
 async def test_deleted_name_is_in_no_file_while_the_bot_runs(tmp_path: Path) -> None:
     async with Harness.open(tmp_path) as h:
         await h.register(101, "fr", name=NAME)

@@ -103,10 +103,10 @@ async def test_one_clock_for_two_workers_and_failover_within_30_seconds(tmp_path
         async def job(_services: object) -> None:
             runs.append("ran")
 
-        for scheduler in (a, b):
-            scheduler._gated.add("test.job")
-            # the same scheduled job fires in both processes
-            await scheduler._runner(Job("test.job", job, 3600))()
+        shared = Job("test.shared", job, 60)
+        for scheduler in (a, b):  # the same scheduled job fires in both processes
+            scheduler._add(shared, gated=True)
+            await scheduler._runner(shared)()
         assert runs == ["ran"]  # ... and runs once
 
         for _ in range(6):  # a minute of renewals: A keeps the clock
