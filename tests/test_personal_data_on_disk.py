@@ -59,7 +59,7 @@ async def test_pg_backup_archive_is_private(tmp_path: Path, open_umask: None) ->
     async with Harness.open(tmp_path) as h:
         await h.register(101, "fr", name=NAME)
         archive = tmp_path / "backups" / "hirfa.dump"
-        assert await run_backup(h.app, argparse.Namespace(path=archive)) == 0
+        assert await run_backup(h.app.services, argparse.Namespace(path=archive)) == 0
         assert mode(archive) == 0o600
 
 
