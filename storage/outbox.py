@@ -171,10 +171,21 @@ async def mark(conn: Conn, ids: list[int], **values: Any) -> None:
         await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(**values))
 
 
-async def recover(conn: Conn) -> int:
-    """Rows a crash left ``sending`` go back to ``pending``; returns how many."""
+async def renew(conn: Conn, ids: list[int], now: datetime) -> None:
+    """The sender still holds rows ``ids``: their claim starts again from ``now``."""
+    if ids:
+        await conn.execute(update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == SENDING)
+                           .values(claimed_at=now))
+
+
+async def release_expired(conn: Conn, channels: list[str], before: datetime) -> int:
+    """Rows of ``channels`` claimed before ``before`` (their sender died: a live one renews its
+    claims) go back to ``pending``; returns how many."""
     result = await conn.execute(
-        update(outbox).where(outbox.c.status == SENDING).values(status=PENDING)
+        update(outbox)
+        .where(outbox.c.channel.in_(channels), outbox.c.status == SENDING,
+               or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < before))
+        .values(status=PENDING)
     )
     return int(result.rowcount or 0)
 

@@ -4,6 +4,7 @@ race for the same rows, and the database keeps them apart on SQLite and on Postg
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from storage import leases as lease_repo
 from storage import outbox as outbox_repo
 from storage.database import Database
 from storage.schema import conversations
+from storage.schema import outbox as outbox_table
 from tests import databases
 from tests.databases import postgres_only
 from tests.harness import Harness
@@ -190,3 +192,51 @@ async def test_a_claim_passes_over_the_rows_another_worker_is_claiming(h: Harnes
     assert not set(taken) & set(second)
     await a.dispose()
     await b.dispose()
+
+
+async def _statuses_by_row(harness: Harness) -> dict[int, str]:
+    async with harness.app.db.read() as conn:
+        return {row.id: row.status for row in
+                await conn.execute(select(outbox_table.c.id, outbox_table.c.status))}
+
+
+async def test_a_worker_starting_does_not_take_the_rows_another_worker_is_sending(
+    tmp_path: Path,
+) -> None:
+    """Worker A is sending a batch when worker B starts: B's start-up recovery used to put
+    every ``sending`` row back to ``pending`` (so A's messages went out twice). Now only rows
+    whose claim has expired go back: A's stay with A, however long A holds them (it renews
+    its claims), and the rows of worker C, which died, come back after the lease."""
+    clock = FakeClock()
+    async with Harness.open(tmp_path, clock=clock) as a, Harness.open(tmp_path, clock=clock) as c:
+        lease = a.settings.outbox.claim_lease
+        async with a.app.db.transaction() as conn:
+            await outbox_repo.add_many(conn, _pending_rows(12, clock.now()))
+        sending = await a.app.outbox.senders["telegram"]._claim(clock.now())
+        dead = await c.app.outbox.senders["telegram"]._claim(clock.now())  # then C is SIGKILLed
+        mine, theirs = {d.row_id for d in sending}, {d.row_id for d in dead}
+        assert mine and theirs and not mine & theirs
+        dead_since = clock.now()
+        async with Harness.open(tmp_path, clock=clock) as b:  # B starts (its recovery runs)
+            statuses = await _statuses_by_row(b)
+            assert {statuses[i] for i in mine | theirs} == {outbox_repo.SENDING}
+            # Three leases pass; A and B run their periodic job, C is dead.
+            released: set[int] = set()
+            for _ in range(12):
+                clock.advance(lease / 4)
+                await a.app.outbox.keep_claims()
+                await b.app.outbox.keep_claims()
+                statuses = await _statuses_by_row(b)
+                if not released and statuses[min(theirs)] == outbox_repo.PENDING:
+                    released = {i for i in theirs if statuses[i] == outbox_repo.PENDING}
+                    back_after = clock.now() - dead_since
+                assert {statuses[i] for i in mine} == {outbox_repo.SENDING}  # A's, all along
+            assert released == theirs  # C's rows are back in the queue ...
+            assert timedelta(seconds=lease) < back_after <= timedelta(seconds=lease * 1.25)
+        # ... and A settles its own: each row sent once.
+        sender = a.app.outbox.senders["telegram"]
+        await sender._finish(sending, await sender._launch(sending))
+        assert not sender.held
+        await a.drain()
+        sent = Counter(m.chat_id for m in a.api.sent)
+        assert sorted(sent) == [5000 + i for i in range(12)] and set(sent.values()) == {1}
