@@ -1,8 +1,9 @@
 """Builds everything once, hands it down, and starts/stops it in order.
 
-Order at start: migrations → staff from settings → outbox recovery (replies a crash left
-``sending`` go back to the queue) → channels (each first handles the updates it stored and had
-not handled) → outbox senders → scheduler → HTTP server. At stop, the reverse: what is not done
+Order at start: migrations → staff from settings → outbox recovery (rows a crashed process left
+``sending`` go back to the queue once their claim has expired, ``outbox.claim_lease``) →
+channels (each first handles the updates it stored and had not handled) → outbox senders →
+scheduler → HTTP server. At stop, the reverse: what is not done
 within a few seconds stays stored for the next start.
 """
 
@@ -136,7 +137,7 @@ class Hirfa:
             if self.whatsapp is not None:
                 for number in self.settings.whatsapp.admin_numbers:
                     await staff_repo.grant(conn, WHATSAPP, number, "admin", self.clock.now(), "settings")
-        await self.outbox.recover()
+        await self.outbox.keep_claims()
 
     async def start(self, *, scheduler: bool = True, senders: bool = True) -> None:
         await self.prepare()

@@ -27,7 +27,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -206,7 +206,8 @@ class Outbox:
     ) -> list[Delivery]:
         """Write the parts of a direct reply in the update's transaction, already claimed by it:
         the caller sends them with :meth:`send_now` once the transaction has committed. After a
-        crash they are ``sending`` rows like any other, put back to ``pending`` at start."""
+        crash they are ``sending`` rows like any other, back to ``pending`` when their claim
+        expires (:meth:`keep_claims`)."""
         now = self.clock.now()
         rows = []
         # The user has just written: WhatsApp's 24-hour window is open from this moment.
@@ -315,12 +316,23 @@ class Outbox:
         if self._queued:
             self.wake()
 
-    async def recover(self) -> int:
-        """Put rows a crash left ``sending`` back to ``pending``; return how many."""
+    async def keep_claims(self) -> int:
+        """Renew the claims this process's senders hold, and put rows whose claim has expired
+        (claimed more than ``outbox.claim_lease`` seconds ago by a process that died since)
+        back to ``pending``; return how many went back.
+
+        Run at start-up and by every process every quarter of the lease (a scheduler job): a
+        live process's rows are never older than that, so they are never taken from it, and a
+        dead process's rows are sent again at most a lease (plus a quarter) after its death."""
+        now = self.clock.now()
+        held = sorted(row for sender in self.senders.values() for row in sender.held)
+        before = now - timedelta(seconds=self.settings.outbox.claim_lease)
         async with self.db.transaction() as conn:
-            count = await outbox_repo.recover(conn)
+            await outbox_repo.renew(conn, held, now)
+            count = await outbox_repo.release_expired(conn, sorted(self.senders), before)
         if count:
-            log.warning("outbox: %d message(s) were in flight at the last stop; resending", count)
+            log.warning("outbox: %d message(s) claimed by a process that stopped; resending", count)
+            self.wake()
         return count
 
     async def drain(self, channel: str | None = None) -> int:

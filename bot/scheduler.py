@@ -44,6 +44,10 @@ async def wake_outbox(services: Services) -> None:
     services.outbox.wake()
 
 
+async def keep_claims(services: Services) -> None:
+    await services.outbox.keep_claims()
+
+
 async def prune_updates(services: Services) -> None:
     async with services.db.transaction() as conn:
         now = services.clock.now()
@@ -85,6 +89,10 @@ class Scheduler:
         self._add(Job("clock-lease", self._campaign_job, CAMPAIGN_EVERY), gated=False)
         for job in EVERY_PROCESS_JOBS:
             self._add(job, gated=False)
+        # Every process renews its own claims on outbox rows, and any of them puts back the
+        # rows of a process that died (no need to wait for the clock to fail over).
+        self._add(Job("outbox-claims", keep_claims, services.settings.outbox.claim_lease / 4),
+                  gated=False)
         for job in (*CLOCK_JOBS, *services.router.jobs):
             self._add(job, gated=True)
         services.wake_job = self.wake

@@ -17,9 +17,12 @@
   ``Transient``, other    retried with exponential backoff, ``failed`` after ``max_attempts``
   ======================  =====================================================================
 
-- Rows are claimed (``sending``) in small batches and settled right after; the running sender
-  keeps two batches of ``max_in_flight / 2`` in flight. After a crash, rows left ``sending``
-  go back to ``pending``: a crash resends at most ``max_in_flight`` messages and loses none.
+- Rows are claimed (``sending``, ``claimed_at``) in small batches and settled right after; the
+  running sender keeps two batches of ``max_in_flight / 2`` in flight. A claim is a lease of
+  ``claim_lease`` seconds that the sender renews while it holds the row (:attr:`held`); rows
+  whose claim has expired (their process died) go back to ``pending``
+  (:meth:`bot.outbox.Outbox.keep_claims`): a crash resends at most what was in flight and loses
+  nothing, and another live process's rows are never taken from it.
 - Direct replies are claimed by the update that wrote them and sent by :meth:`send_now` at
   once; a part that cannot go now stays queued, with the parts after it, for :meth:`run`.
 """
@@ -139,6 +142,7 @@ class ChannelSender:
         self._wake = asyncio.Event()
         self._paused_until: datetime | None = None
         self._inflight: set[str] = set()  # chats with a claimed, not yet settled row
+        self.held: set[int] = set()  # rows claimed by this sender, not yet settled
 
     def wake(self) -> None:
         self._wake.set()
@@ -215,6 +219,7 @@ class ChannelSender:
         """Send the parts of one direct reply in order, each settled as soon as it is sent (a
         crash between two parts resends none that went). A part that cannot go now stays
         queued, with the parts after it, for the running sender (backoff, pauses, reroutes)."""
+        self.held.update(item.row_id for item in items)
         for index, item in enumerate(items):
             now = self.clock.now()
             if self._paused(now):
@@ -294,6 +299,7 @@ class ChannelSender:
             await repo.mark(conn, skipped, status=BLOCKED,
                             last_error="chat unreachable (blocked earlier)")
             await repo.mark(conn, [d.row_id for d in chosen], status=SENDING, claimed_at=now)
+        self.held.update(d.row_id for d in chosen)
         if not chosen and (skipped or broken):
             return await self._claim(now)
         if not chosen and waiting:
@@ -332,16 +338,20 @@ class ChannelSender:
         now = self.clock.now()
         woken: set[str] = set()
         values: dict[str, Any] = {}
-        async with self.db.transaction() as conn:
-            for item, (outcome, detail) in results:
-                values = await self.values_for(conn, item, outcome, detail, now)
-                if outcome is Outcome.REROUTE:
-                    woken.add(str(values.get("channel", "")))
-                await repo.mark(conn, [item.row_id], **values)
-            if after:
-                later = values.get("next_attempt_at", now) if values.get("status") == PENDING else now
-                await repo.mark(conn, [item.row_id for item in after],
-                                status=PENDING, next_attempt_at=later)
+        try:
+            async with self.db.transaction() as conn:
+                for item, (outcome, detail) in results:
+                    values = await self.values_for(conn, item, outcome, detail, now)
+                    if outcome is Outcome.REROUTE:
+                        woken.add(str(values.get("channel", "")))
+                    await repo.mark(conn, [item.row_id], **values)
+                if after:
+                    later = values.get("next_attempt_at", now) if values.get("status") == PENDING else now
+                    await repo.mark(conn, [item.row_id for item in after],
+                                    status=PENDING, next_attempt_at=later)
+        finally:  # settled, or left to expire (the database failed): no longer renewed
+            self.held.difference_update(item.row_id for item, _ in results)
+            self.held.difference_update(item.row_id for item in after)
         for name in woken & set(self.peers):
             self.peers[name].wake()
 

@@ -255,6 +255,10 @@ class OutboxSettings(BaseModel):
     per_chat_interval: float = Field(default=1.0, ge=0)
     max_attempts: int = Field(default=6, ge=1)
     max_in_flight: int = Field(default=8, ge=1, le=100)
+    # Seconds a claimed (``sending``) row stays with its sender. The sender renews its claims
+    # every quarter of this while it lives; rows claimed longer ago than this (their process
+    # died) go back to the queue. Longer than any one send takes.
+    claim_lease: float = Field(default=60.0, ge=1)
 
 
 CertificationStage = Literal[

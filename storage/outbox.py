@@ -126,8 +126,11 @@ async def due(conn: Conn, channel: str, now: datetime, limit: int) -> list[Due]:
     ``last_inbound_at``, or ``whatsapp_windows`` for whoever wrote, staff who are not artisans
     included; the later of the two).
 
-    Call inside the transaction that then :func:`mark` s the chosen rows ``sending``. (On
-    PostgreSQL with several senders this is where ``FOR UPDATE OF outbox SKIP LOCKED`` goes.)"""
+    Call inside the transaction that then :func:`mark` s the chosen rows ``sending``. Several
+    senders (processes) may claim at once: on PostgreSQL the rows read are locked
+    (``FOR UPDATE OF outbox SKIP LOCKED``) until that transaction ends, and rows another sender
+    has locked are passed over, so no row is claimed twice and nobody waits. (SQLite has no row
+    locks: its write transactions, ``BEGIN IMMEDIATE``, already run one at a time.)"""
     chats = (
         select(identities.c.chat_id,
                func.max(case((identities.c.blocked.is_(True), 1), else_=0)).label("blocked"),
@@ -150,6 +153,7 @@ async def due(conn: Conn, channel: str, now: datetime, limit: int) -> list[Due]:
                outbox.c.next_attempt_at <= now)
         .order_by(outbox.c.priority.desc(), outbox.c.id)
         .limit(limit)
+        .with_for_update(skip_locked=True, of=outbox)
     )
     return [Due(r.id, r.chat_id, dict(r.payload), r.attempts, r.artisan_id, bool(r.blocked),
                 _later(r.last_inbound, r.window)) for r in await conn.execute(stmt)]
@@ -167,10 +171,21 @@ async def mark(conn: Conn, ids: list[int], **values: Any) -> None:
         await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(**values))
 
 
-async def recover(conn: Conn) -> int:
-    """Rows a crash left ``sending`` go back to ``pending``; returns how many."""
+async def renew(conn: Conn, ids: list[int], now: datetime) -> None:
+    """The sender still holds rows ``ids``: their claim starts again from ``now``."""
+    if ids:
+        await conn.execute(update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == SENDING)
+                           .values(claimed_at=now))
+
+
+async def release_expired(conn: Conn, channels: list[str], before: datetime) -> int:
+    """Rows of ``channels`` claimed before ``before`` (their sender died: a live one renews its
+    claims) go back to ``pending``; returns how many."""
     result = await conn.execute(
-        update(outbox).where(outbox.c.status == SENDING).values(status=PENDING)
+        update(outbox)
+        .where(outbox.c.channel.in_(channels), outbox.c.status == SENDING,
+               or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < before))
+        .values(status=PENDING)
     )
     return int(result.rowcount or 0)
 

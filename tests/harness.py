@@ -102,6 +102,13 @@ class Harness:
         self.app = self._build()
         await self._start()
 
+    async def claims_expire(self) -> None:
+        """After a crash: the dead process's claims on outbox rows expire (``claim_lease``, as
+        the new process cannot tell it from a live one before that), and the periodic job that
+        every process runs puts those rows back in the queue."""
+        self.clock.advance(self.settings.outbox.claim_lease * 1.25)
+        await self.app.outbox.keep_claims()
+
     # -- acting as a user ----------------------------------------------------------------
     @property
     def ptb(self) -> Any:

@@ -82,6 +82,7 @@ async def test_a_reply_of_two_messages_cut_by_a_crash_is_finished_once_after_res
         assert len(parts) >= 2
         await h.app.outbox.send_now("telegram", parts[:1])  # the first goes out, then SIGKILL
         await h.restart()
+        await h.claims_expire()
         await h.deliver_all()
         after = texts_to(h, USER)[before:]
         assert len(after) == len(parts)  # each part once: the first is not sent again

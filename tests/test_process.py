@@ -42,6 +42,9 @@ def start_bot(server: FakeBotAPIServer, db: Path, **extra: str) -> subprocess.Po
         "HIRFA_TELEGRAM__API_URL": server.base_url,
         "HIRFA_DATABASE_URL": f"sqlite:///{db}",
         "PTB_TIMEDELTA": "true",
+        # A dead process's claimed messages are resent after this lease (60 s by default; the
+        # lease itself is tested with the fake clock): short, so that restarts are not waited on.
+        "HIRFA_OUTBOX__CLAIM_LEASE": "4",
     }
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

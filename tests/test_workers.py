@@ -4,20 +4,25 @@ race for the same rows, and the database keeps them apart on SQLite and on Postg
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, text
 
 from bot.clock import FakeClock
 from bot.dialogue import Job
+from bot.messages import OutMessage
 from bot.scheduler import CAMPAIGN_EVERY, LEASE_PERIOD, Scheduler
 from storage import artisans as artisan_repo
 from storage import conversations as conversation_repo
 from storage import enrolments as enrolment_repo
 from storage import leases as lease_repo
+from storage import outbox as outbox_repo
 from storage.database import Database
 from storage.schema import conversations
+from storage.schema import outbox as outbox_table
 from tests import databases
 from tests.databases import postgres_only
 from tests.harness import Harness
@@ -125,3 +130,113 @@ async def test_one_clock_for_two_workers_and_failover_within_30_seconds(tmp_path
         # A clean stop hands the clock over at the next campaign, without waiting for expiry.
         await b.release()
         assert await a.campaign()
+
+
+def _pending_rows(count: int, now: datetime) -> list[dict[str, Any]]:
+    """``count`` due broadcast rows, each to its own Telegram chat."""
+    return [{"idem_key": f"test:{i}", "channel": "telegram", "chat_id": str(5000 + i),
+             "artisan_id": None, "kind": "broadcast", "payload": OutMessage(f"message {i}").to_json(),
+             "status": outbox_repo.PENDING, "priority": 0, "attempts": 0,
+             "next_attempt_at": now, "created_at": now} for i in range(count)]
+
+
+async def test_two_workers_claiming_at_once_never_claim_the_same_row(tmp_path: Path) -> None:
+    """Two processes' senders claim from one queue of 300 rows at the same time, batch after
+    batch, until it is empty: every row is claimed, by one of them only."""
+    clock = FakeClock()
+    async with Harness.open(tmp_path, clock=clock) as one, Harness.open(tmp_path, clock=clock) as two:
+        async with one.app.db.transaction() as conn:
+            assert await outbox_repo.add_many(conn, _pending_rows(300, clock.now())) == 300
+        claimed: dict[str, list[int]] = {"one": [], "two": []}
+
+        async def claim_all(name: str, harness: Harness) -> None:
+            sender = harness.app.outbox.senders["telegram"]
+            while batch := await sender._claim(clock.now()):
+                claimed[name] += [d.row_id for d in batch]
+                sender._inflight.clear()  # as when the batch is settled
+                await asyncio.sleep(0)
+
+        await asyncio.gather(claim_all("one", one), claim_all("two", two))
+        everything = claimed["one"] + claimed["two"]
+        assert len(everything) == len(set(everything)) == 300  # none twice, none left
+        assert claimed["one"] and claimed["two"]  # both took part
+        async with one.app.db.read() as conn:
+            assert await outbox_repo.counts(conn) == {outbox_repo.SENDING: 300}
+
+
+@postgres_only
+async def test_a_claim_passes_over_the_rows_another_worker_is_claiming(h: Harness) -> None:
+    """Worker A has read its rows and not yet committed; worker B's claim meanwhile neither
+    waits for A nor gets A's rows: it takes the next ones (FOR UPDATE SKIP LOCKED)."""
+    now = h.clock.now()
+    async with h.app.db.transaction() as conn:
+        await outbox_repo.add_many(conn, _pending_rows(20, now))
+    a, b = Database(h.app.db.url), Database(h.app.db.url)
+    read, release = asyncio.Event(), asyncio.Event()
+
+    async def claim(db: Database, holding: bool) -> list[int]:
+        async with db.transaction() as conn:
+            ids = [row.id for row in await outbox_repo.due(conn, "telegram", now, 10)]
+            if holding:
+                read.set()
+                await release.wait()  # A is still between its read and its commit
+            await outbox_repo.mark(conn, ids, status=outbox_repo.SENDING, claimed_at=now)
+        return ids
+
+    first = asyncio.create_task(claim(a, True))
+    await read.wait()
+    second = await asyncio.wait_for(claim(b, False), timeout=30)  # B does not wait for A
+    release.set()
+    taken = await first
+    assert len(taken) == len(second) == 10
+    assert not set(taken) & set(second)
+    await a.dispose()
+    await b.dispose()
+
+
+async def _statuses_by_row(harness: Harness) -> dict[int, str]:
+    async with harness.app.db.read() as conn:
+        return {row.id: row.status for row in
+                await conn.execute(select(outbox_table.c.id, outbox_table.c.status))}
+
+
+async def test_a_worker_starting_does_not_take_the_rows_another_worker_is_sending(
+    tmp_path: Path,
+) -> None:
+    """Worker A is sending a batch when worker B starts: B's start-up recovery used to put
+    every ``sending`` row back to ``pending`` (so A's messages went out twice). Now only rows
+    whose claim has expired go back: A's stay with A, however long A holds them (it renews
+    its claims), and the rows of worker C, which died, come back after the lease."""
+    clock = FakeClock()
+    async with Harness.open(tmp_path, clock=clock) as a, Harness.open(tmp_path, clock=clock) as c:
+        lease = a.settings.outbox.claim_lease
+        async with a.app.db.transaction() as conn:
+            await outbox_repo.add_many(conn, _pending_rows(12, clock.now()))
+        sending = await a.app.outbox.senders["telegram"]._claim(clock.now())
+        dead = await c.app.outbox.senders["telegram"]._claim(clock.now())  # then C is SIGKILLed
+        mine, theirs = {d.row_id for d in sending}, {d.row_id for d in dead}
+        assert mine and theirs and not mine & theirs
+        dead_since = clock.now()
+        async with Harness.open(tmp_path, clock=clock) as b:  # B starts (its recovery runs)
+            statuses = await _statuses_by_row(b)
+            assert {statuses[i] for i in mine | theirs} == {outbox_repo.SENDING}
+            # Three leases pass; A and B run their periodic job, C is dead.
+            released: set[int] = set()
+            for _ in range(12):
+                clock.advance(lease / 4)
+                await a.app.outbox.keep_claims()
+                await b.app.outbox.keep_claims()
+                statuses = await _statuses_by_row(b)
+                if not released and statuses[min(theirs)] == outbox_repo.PENDING:
+                    released = {i for i in theirs if statuses[i] == outbox_repo.PENDING}
+                    back_after = clock.now() - dead_since
+                assert {statuses[i] for i in mine} == {outbox_repo.SENDING}  # A's, all along
+            assert released == theirs  # C's rows are back in the queue ...
+            assert timedelta(seconds=lease) < back_after <= timedelta(seconds=lease * 1.25)
+        # ... and A settles its own: each row sent once.
+        sender = a.app.outbox.senders["telegram"]
+        await sender._finish(sending, await sender._launch(sending))
+        assert not sender.held
+        await a.drain()
+        sent = Counter(m.chat_id for m in a.api.sent)
+        assert sorted(sent) == [5000 + i for i in range(12)] and set(sent.values()) == {1}
