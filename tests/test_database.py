@@ -148,7 +148,7 @@ async def test_cnie_migration_keeps_every_child_row_and_lets_profiles_share_a_cn
     would cascade into identities and enrolments if foreign keys were on during the upgrade."""
     from storage.schema import artisans, identities
 
-    db = Database(databases.url_for(tmp_path, "cnie"))
+    db = Database(databases.url_for(tmp_path, "cnie", empty=True))
     for head in ScriptDirectory.from_config(alembic_config()).get_heads():
         if head != "0019":
             await db.upgrade(head)
