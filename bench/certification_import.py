@@ -42,21 +42,26 @@ def write(path: Path, rows: int, summoned: int) -> None:
                           "Institut, Salé" if moved else ""])
 
 
+async def seed_artisans(app: Hirfa, rows: int) -> None:
+    """Half the register's people already registered (every other row), each on Telegram."""
+    now = app.clock.now()
+    async with app.db.transaction() as conn:
+        for i in range(0, rows, 2):
+            artisan = await artisan_repo.create(
+                conn, now, full_name=f"Artisan {i}", phone=f"+2126610{i:05d}",
+                phone_verified=True, locale=("ar", "fr", "en")[i % 3], region="MS",
+                craft="zellige", consent_at=now)
+            await artisan_repo.link_identity(conn, artisan, "telegram", str(10_000 + i),
+                                             str(10_000 + i), now)
+
+
 async def main(rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(database_url=f"sqlite:///{tmp}/bench.db",
                                  telegram={"token": None})
         app = Hirfa(settings, clock=FakeClock())
         await app.prepare()
-        now = app.clock.now()
-        async with app.db.transaction() as conn:
-            for i in range(0, rows, 2):
-                artisan = await artisan_repo.create(
-                    conn, now, full_name=f"Artisan {i}", phone=f"+2126610{i:05d}",
-                    phone_verified=True, locale=("ar", "fr", "en")[i % 3], region="MS",
-                    craft="zellige", consent_at=now)
-                await artisan_repo.link_identity(conn, artisan, "telegram", str(10_000 + i),
-                                                 str(10_000 + i), now)
+        await seed_artisans(app, rows)
         first, moved = Path(tmp) / "first.csv", Path(tmp) / "moved.csv"
         write(first, rows, 0)
         write(moved, rows, rows // 10)

@@ -30,12 +30,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from bench.certification_import import write  # noqa: E402
+from bench.certification_import import seed_artisans, write  # noqa: E402
 from bot.app import Hirfa  # noqa: E402
 from bot.clock import FakeClock  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from handlers.certification.importer import CHUNK, import_file  # noqa: E402
-from storage import artisans as artisan_repo  # noqa: E402
 
 PROBE = r"""
 import json, sqlite3, sys, time
@@ -80,15 +79,7 @@ async def main(rows: int) -> None:
         settings = load_settings(database_url=f"sqlite:///{db_path}", telegram={"token": None})
         app = Hirfa(settings, clock=FakeClock())
         await app.prepare()
-        now = app.clock.now()
-        async with app.db.transaction() as conn:
-            for i in range(0, rows, 2):
-                artisan = await artisan_repo.create(
-                    conn, now, full_name=f"Artisan {i}", phone=f"+2126610{i:05d}",
-                    phone_verified=True, locale=("ar", "fr", "en")[i % 3], region="MS",
-                    craft="zellige", consent_at=now)
-                await artisan_repo.link_identity(conn, artisan, "telegram", str(10_000 + i),
-                                                 str(10_000 + i), now)
+        await seed_artisans(app, rows)
         import sqlite3
 
         with sqlite3.connect(db_path) as raw:

@@ -140,12 +140,6 @@ def url_for(tmp_path: Path, name: str = "hirfa", *, empty: bool = False) -> str:
     return pg_url(_created[key])
 
 
-def plain_url_for(tmp_path: Path, name: str = "hirfa", *, empty: bool = False) -> str:
-    """As :func:`url_for`, in the form people write (``sqlite:///`` / ``postgresql://``)."""
-    url = url_for(tmp_path, name, empty=empty)
-    return url.replace("+aiosqlite", "").replace("+asyncpg", "")
-
-
 def drop_created() -> None:
     """Drop the PostgreSQL databases created since the last call (after each test)."""
     names = list(_created.values())

@@ -14,11 +14,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Known violations, each with the issue that removes it; test_known_exceptions_are_still_needed
-# fails once an entry is stale. (None left: the outbox has one owner, storage/outbox.py.)
-KNOWN: dict[str, set[str]] = {}
-
-
 def imported_modules(path: Path, package: str) -> set[str]:
     """Every module `path` (in `package`) imports, at top level or inside a function, as absolute
     names; `from a import b` counts as both `a` and `a.b` (b may be a module)."""
@@ -66,27 +61,12 @@ def violations(folder: str, forbidden: Callable[[str], bool]) -> dict[str, set[s
     return found
 
 
-def unexpected(found: dict[str, set[str]]) -> dict[str, set[str]]:
-    return {
-        path: names - KNOWN.get(path, set())
-        for path, names in found.items()
-        if names - KNOWN.get(path, set())
-    }
-
-
 def test_handlers_import_no_platform_sqlalchemy_or_schema() -> None:
-    assert unexpected(violations("handlers", forbidden_for_handlers)) == {}
+    assert violations("handlers", forbidden_for_handlers) == {}
 
 
 def test_storage_imports_no_upper_layer() -> None:
-    assert unexpected(violations("storage", forbidden_for_storage)) == {}
-
-
-def test_known_exceptions_are_still_needed() -> None:
-    """An exception that no longer happens is removed from KNOWN, so it cannot come back."""
-    found = {**violations("handlers", forbidden_for_handlers), **violations("storage", forbidden_for_storage)}
-    for path, names in KNOWN.items():
-        assert names <= found.get(path, set()), path
+    assert violations("storage", forbidden_for_storage) == {}
 
 
 def test_the_scan_sees_imports_inside_functions(tmp_path: Path) -> None:

@@ -108,6 +108,22 @@ class User:
         self._after(lambda: self.push(update), expect)
 
 
+def register_fatima(api: FakeBotAPI) -> User:
+    """User 11 registers in French with buttons only, sharing her number (Telegram's button)."""
+    fr = User(api, 11, "fr")
+    fr.type("/start", expect="Choisissez votre langue")
+    fr.press("Français", expect="Vos données")
+    fr.press("✅ J'accepte", expect="nom complet")
+    fr.type("Fatima Zahra", expect="numéro de téléphone")
+    assert fr.last().buttons[0] == ("📱 Partager mon numéro", "request_contact")
+    fr.share_contact("+212661000011", expect="quelle région")
+    fr.press("Fès-Meknès", expect="métier")
+    fr.press("Broderie", expect="CNIE")
+    fr.press("Passer", expect="Vérifiez vos informations")
+    fr.press("✅ Confirmer", expect="Menu principal")
+    return fr
+
+
 def registered(db: Path) -> list[tuple[str, str, str]]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT full_name, phone, locale FROM artisans ORDER BY id").fetchall()
@@ -118,17 +134,7 @@ def test_register_kill_restart_and_finish(server: FakeBotAPIServer, tmp_path: Pa
     api = server.api
     bot = start_bot(server, db)
     try:
-        fr = User(api, 11, "fr")
-        fr.type("/start", expect="Choisissez votre langue")
-        fr.press("Français", expect="Vos données")
-        fr.press("✅ J'accepte", expect="nom complet")
-        fr.type("Fatima Zahra", expect="numéro de téléphone")
-        assert fr.last().buttons[0] == ("📱 Partager mon numéro", "request_contact")
-        fr.share_contact("+212661000011", expect="quelle région")
-        fr.press("Fès-Meknès", expect="métier")
-        fr.press("Broderie", expect="CNIE")
-        fr.press("Passer", expect="Vérifiez vos informations")
-        fr.press("✅ Confirmer", expect="Menu principal")
+        register_fatima(api)
 
         ar = User(api, 22, "ar")
         ar.type("السلام عليكم", expect="اختر لغتك")

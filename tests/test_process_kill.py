@@ -20,7 +20,7 @@ import pytest
 from tests import factories
 from tests.fakes.graph import APP_SECRET, PHONE_ID, TOKEN, VERIFY_TOKEN, FakeGraphAPI, FakeGraphServer
 from tests.fakes.telegram import FakeBotAPI, FakeBotAPIServer
-from tests.test_process import User, start_bot, wait_for
+from tests.test_process import User, register_fatima, start_bot, wait_for
 
 pytestmark = pytest.mark.slow
 SECRET = "s3cret-Token_1"
@@ -77,16 +77,7 @@ def test_sigkill_between_the_two_messages_of_a_reply(server: FakeBotAPIServer, t
     api = server.api
     bot = start_bot(server, db)
     try:
-        fr = User(api, 11, "fr")
-        fr.type("/start", expect="Choisissez votre langue")
-        fr.press("Français", expect="Vos données")
-        fr.press("✅ J'accepte", expect="nom complet")
-        fr.type("Fatima Zahra", expect="numéro de téléphone")
-        fr.share_contact("+212661000011", expect="quelle région")
-        fr.press("Fès-Meknès", expect="métier")
-        fr.press("Broderie", expect="CNIE")
-        fr.press("Passer", expect="Vérifiez vos informations")
-        fr.press("✅ Confirmer", expect="Menu principal")
+        fr = register_fatima(api)
         time.sleep(1.2)
         for delay in (0.02, 0.05, 0.1):
             before = len(api.messages_to(11))
