@@ -1,10 +1,15 @@
 """Builds everything once, hands it down, and starts/stops it in order.
 
 Order at start: migrations → staff from settings → outbox recovery (rows a crashed process left
-``sending`` go back to the queue once their claim has expired, ``outbox.claim_lease``) →
+``sending`` go back to the queue once their claim has expired, ``outbox.claim_lease``) → on
+PostgreSQL, the sender leases (which process sends for each channel, ``bot/roles.py``) →
 channels (each first handles the updates it stored and had not handled) → outbox senders →
 scheduler → HTTP server. At stop, the reverse: what is not done
 within a few seconds stays stored for the next start.
+
+A worker of ``hirfa run --workers N`` (``bot/workers.py``) is the same application, given its
+:class:`~bot.workers.Seat`: it serves HTTP on the socket its supervisor opened, and stops when
+the supervisor is gone.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from bot.i18n import Catalogs, Translator
 from bot.metrics import MeteredTransport, Metrics
 from bot.outbox import Outbox
 from bot.pacing import Pacer
+from bot.roles import Roles
 from bot.scheduler import Scheduler
 from bot.settings import Settings, require_whatsapp
 from bot.timezones import tzdata_is_current, tzdata_version
 from bot.voices import VoiceStore
+from bot.workers import Seat, watch_supervisor
 from handlers import build_router
 from storage import staff as staff_repo
 from storage.database import Database
@@ -53,8 +60,10 @@ class Hirfa:
         telegram_updates_request: Any = None,
         whatsapp_transport: Any = None,
         registry: CollectorRegistry | None = None,
+        seat: Seat | None = None,
     ) -> None:
         self.settings = settings
+        self.seat = seat
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
         self.metrics = Metrics(registry or CollectorRegistry())
@@ -95,13 +104,14 @@ class Hirfa:
             self.http = self._http_server()
             self.http.add(WEBHOOK_PATH, self.whatsapp.endpoint, ["GET", "POST"])
         if settings.chamber.signing_key is not None:  # the attestation check page
-            self.http = self.http or HttpServer(settings.http)
+            self.http = self.http or self._http_server()
             self.http.add("/verify/{token}", verify_page.endpoint(self.services), ["GET"])
         if settings.console.enabled:
             from console.web import mount
 
-            self.http = self.http or HttpServer(settings.http)
+            self.http = self.http or self._http_server()
             mount(self.services, self.http.add_route)
+        self.roles: Roles | None = None  # several processes: who sends for each channel
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -115,7 +125,10 @@ class Hirfa:
         role = {
             "channels": sorted(self.outbox.senders),
             "clock": self.scheduler is not None and self.scheduler.leading,
-            "process": self.scheduler.holder if self.scheduler is not None else None,
+            "process": self.scheduler.holder if self.scheduler is not None else self.outbox.process,
+            # the channels this process sends for, for the whole deployment (bot/roles.py)
+            "sending": sorted(n for n, sender in self.outbox.senders.items() if sender.leading),
+            "worker": self.seat.index if self.seat is not None else None,
         }
         database: dict[str, Any] = {"backend": self.db.backend}
         try:
@@ -139,15 +152,36 @@ class Hirfa:
                     await staff_repo.grant(conn, WHATSAPP, number, "admin", self.clock.now(), "settings")
         await self.outbox.keep_claims()
 
+    async def share_sending(self) -> Roles:
+        """Send only while this process holds each channel's lease (several processes on one
+        PostgreSQL database; ``bot/roles.py``)."""
+        outbox = self.outbox
+
+        def wake(channel: str | None) -> None:
+            for name, sender in outbox.senders.items():
+                if channel is None or name == channel:
+                    sender.wake()
+
+        roles = Roles(sorted(outbox.senders), outbox.process, self.db, self.clock, wake)
+        for name, sender in outbox.senders.items():
+            sender.lease = roles.leases[name]
+            sender.relay = roles.relay
+        outbox.relay = roles.relay
+        self.roles = roles
+        await roles.start()
+        return roles
+
     async def start(self, *, scheduler: bool = True, senders: bool = True) -> None:
         await self.prepare()
+        if senders and self.db.backend == "postgresql" and self.outbox.senders:
+            await self.share_sending()
         if self.telegram is not None:
             await self.telegram.start()
             path = self.telegram.webhook_path
             if path is not None:
                 self.http = self.http or self._http_server()
                 self.http.add(path, telegram_webhook(self.telegram), ["POST"])
-        if self.http is None and self.settings.http.serve:
+        if self.http is None and (self.settings.http.serve or self.seat is not None):
             self.http = self._http_server()
         if self.whatsapp is not None:
             await self.whatsapp.start()
@@ -155,11 +189,11 @@ class Hirfa:
             for sender in self.outbox.senders.values():
                 self._tasks.append(asyncio.create_task(sender.run(self._stop)))
         if scheduler:
-            self.scheduler = Scheduler(self.services)
+            self.scheduler = Scheduler(self.services, holder=self.outbox.process)
             await self.scheduler.tick()
             self.scheduler.start()
         if self.http is not None:
-            await self.http.start()
+            await self.http.start(self.seat.listening() if self.seat is not None else None)
         log.info("hirfa started (channels: %s)", ", ".join(self.outbox.senders) or "none")
 
     async def stop(self) -> None:
@@ -179,6 +213,8 @@ class Hirfa:
                 await asyncio.wait_for(task, timeout=10)
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
+        if self.roles is not None:
+            await self.roles.stop()
         await self.db.dispose()
 
     async def run_forever(self) -> None:
@@ -187,6 +223,8 @@ class Hirfa:
         done = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, done.set)
+        if self.seat is not None:  # a worker outlives its supervisor by a second at most
+            self._tasks.append(asyncio.create_task(watch_supervisor(self.seat, done)))
         await self.start()
         try:
             await done.wait()

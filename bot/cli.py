@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from bot.logs import setup as setup_logging
 from bot.pacing import Pacer
 from bot.settings import Settings, load_settings, require_runnable
 from bot.subcommands import Register
+from bot.workers import Seat, refusal, supervise
 from handlers import build_router
 from storage import staff as staff_repo
 from storage.copy import copy_database
@@ -67,9 +69,28 @@ async def shell(settings: Settings, demo: bool, language: str | None, artisan: b
         await app.stop()
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, seat: Seat | None = None) -> None:
     require_runnable(settings)
-    await Hirfa(settings).run_forever()
+    await Hirfa(settings, seat=seat).run_forever()
+
+
+def run_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``hirfa run``: one process; ``--workers N``: a supervisor and N workers
+    (``bot/workers.py``); ``--worker I --listen-fd FD``: one of those workers."""
+    if args.worker is not None:
+        if args.listen_fd is None:
+            raise ConfigError("--worker needs --listen-fd (it is started by `hirfa run --workers N`)")
+        asyncio.run(run(settings, Seat(args.worker, args.listen_fd, os.getppid())))
+        return 0
+    require_runnable(settings)
+    problem = refusal(settings, args.workers)
+    if problem is not None:
+        print(f"hirfa: {problem}", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return supervise(settings, args.workers)
+    asyncio.run(run(settings))
+    return 0
 
 
 async def db_copy(settings: Settings, to: str | None) -> int:
@@ -112,7 +133,14 @@ def parser(features: Sequence[Register] | None = None) -> argparse.ArgumentParse
     sh.add_argument("--lang", choices=LANGUAGES, help="your language hint")
     sh.add_argument("--artisan", action="store_true",
                     help="with --demo: be an artisan, not an admin (see what artisans see)")
-    sub.add_parser("run", help="run the configured channels, scheduler and outbox")
+    run_parser = sub.add_parser("run", help="run the configured channels, scheduler and outbox")
+    run_parser.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="N worker processes sharing the port, the sending and the clock (PostgreSQL and "
+             "webhooks only; see README, 'Several workers')")
+    # Given by the supervisor to each worker it starts:
+    run_parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    run_parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade", "copy"],
                     help="upgrade: apply migrations; copy: copy every table to --to")
@@ -149,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "shell":
             asyncio.run(shell(settings, args.demo, args.lang, args.artisan))
         elif args.command == "run":
-            asyncio.run(run(settings))
+            code = run_command(settings, args)
+            if code:
+                return code
         elif args.command == "db" and args.action == "copy":
             return asyncio.run(db_copy(settings, args.to))
         elif args.command == "db":

@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -265,10 +266,12 @@ class HttpServer:
             h11_max_incomplete_event_size=MAX_HEADER, limit_concurrency=MAX_CONNECTIONS,
         )
 
-    async def start(self) -> None:
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen on ``settings.host:port``, or serve ``sock``, a listening socket opened by a
+        supervisor and shared by its workers (``bot/workers.py``)."""
         config = self.config()
         self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock] if sock else None))
         while not self._server.started:
             if self._task.done():
                 self._task.result()

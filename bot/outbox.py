@@ -35,11 +35,13 @@ from bot.clock import Clock
 from bot.i18n import Msg, Translator
 from bot.messages import Document, OutMessage, Reply, render
 from bot.pacing import Pacer
+from bot.roles import process_name
 from bot.sender import ChannelSender, Delivery, Transport
 from bot.settings import Settings
 from bot.timezones import load_zone
 from storage import artisans as artisan_repo
 from storage import outbox as outbox_repo
+from storage import wakeups
 from storage.database import Conn, Database
 from storage.outbox import BLOCKED as BLOCKED
 from storage.outbox import FAILED as FAILED
@@ -84,8 +86,10 @@ def _with_origin(payload: dict[str, Any], kind: str) -> dict[str, Any]:
 class Outbox:
     """Enqueues messages in the caller's transaction and runs one sender per channel."""
 
-    def __init__(self, db: Database, clock: Clock, translator: Translator, settings: Settings):
+    def __init__(self, db: Database, clock: Clock, translator: Translator, settings: Settings,
+                 process: str | None = None):
         self.db = db
+        self.process = process or process_name()  # who claims rows (``outbox.claimed_by``)
         self.clock = clock
         self.translator = translator
         self.settings = settings
@@ -98,6 +102,8 @@ class Outbox:
         self._media_cache: dict[str, tuple[bytes | None, Document | None]] = {}
         # Voice help (set by the application from the router): see Router.voice_of.
         self.voice_of: Callable[[Conn, int, str, str], Awaitable[str | None]] | None = None
+        # Several processes: tells the one that sends for these channels (bot/roles.py).
+        self.relay: Callable[[list[str]], None] | None = None
 
     # -- writing ----------------------------------------------------------------------------
     async def notify(
@@ -207,7 +213,11 @@ class Outbox:
         """Write the parts of a direct reply in the update's transaction, already claimed by it:
         the caller sends them with :meth:`send_now` once the transaction has committed. After a
         crash they are ``sending`` rows like any other, back to ``pending`` when their claim
-        expires (:meth:`keep_claims`)."""
+        expires (:meth:`keep_claims`).
+
+        When another process sends for ``channel`` (several workers, ``bot/roles.py``), the
+        parts are written ``pending``, first in the queue, and that process is woken when the
+        transaction commits; nothing is returned to send here."""
         now = self.clock.now()
         rows = []
         # The user has just written: WhatsApp's 24-hour window is open from this moment.
@@ -218,7 +228,12 @@ class Outbox:
             rows.append({"idem_key": f"{REPLY}:{channel}:{reply_to}:{index}"[:160],
                          "channel": channel, "chat_id": chat_id, "artisan_id": artisan_id,
                          "kind": REPLY, "payload": payload, "priority": REPLY_PRIORITY})
-        ids = await outbox_repo.insert_claimed(conn, rows, now)
+        sender = self.senders.get(channel)
+        if sender is not None and not sender.leading:
+            await outbox_repo.insert_claimed(conn, rows, now, by=None)
+            await wakeups.announce(conn, channel)
+            return []
+        ids = await outbox_repo.insert_claimed(conn, rows, now, by=self.process)
         return [Delivery(row_id, chat_id, message, 0, artisan_id)
                 for row_id, message in zip(ids, messages, strict=True)]
 
@@ -300,16 +315,20 @@ class Outbox:
         """``space_replies=False``: direct replies skip the per-chat spacing (WhatsApp: the
         user is waiting and Meta counts per pair of numbers over longer spans)."""
         sender = ChannelSender(transport, pacer, self.db, self.clock, self.settings,
-                               self.resolve, self.senders, space_replies=space_replies)
+                               self.resolve, self.senders, space_replies=space_replies,
+                               process=self.process)
         self.senders[transport.channel] = sender
         return sender
 
-    def wake(self) -> None:
-        """Tell the senders there may be new rows."""
+    def wake(self, *, here_only: bool = False) -> None:
+        """Tell the senders there may be new rows: this process's, and (unless ``here_only``)
+        the processes that send for the channels this one does not (several workers)."""
         self._queued = False
         self._wake.set()
         for sender in self.senders.values():
             sender.wake()
+        if not here_only and self.relay is not None:
+            self.relay([name for name, sender in self.senders.items() if not sender.leading])
 
     def wake_if_queued(self) -> None:
         """Wake the senders if something was queued since the last wake (after an update)."""
@@ -329,11 +348,12 @@ class Outbox:
         before = now - timedelta(seconds=self.settings.outbox.claim_lease)
         async with self.db.transaction() as conn:
             await outbox_repo.renew(conn, held, now)
-            count = await outbox_repo.release_expired(conn, sorted(self.senders), before)
-        if count:
-            log.warning("outbox: %d message(s) claimed by a process that stopped; resending", count)
+            released = await outbox_repo.release_expired(conn, sorted(self.senders), before)
+        for holder, count in sorted(released.items()):
+            log.warning("outbox: %d message(s) claimed by %s, which stopped; resending", count, holder)
+        if released:
             self.wake()
-        return count
+        return sum(released.values())
 
     async def drain(self, channel: str | None = None) -> int:
         """Deliver everything due now (tests and the CLI); return how many rows were settled."""

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +24,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.dialogue import Job, Services
+from bot.roles import process_name
 from bot.timezones import load_zone
 from storage import conversations as conversation_repo
 from storage import leases as lease_repo
@@ -41,7 +39,7 @@ CAMPAIGN_EVERY = 5.0
 
 
 async def wake_outbox(services: Services) -> None:
-    services.outbox.wake()
+    services.outbox.wake(here_only=True)  # each process its own (bot/roles.py: who sends)
 
 
 async def keep_claims(services: Services) -> None:
@@ -59,11 +57,6 @@ async def prune_updates(services: Services) -> None:
 
 EVERY_PROCESS_JOBS = (Job("outbox-drain", wake_outbox, 5),)
 CLOCK_JOBS = (Job("prune-updates", prune_updates, 3600),)
-
-
-def process_name() -> str:
-    """This process, as other processes see it in the lease table (host, pid, a random tag)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Scheduler:

@@ -25,6 +25,9 @@
   nothing, and another live process's rows are never taken from it.
 - Direct replies are claimed by the update that wrote them and sent by :meth:`send_now` at
   once; a part that cannot go now stays queued, with the parts after it, for :meth:`run`.
+- With several processes, only the one that holds the channel's lease sends (:attr:`lease`,
+  ``bot/roles.py``): the others claim nothing, and their direct replies wait in the queue for
+  it. Each claim records the process (``claimed_by``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from bot.clock import Clock
 from bot.errors import DeliveryError, Permanent, RetryLater, Unreachable, WindowClosed
 from bot.messages import OutMessage
 from bot.pacing import Pacer
+from bot.roles import SenderLease
 from bot.settings import Settings
 from storage import artisans as artisan_repo
 from storage import outbox as repo
@@ -118,6 +122,7 @@ class ChannelSender:
         peers: dict[str, ChannelSender] | None = None,
         *,
         space_replies: bool = True,
+        process: str | None = None,
     ) -> None:
         self.transport = transport
         self.peers = peers if peers is not None else {}  # every channel's sender, for reroutes
@@ -143,6 +148,16 @@ class ChannelSender:
         self._paused_until: datetime | None = None
         self._inflight: set[str] = set()  # chats with a claimed, not yet settled row
         self.held: set[int] = set()  # rows claimed by this sender, not yet settled
+        self.process = process  # written in ``claimed_by``
+        # Several processes: this one sends only while it holds the channel's lease; ``relay``
+        # tells the one that does about rows left to it (see bot/roles.py).
+        self.lease: SenderLease | None = None
+        self.relay: Callable[[list[str]], None] | None = None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process sends for the channel (always, when it is the only one)."""
+        return self.lease is None or self.lease.leading
 
     def wake(self) -> None:
         self._wake.set()
@@ -187,7 +202,7 @@ class ChannelSender:
             wait = idle
             if self._paused_until is not None:
                 wait = min(wait, max(0.05, (self._paused_until - self.clock.now()).total_seconds()))
-            else:
+            elif self.leading:  # (else another process sends: wait to be woken)
                 async with self.db.read() as conn:
                     next_due = await repo.next_due(conn, self.channel)
                 if next_due is not None:
@@ -222,6 +237,11 @@ class ChannelSender:
         self.held.update(item.row_id for item in items)
         for index, item in enumerate(items):
             now = self.clock.now()
+            if not self.leading:  # the lease moved on meanwhile: its holder sends the rest
+                await self._settle([(rest, (Outcome.LATER, now.timestamp())) for rest in items[index:]])
+                if self.relay is not None:
+                    self.relay([self.channel])
+                return
             if self._paused(now):
                 until = (self._paused_until or now).timestamp()
                 await self._settle([(rest, (Outcome.LATER, until)) for rest in items[index:]])
@@ -245,6 +265,11 @@ class ChannelSender:
         # goes back to the queue untouched: waiting for it here would hold up the whole batch.
         tasks: list[asyncio.Future[Result]] = []
         for item in batch:
+            if not self.leading:  # the lease lapsed meanwhile: the rest is for its next holder
+                gone: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+                gone.set_result((Outcome.LATER, self.clock.now().timestamp()))
+                tasks.append(gone)
+                continue
             if not self.pacer.chat_ready(item.chat_id):
                 later: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
                 later.set_result((Outcome.LATER, self.pacer.chat_free_at(item.chat_id)))
@@ -262,6 +287,8 @@ class ChannelSender:
             self._inflight.difference_update(item.chat_id for item in batch)
 
     async def _claim(self, now: datetime) -> list[Delivery]:
+        if not self.leading:
+            return []
         async with self.db.read() as conn:
             if not await repo.has_due(conn, self.channel, now):
                 return []  # the common case: no write transaction, no lock taken
@@ -298,7 +325,8 @@ class ChannelSender:
                 await repo.mark(conn, [row_id], status=FAILED, last_error=error)
             await repo.mark(conn, skipped, status=BLOCKED,
                             last_error="chat unreachable (blocked earlier)")
-            await repo.mark(conn, [d.row_id for d in chosen], status=SENDING, claimed_at=now)
+            await repo.mark(conn, [d.row_id for d in chosen], status=SENDING, claimed_at=now,
+                            claimed_by=self.process)
         self.held.update(d.row_id for d in chosen)
         if not chosen and (skipped or broken):
             return await self._claim(now)

@@ -30,12 +30,15 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
 )
 
 
-async def insert_claimed(conn: Conn, rows: list[dict[str, Any]], now: datetime) -> list[int]:
-    """Insert rows already claimed (``sending``) by the caller; return their ids in order."""
+async def insert_claimed(
+    conn: Conn, rows: list[dict[str, Any]], now: datetime, by: str | None = None
+) -> list[int]:
+    """Insert rows already claimed (``sending``) by process ``by``, or, with ``by=None``, due
+    now (``pending``) for the process that sends for the channel; return their ids in order."""
+    claim = {"status": SENDING, "claimed_at": now, "claimed_by": by} if by else {"status": PENDING}
     ids: list[int] = []
     for row in rows:
-        values = {"status": SENDING, "claimed_at": now, "attempts": 0, "next_attempt_at": now,
-                  "created_at": now, **row}
+        values = {**claim, "attempts": 0, "next_attempt_at": now, "created_at": now, **row}
         result = await conn.execute(sql_insert(outbox).values(**values).returning(outbox.c.id))
         ids.append(int(result.scalar_one()))
     return ids
@@ -178,16 +181,21 @@ async def renew(conn: Conn, ids: list[int], now: datetime) -> None:
                            .values(claimed_at=now))
 
 
-async def release_expired(conn: Conn, channels: list[str], before: datetime) -> int:
+async def release_expired(conn: Conn, channels: list[str], before: datetime) -> dict[str, int]:
     """Rows of ``channels`` claimed before ``before`` (their sender died: a live one renews its
-    claims) go back to ``pending``; returns how many."""
+    claims) go back to ``pending``; returns how many, by the process that had claimed them."""
     result = await conn.execute(
         update(outbox)
         .where(outbox.c.channel.in_(channels), outbox.c.status == SENDING,
                or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < before))
         .values(status=PENDING)
+        .returning(outbox.c.claimed_by)
     )
-    return int(result.rowcount or 0)
+    released: dict[str, int] = {}
+    for (holder,) in result:
+        name = str(holder or "an earlier version")
+        released[name] = released.get(name, 0) + 1
+    return released
 
 
 async def forget_artisan(

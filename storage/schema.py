@@ -115,6 +115,7 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("claimed_at", UTCDateTime()),
+    Column("claimed_by", String(128)),  # the claiming process, ``host:pid:tag``
     Column("sent_at", UTCDateTime()),
     Column("platform_message_id", String(128)),
     Index("ix_outbox_due", "channel", "status", "next_attempt_at"),

@@ -41,7 +41,9 @@ async def test_healthz_reports_the_database_and_the_role(tmp_path: Path) -> None
             assert body["database"]["ok"] is True
             assert body["database"]["backend"] == h.app.db.backend
             assert "0016" in body["database"]["revisions"]
-            assert body["role"] == {"channels": ["telegram"], "clock": True, "process": "worker-1"}
+            # one process alone: it keeps the clock and sends for its channel; no supervisor
+            assert body["role"] == {"channels": ["telegram"], "clock": True, "process": "worker-1",
+                                    "sending": ["telegram"], "worker": None}
 
 
 async def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
