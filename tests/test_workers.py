@@ -4,7 +4,10 @@ race for the same rows, and the database keeps them apart on SQLite and on Postg
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,8 +28,11 @@ from storage.schema import conversations
 from storage.schema import outbox as outbox_table
 from tests import databases
 from tests.databases import postgres_only
-from tests.harness import Harness
+from tests.fakes.telegram import FakeBotAPI
+from tests.harness import Harness, make_settings
 from tests.sessions_support import make_session
+
+ADMIN_USER = 6001
 
 
 @postgres_only
@@ -240,3 +246,102 @@ async def test_a_worker_starting_does_not_take_the_rows_another_worker_is_sendin
         await a.drain()
         sent = Counter(m.chat_id for m in a.api.sent)
         assert sorted(sent) == [5000 + i for i in range(12)] and set(sent.values()) == {1}
+
+
+@contextlib.asynccontextmanager
+async def two_workers(tmp_path: Path) -> AsyncIterator[tuple[Harness, Harness]]:
+    """Two processes' applications on one database, talking to one Bot API (which enforces
+    Telegram's limits for the whole bot: 30 a second, 1 a second per chat), sharing the sending
+    as ``hirfa run`` does on PostgreSQL (bot/roles.py); A is started first and sends."""
+    clock = FakeClock()
+    api = FakeBotAPI(time_fn=lambda: clock.now().timestamp(),
+                     wall_time_fn=lambda: clock.now().timestamp())
+    api.strict_html_ampersand = False
+    api.enforce_limits(global_per_second=30, per_chat_per_second=1)
+    settings = make_settings(tmp_path)
+    a, b = Harness(settings, api, clock), Harness(settings, api, clock)
+    await a._start()
+    await b._start()
+    try:
+        await a.app.share_sending()
+        await b.app.share_sending()
+        yield a, b
+    finally:
+        for h in (a, b):
+            if h.app.roles is not None:
+                await h.app.roles.stop()
+            await h._stop()
+
+
+async def _claimed_by(h: Harness, kind: str) -> Counter[str]:
+    async with h.app.db.read() as conn:
+        rows = await conn.execute(select(outbox_table.c.claimed_by).where(outbox_table.c.kind == kind))
+        return Counter(str(r[0]) for r in rows)
+
+
+@postgres_only
+async def test_two_workers_keep_telegrams_pace_together_through_one_sender(tmp_path: Path) -> None:
+    """Both workers run their senders over a queue of three messages for each of 20 chats, and
+    B answers a user meanwhile: only the holder of the lease sends, so the Bot API never sees
+    two messages to one chat within a second nor 30 within a second (it would answer 429).
+    (Without the lease B sends each chat's next message right after A sent one, and the two
+    together send 40 a second.) When A stops, B takes the sending over."""
+    async with two_workers(tmp_path) as (a, b):
+        assert a.app.roles is not None and b.app.roles is not None
+        assert a.app.roles.sending == ["telegram"] and b.app.roles.sending == []
+        now = a.clock.now()
+        rows = [{**row, "idem_key": f"test:{n}:{i}"}
+                for n in range(3) for i, row in enumerate(_pending_rows(20, now))]
+        async with a.app.db.transaction() as conn:
+            assert await outbox_repo.add_many(conn, rows) == 60
+        await b.send(ADMIN_USER, "/start")  # B's reply waits in the queue for A ...
+        assert not b.api.messages_to(ADMIN_USER)
+        for _ in range(100):  # ... and both workers send whatever they may, in turns
+            await b.app.outbox.drain()
+            await a.app.outbox.drain()
+            async with a.app.db.read() as conn:
+                if set(await outbox_repo.counts(conn)) == {outbox_repo.SENT}:
+                    break
+            a.clock.advance(1.0)
+        assert a.api.too_many_requests == 0
+        sent = Counter(m.chat_id for m in a.api.sent)
+        assert {chat: sent[chat] for chat in range(5000, 5020)} == dict.fromkeys(range(5000, 5020), 3)
+        assert "Choisissez" in (a.api.last_to(ADMIN_USER).plain_text or "")
+        assert await _claimed_by(a, "broadcast") == Counter({a.app.outbox.process: 60})
+        assert await _claimed_by(a, "reply") == Counter({a.app.outbox.process: 1})
+
+        await a.app.roles.stop()  # a clean stop gives the lease up: B sends from its next campaign
+        await b.app.roles.campaign()
+        assert b.app.roles.sending == ["telegram"]
+        await a.send(ADMIN_USER + 1, "/start")
+        await b.app.outbox.drain()
+        assert "Choisissez" in (b.api.last_to(ADMIN_USER + 1).plain_text or "")
+        assert await _claimed_by(b, "reply") == Counter({a.app.outbox.process: 1,
+                                                          b.app.outbox.process: 1})
+
+
+@postgres_only
+async def test_the_sender_is_woken_by_the_other_worker_not_by_polling(tmp_path: Path) -> None:
+    """A's sender runs with nothing to do and would not look at the queue for an hour; B handles
+    an update: its reply reaches the user through A at once (B's NOTIFY wakes A's sender)."""
+    async with two_workers(tmp_path) as (a, b):
+        stop = asyncio.Event()
+        sender = a.app.outbox.senders["telegram"]
+        running = asyncio.create_task(sender.run(stop, idle=3600))
+        try:
+            await asyncio.sleep(0.2)  # A's sender is idle, waiting
+            latencies = []
+            for user in range(7000, 7010):
+                started = time.perf_counter()
+                await b.send(user, "/start")
+                async with asyncio.timeout(10):
+                    while not a.api.messages_to(user):  # noqa: ASYNC110 (the fake has no event)
+                        await asyncio.sleep(0.001)
+                latencies.append(time.perf_counter() - started)
+            print(f"reply through the other worker: median {sorted(latencies)[5] * 1000:.1f} ms, "
+                  f"max {max(latencies) * 1000:.1f} ms")
+        finally:
+            stop.set()
+            sender.wake()
+            await running
+        assert await _claimed_by(a, "reply") == Counter({a.app.outbox.process: 10})
