@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 LEASE_PERIOD = timedelta(seconds=6)
 CAMPAIGN_EVERY = 2.0
+QUIET = timedelta(seconds=1.1)
+"""After a clean stop, how long the next holder waits: a second and a margin, so that the
+platforms never count the last sends of one holder and the first of the next together."""
 
 
 def process_name() -> str:
@@ -79,12 +82,13 @@ class SenderLease:
         return held
 
     async def release(self) -> None:
-        """Give the lease up (a clean stop): another process sends from its next campaign."""
+        """Give the lease up (a clean stop): another process sends from its next campaign, a
+        second after this one's last send at the earliest (the platforms count by the second)."""
         if self._until is None:
             return
         self._until = None
         async with self.db.transaction() as conn:
-            await lease_repo.release(conn, self.name, self.holder)
+            await lease_repo.release(conn, self.name, self.holder, self.clock.now() + QUIET)
 
 
 class Roles:

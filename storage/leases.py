@@ -64,9 +64,14 @@ async def claim(conn: Conn, name: str, holder: str, now: datetime, period: timed
     )
 
 
-async def release(conn: Conn, name: str, holder: str) -> None:
-    """Give the lease up (a clean stop), so another process takes over at once."""
-    await conn.execute(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
+async def release(conn: Conn, name: str, holder: str, until: datetime | None = None) -> None:
+    """Give the lease up (a clean stop), so another process takes over at once, or from
+    ``until`` (a short quiet moment after the last use of the role)."""
+    mine = (leases.c.name == name, leases.c.holder == holder)
+    if until is None:
+        await conn.execute(delete(leases).where(*mine))
+    else:
+        await conn.execute(update(leases).where(*mine).values(expires_at=until))
 
 
 async def get(conn: Conn, name: str) -> Lease | None:

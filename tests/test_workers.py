@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from bot.clock import FakeClock
 from bot.dialogue import Job
 from bot.messages import OutMessage
+from bot.roles import QUIET
 from bot.scheduler import CAMPAIGN_EVERY, LEASE_PERIOD, Scheduler
 from storage import artisans as artisan_repo
 from storage import conversations as conversation_repo
@@ -310,7 +311,12 @@ async def test_two_workers_keep_telegrams_pace_together_through_one_sender(tmp_p
         assert await _claimed_by(a, "broadcast") == Counter({a.app.outbox.process: 60})
         assert await _claimed_by(a, "reply") == Counter({a.app.outbox.process: 1})
 
-        await a.app.roles.stop()  # a clean stop gives the lease up: B sends from its next campaign
+        # A clean stop gives the lease up: B sends from its next campaign a second later (the
+        # Bot API must not count A's last sends and B's first in one second).
+        await a.app.roles.stop()
+        await b.app.roles.campaign()
+        assert b.app.roles.sending == []
+        a.clock.advance(QUIET)
         await b.app.roles.campaign()
         assert b.app.roles.sending == ["telegram"]
         await a.send(ADMIN_USER + 1, "/start")
