@@ -22,15 +22,15 @@ from bot.i18n import Msg
 from bot.messages import Document
 from console.broadcast_preview import preview as channel_preview
 from console.exports import spreadsheet
-from handlers import broadcast as broadcast_flow
-from handlers import broadcast_delivery
+from handlers.broadcasts import compose as broadcast_flow
+from handlers.broadcasts import delivery as broadcast_delivery
+from handlers.broadcasts.exports import DELIVERY_HEADERS, delivery_table
+from handlers.broadcasts.stats import stats_chart
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.certification.importer import FileProblem, import_file
-from handlers.exports import DELIVERY_HEADERS, delivery_table
 from handlers.sessions import attendance, changes
 from handlers.sessions import files as session_files
 from handlers.sessions.parsing import local_to_utc
-from handlers.stats import stats_chart
 from storage import broadcasts as broadcast_repo
 from storage import console as console_repo
 from storage import console_queries as q
@@ -758,7 +758,7 @@ async def broadcast_new(req: Req) -> Response:
 
 def _schedule_time(req: Req) -> tuple[datetime | None, str]:
     """The form's ``when`` (a local date and time, ``YYYY-MM-DDTHH:MM``) as UTC, checked by the
-    chat's own rule (handlers.broadcast.schedule_problem); or the problem's catalog key."""
+    chat's own rule (handlers.broadcasts.compose.schedule_problem); or the problem's catalog key."""
     try:
         day, _, clock = req.field("when").partition("T")
         local_day = date.fromisoformat(day)

@@ -22,7 +22,7 @@ from bot.channels.whatsapp_api import DOWNLOAD_MAX, GraphRefused
 from bot.i18n import Msg
 from bot.messages import Button, Document, OutMessage, Reply
 from bot.outbox import Queued
-from handlers import broadcast_delivery
+from handlers.broadcasts import delivery as broadcast_delivery
 from handlers.certification.calendar import appointment
 from storage import artisans as artisan_repo
 from storage import broadcasts as broadcast_repo

@@ -12,7 +12,7 @@ The broadcast row exists from the first step (status ``draft``, with its author)
 attached file is stored once, in the database, not in the conversation. Every state, action and
 command here requires the ``staff`` role, and every button re-checks the broadcast id against
 the conversation and the database: a forged or stale button gets "no longer available".
-Sending itself (bulk enqueue, progress, report) is :mod:`handlers.broadcast_delivery`.
+Sending itself (bulk enqueue, progress, report) is :mod:`handlers.broadcasts.delivery`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from bot.errors import FileTooLarge, InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document, utf16_len
 from bot.numbers import LATIN_DIGITS, parse_id
-from handlers import broadcast_delivery as delivery
+from handlers.broadcasts import delivery
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.registration import LANGUAGE_NAMES
 from storage import audience as audience_repo

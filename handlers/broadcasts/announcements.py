@@ -11,7 +11,7 @@ from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw
 from bot.messages import Choice, Document
 from bot.numbers import parse_id
-from handlers import broadcast_delivery as delivery
+from handlers.broadcasts import delivery
 from storage import broadcasts as repo
 
 router = Router()

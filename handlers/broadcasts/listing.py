@@ -11,8 +11,8 @@ from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw
 from bot.messages import Choice, Document
 from bot.spreadsheets import to_csv
-from handlers import broadcast_delivery as delivery
-from handlers.exports import delivery_table
+from handlers.broadcasts import delivery
+from handlers.broadcasts.exports import delivery_table
 from storage import broadcasts as repo
 
 router = Router()
