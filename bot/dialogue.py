@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 from bot import graph
+from bot.channel_services import Channels
 from bot.clock import Clock
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text, Translator
@@ -293,7 +294,8 @@ class Services:
     outbox: Outbox
     router: Router
     bot_username: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The messaging channels running in this process: what handlers may ask of them.
+    channels: Channels = field(default_factory=Channels)
     lexicon: Lexicon = field(default_factory=default_lexicon)
     metrics: Metrics | None = None
     # Run a periodic job (by its id) now, without waiting for its period; the scheduler sets it

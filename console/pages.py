@@ -913,8 +913,7 @@ async def staff_add(req: Req) -> Response:
         await console_repo.record(
             conn, req.console.now, req.author, "staff_add", f"{channel}:{user_id}", role=role
         )
-    for listener in req.services.extras.get("role_changed", []):
-        listener(channel, user_id, role)
+    req.services.channels.role_changed(channel, user_id, role)
     return _see_other("/console/staff")
 
 
@@ -930,8 +929,7 @@ async def staff_remove(req: Req) -> Response:
                 conn, req.console.now, req.author, "staff_remove", f"{channel}:{user_id}"
             )
     if removed:
-        for listener in req.services.extras.get("role_changed", []):
-            listener(channel, user_id, None)
+        req.services.channels.role_changed(channel, user_id, None)
     return _see_other("/console/staff")
 
 

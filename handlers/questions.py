@@ -52,6 +52,7 @@ FAQ_TITLE = "q.faq_title"
 FAQ_BODY = "q.faq_body"
 KIND = "question"  # outbox kind (WhatsApp: the "*" notice template outside the 24-hour window)
 MEDIA = "qmedia"
+STAFF_GROUP_CHANNEL = "telegram"  # where the staff group lives (``telegram.staff_group_id``)
 ASK_WORDS = ("ask", "question", "ask the chamber", "poser une question", "question a la chambre",
              "سؤال", "اسال الغرفة", "سول", "contact", "contacter la chambre", "اتصل بالغرفة")
 MAX_SNIPPET = 600
@@ -60,6 +61,7 @@ MAX_SNIPPET = 600
 # -- helpers ----------------------------------------------------------------------------------
 
 def staff_group(services: Services) -> str | None:
+    """The staff group's chat id (a forum group on :data:`STAFF_GROUP_CHANNEL`), if one is set."""
     group = services.settings.telegram.staff_group_id
     return str(group) if group is not None and services.settings.telegram.enabled else None
 
@@ -258,7 +260,7 @@ async def _to_topic(services: Services, conn: Conn, group: str, thread: str,
                       _group_buttons(question), media_ref=_media_ref(m))
         message = _staff_render(services, reply)
         message.thread_id = thread
-        await outbox.to_chat(conn, "telegram", group, message, kind=KIND, key=f"q:in:{m.id}",
+        await outbox.to_chat(conn, STAFF_GROUP_CHANNEL, group, message, kind=KIND, key=f"q:in:{m.id}",
                              priority=1)
     await repo.mark_relayed(conn, [m.id for m in waiting], services.clock.now())
 
@@ -295,20 +297,22 @@ async def relay(services: Services) -> None:
     for artisan_id, m in waiting:
         by_artisan.setdefault(artisan_id, []).append(m)
     group = staff_group(services)
-    create = services.extras.get("create_topic")
+    channel = services.channels.get(STAFF_GROUP_CHANNEL)
     for artisan_id in by_artisan:
         thread: str | None = None
         if group is not None:
             async with services.db.read() as conn:
                 thread = await repo.topic_of(conn, artisan_id, group)
                 artisan = await artisan_repo.get(conn, artisan_id)
-            if thread is None and artisan is not None and create is not None:
+            if thread is None and artisan is not None and channel is not None:
                 name = services.translator.plain(_artisan_line(artisan), services.settings.default_locale,
                                                   services.zone)
                 try:
-                    made = await create(group, name)
+                    made = await channel.create_topic(group, name)
                 except Exception:
                     log.exception("questions: could not open a topic in the staff group")
+                    continue
+                if made is None:  # the channel has no topics: nowhere to relay to
                     continue
                 async with services.db.transaction() as conn:
                     thread = await repo.save_topic(conn, artisan_id, group, str(made),
@@ -346,7 +350,7 @@ async def _topic_card(services: Services, conn: Conn, group: str, thread: str,
                       channels=channels, since=artisan.created_at, history=recent))
     message = _staff_render(services, reply)
     message.thread_id = thread
-    await services.outbox.to_chat(conn, "telegram", group, message, kind=KIND,
+    await services.outbox.to_chat(conn, STAFF_GROUP_CHANNEL, group, message, kind=KIND,
                                   key=f"q:card:{artisan.id}:{group}:{thread}", priority=1)
 
 
@@ -358,10 +362,10 @@ def media_loader(services: Services) -> Any:
         m = await repo.message(conn, message_id)
         if m is None or not m.file_id or not m.file_channel:
             raise LookupError(f"no file for {ref}")
-        fetch = services.extras.get("files", {}).get(m.file_channel)
-        if fetch is None:
+        channel = services.channels.get(m.file_channel)
+        if channel is None:
             raise LookupError(f"no {m.file_channel} channel to fetch {ref} from")
-        content = bytes(await fetch(m.file_id))
+        content = bytes(await channel.fetch_file(m.file_id))
         if m.kind == "photo":
             return content, None
         mime = m.mime_type or "application/octet-stream"
@@ -484,7 +488,7 @@ async def flag_overdue(services: Services) -> None:
                 reply.choices = _group_buttons(question)
                 message = _staff_render(services, reply)
                 message.thread_id = thread
-                await services.outbox.to_chat(conn, "telegram", group, message, kind=KIND,
+                await services.outbox.to_chat(conn, STAFF_GROUP_CHANNEL, group, message, kind=KIND,
                                               key=f"q:late:{question.id}")
                 continue
             message = _staff_render(services, reply)

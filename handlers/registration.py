@@ -82,8 +82,7 @@ def announce_language(ctx: Context, lang: str) -> None:
     """Tell the channels this chat's language (Telegram gives Darija and Tamazight speakers
     their "/" menu per chat: its menus per language only know two-letter codes)."""
     inc = ctx.incoming
-    for listener in ctx.services.extras.get("language_changed", []):
-        listener(inc.channel, inc.chat_id, lang, ctx.role)
+    ctx.services.channels.language_changed(inc.channel, inc.chat_id, lang, ctx.role)
 
 
 async def ask_language(ctx: Context) -> None:

@@ -1,9 +1,10 @@
 """``/staff``: admins list, add and remove staff members (by their channel user id).
 
 A new member's id is what ``/whoami`` shows them. Admins listed in the settings
-(``HIRFA_TELEGRAM__ADMIN_IDS``) are granted again at every start, so removing one here only lasts
-until the next restart: the list says so. Nobody can remove themselves. Everything requires the
-``admin`` role, re-checked at every step.
+(``HIRFA_TELEGRAM__ADMIN_IDS``, ``HIRFA_WHATSAPP__ADMIN_NUMBERS``) are granted again at every
+start, so removing one here only lasts until the next restart: the list says so (each channel
+knows its own, see :meth:`bot.channel_services.Channel.settings_admin`). Nobody can remove
+themselves. Everything requires the ``admin`` role, re-checked at every step.
 """
 
 from __future__ import annotations
@@ -26,12 +27,11 @@ async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
     if intro is not None:
         ctx.say(intro)
     members = sorted(await staff_repo.members(ctx.conn), key=lambda m: (m[2] != ADMIN, m[0], m[1]))
-    settings_admins = {str(i) for i in ctx.services.settings.telegram.admin_ids}
     lines = []
     choices = [Choice("st:add", Msg("staff.add_button"))]
     me = (ctx.incoming.channel, ctx.incoming.user_id)
     for channel, external_id, role in members:
-        from_settings = channel == "telegram" and external_id in settings_admins
+        from_settings = ctx.services.channels.settings_admin(channel, external_id)
         lines.append(ctx.render(Msg(
             "staff.line", channel=channel, user_id=external_id, role=Msg(f"core.role_{role}"),
             note=Msg("staff.from_settings") if from_settings else "",
@@ -44,8 +44,7 @@ async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
 
 def _announce(ctx: Context, channel: str, user_id: str, role: str | None) -> None:
     """Tell the channels a role changed (Telegram updates that chat's "/" menu)."""
-    for listener in ctx.services.extras.get("role_changed", []):
-        listener(channel, user_id, role)
+    ctx.services.channels.role_changed(channel, user_id, role)
 
 
 @router.command("staff", role=ADMIN, describe="cmd.staff")

@@ -93,11 +93,11 @@ router.erase_hooks.append(forget)
 async def _download(ctx: Context, file_id: str) -> bytes | None:
     """The bytes of a file the user sent, from the channel's ``fetch_file`` (None if the channel
     cannot give them: the platform's id is kept anyway)."""
-    fetch = ctx.services.extras.get("files", {}).get(ctx.incoming.channel)
-    if fetch is None:
+    channel = ctx.services.channels.get(ctx.incoming.channel)
+    if channel is None:
         return None
     try:
-        return bytes(await fetch(file_id))
+        return bytes(await channel.fetch_file(file_id))
     except Exception:  # the platform could not give us the file
         return None
 

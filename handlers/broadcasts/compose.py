@@ -209,11 +209,11 @@ async def take_media(ctx: Context) -> None:
         raise InvalidInput("bc.media_expected")
     if file.size is not None and file.size > MAX_MEDIA_BYTES:
         raise InvalidInput("bc.media_too_big", max=MAX_MEDIA_BYTES // (1024 * 1024))
-    fetch = ctx.services.extras.get("files", {}).get(ctx.incoming.channel)
-    if fetch is None:
+    channel = ctx.services.channels.get(ctx.incoming.channel)
+    if channel is None:
         raise InvalidInput("bc.media_unsupported_here")
     try:
-        content = await fetch(file.file_id)
+        content = await channel.fetch_file(file.file_id)
     except FileTooLarge as err:  # the platform told us its size only now (WhatsApp)
         raise InvalidInput("bc.media_too_big", max=MAX_MEDIA_BYTES // (1024 * 1024)) from err
     except Exception as err:  # the platform could not give us the file

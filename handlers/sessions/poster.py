@@ -1,6 +1,7 @@
 """A printable poster (PNG) for a session: its texts and a QR code of the deep link.
 
-The QR code (``qrcode``) opens ``https://t.me/<bot>?start=s<ID>``: the artisan lands on the
+The QR code (``qrcode``) opens the session link that a channel builds (Telegram's
+``https://t.me/<bot>?start=s<ID>``, see :mod:`bot.channel_services`): the artisan lands on the
 session card, registering first if needed. Text is drawn with Pillow; a system font with Arabic
 glyphs is used when one is found (DejaVu Sans), and Pillow's own font otherwise. Arabic is shaped
 right to left when Pillow has libraqm (the usual wheels do).

@@ -21,9 +21,8 @@ RECENT = timedelta(days=30)
 
 
 def deep_link(ctx: Context, session_id: int) -> str | None:
-    """The link that opens the session's card for an artisan (None without a bot username)."""
-    username = ctx.services.bot_username
-    return f"https://t.me/{username}?start=s{session_id}" if username else None
+    """The link that opens the session's card for an artisan (None if no channel gives one)."""
+    return ctx.services.channels.session_link(session_id)
 
 
 async def stale(ctx: Context) -> None:
