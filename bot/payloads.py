@@ -29,7 +29,6 @@ a payload that would not fit raises when it is packed, at the place that built i
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from typing import ClassVar, Self
 
@@ -96,10 +95,15 @@ class Payload:
         return cls(*values)
 
 
-@functools.cache
+_FIELDS: dict[type[Payload], tuple[tuple[str, type], ...]] = {}
+
+
 def fields_of(cls: type[Payload]) -> tuple[tuple[str, type], ...]:
     """The fields of a payload class with their kind (int or str), in order; raises TypeError
     for a class that cannot be packed (called when a handler is registered for it)."""
+    known = _FIELDS.get(cls)
+    if known is not None:
+        return known
     prefix = getattr(cls, "prefix", "")
     if not prefix or prefix.endswith(SEPARATOR):
         raise TypeError(f"{cls.__name__}: a payload class needs a prefix not ending in {SEPARATOR!r}")
@@ -110,4 +114,5 @@ def fields_of(cls: type[Payload]) -> tuple[tuple[str, type], ...]:
         if kind not in (int, str):
             raise TypeError(f"{cls.__name__}.{f.name}: a payload field is an int or a str")
         out.append((f.name, kind))
-    return tuple(out)
+    _FIELDS[cls] = tuple(out)
+    return _FIELDS[cls]
