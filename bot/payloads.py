@@ -105,8 +105,8 @@ def fields_of(cls: type[Payload]) -> tuple[tuple[str, type], ...]:
     if known is not None:
         return known
     prefix = getattr(cls, "prefix", "")
-    if not prefix or prefix.endswith(SEPARATOR):
-        raise TypeError(f"{cls.__name__}: a payload class needs a prefix not ending in {SEPARATOR!r}")
+    if not isinstance(prefix, str) or not prefix or prefix.endswith(SEPARATOR):
+        raise TypeError(f"{cls!r}: a payload class needs a prefix not ending in {SEPARATOR!r}")
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
