@@ -17,8 +17,8 @@ carries what its handler needs in its id, e.g. ``s:enrol:42``. Each kind of butt
 
 The engine unpacks a pressed id before calling the handler, so a handler only ever sees a
 well-formed value; a malformed, forged or outdated id (``s:enrol:abc``, ``s:enrol:``,
-``s:enrol:1:2``) gets "this button is no longer valid" from the engine. Well-formed is not
-allowed: handlers still re-check the ids against the database and the user's rights.
+``s:enrol:1:2``) gets "this button is no longer available" from the engine. Well-formed does
+not mean allowed: handlers still re-check the ids against the database and the user's rights.
 
 The id is the prefix and the fields joined by ``:``. An int is digits only (``0`` … ``ID_MAX``,
 :mod:`bot.numbers`); a str is non-empty and without ``:``. Packing checks what the platforms
