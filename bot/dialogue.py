@@ -9,7 +9,9 @@ How an :class:`~bot.messages.Incoming` is handled (see DESIGN.md, "How a message
    and staff role are loaded into a :class:`Context`.
 3. Routing, in this order: ``/commands``; words that work everywhere (menu, stop, cancel, back,
    ...); navigation buttons; a button or number that answers the choices the bot last offered;
-   buttons that stay valid outside a state (menu entries, reminders), re-checked by their handler;
+   buttons that stay valid outside a state (menu entries, reminders): their id is unpacked
+   (:mod:`bot.payloads`; a malformed one is "no longer available"), then their handler
+   re-checks it;
    otherwise the current state's handler, or the default one.
 4. Role and registration requirements are checked on *every* step, not just at the entry command.
 5. State, data, everything the handler wrote, the replies (rendered in the reader's language,
@@ -979,9 +981,6 @@ def _is_sentence(text: str) -> bool:
     return len(text.split()) >= 3
 
 
-MENU_PREFIX = "m:"
-
-
 @dataclass(frozen=True)
 class MenuButton(Payload):
     """A main-menu entry's button (``m:trainings``), handled in handlers/core.py."""
@@ -993,4 +992,4 @@ class MenuButton(Payload):
 def _on_menu(ctx: Context) -> bool:
     """The main menu is what is on screen (or nothing is): not a question awaiting its answer."""
     offered = [str(pair[0]) for pair in ctx.data.get("_offer") or []]
-    return not offered or any(choice.startswith(MENU_PREFIX) for choice in offered)
+    return not offered or any(MenuButton.matches(choice) for choice in offered)
