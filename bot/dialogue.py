@@ -9,7 +9,9 @@ How an :class:`~bot.messages.Incoming` is handled (see DESIGN.md, "How a message
    and staff role are loaded into a :class:`Context`.
 3. Routing, in this order: ``/commands``; words that work everywhere (menu, stop, cancel, back,
    ...); navigation buttons; a button or number that answers the choices the bot last offered;
-   buttons that stay valid outside a state (menu entries, reminders), re-checked by their handler;
+   buttons that stay valid outside a state (menu entries, reminders): their id is unpacked
+   (:mod:`bot.payloads`; a malformed one is "no longer available"), then their handler
+   re-checks it;
    otherwise the current state's handler, or the default one.
 4. Role and registration requirements are checked on *every* step, not just at the entry command.
 5. State, data, everything the handler wrote, the replies (rendered in the reader's language,
@@ -32,7 +34,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from bot import graph
@@ -41,7 +43,8 @@ from bot.clock import Clock
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text, Translator
 from bot.messages import Choice, Document, Incoming, OutMessage, Reply, render
-from bot.numbers import LATIN_DIGITS, parse_int
+from bot.numbers import LATIN_DIGITS
+from bot.payloads import Payload, fields_of
 from bot.settings import Settings
 from bot.timezones import load_zone
 from bot.understanding import (
@@ -67,6 +70,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context"], Awaitable[None]]
+P = TypeVar("P", bound=Payload)
+# The handler of a button: called with the payload its id carried, already unpacked.
+ButtonHandler: TypeAlias = Callable[["Context", P], Awaitable[None]]
 VoiceFinder = Callable[[Conn, int, str, str], Awaitable[str | None]]
 MAX_TEXT = 4096
 
@@ -106,13 +112,18 @@ class State:
 
 
 @dataclass(frozen=True)
-class Action:
-    """A button that stays valid outside any state (``prefix`` matches its choice id)."""
+class Action(Generic[P]):
+    """A button that stays valid outside any state: ids of ``payload``'s kind (its prefix)
+    reach ``handler`` unpacked (see :mod:`bot.payloads`)."""
 
-    prefix: str
-    handler: Handler
+    payload: type[P]
+    handler: ButtonHandler[P]
     role: str | None = None
     registered: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return self.payload.prefix
 
 
 @dataclass(frozen=True)
@@ -162,7 +173,7 @@ class Router:
 
     commands: dict[str, Command] = field(default_factory=dict)
     states: dict[str, State] = field(default_factory=dict)
-    actions: list[Action] = field(default_factory=list)
+    actions: list[Action[Any]] = field(default_factory=list)
     keywords: dict[str, Handler] = field(default_factory=dict)
     # Words that work at every step, by concept of bot/understanding.py ("menu", "stop", ...).
     concepts: dict[str, Handler] = field(default_factory=dict)
@@ -213,10 +224,16 @@ class Router:
         return state
 
     def action(
-        self, prefix: str, *, role: str | None = None, registered: bool = False
-    ) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
-            self.actions.append(Action(prefix, fn, role, registered))
+        self, payload: type[P], *, role: str | None = None, registered: bool = False
+    ) -> Callable[[ButtonHandler[P]], ButtonHandler[P]]:
+        """Register the handler of a kind of button; it is called with the pressed button's
+        payload, after the role and registration checks."""
+        fields_of(payload)  # a class that cannot be packed fails here, at start-up
+
+        def register(fn: ButtonHandler[P]) -> ButtonHandler[P]:
+            mine = next((a for a in self.actions if a.prefix == payload.prefix), None)
+            graph.claim("button prefix", payload.prefix, fn, _handler(mine))
+            self.actions.append(Action(payload, fn, role, registered))
             return fn
 
         return register
@@ -278,8 +295,9 @@ class Router:
         graph.check(self, packages)
         return self
 
-    def find_action(self, choice_id: str) -> Action | None:
-        matches = [a for a in self.actions if choice_id.startswith(a.prefix)]
+    def find_action(self, choice_id: str) -> Action[Any] | None:
+        """The action whose payload prefix is the longest to match ``choice_id``."""
+        matches = [a for a in self.actions if a.payload.matches(choice_id)]
         return max(matches, key=lambda a: len(a.prefix)) if matches else None
 
 
@@ -361,11 +379,6 @@ class Context:
     def text(self) -> str:
         return self.incoming.text
 
-    def choice_number(self, prefix: str) -> int | None:
-        """The id after ``prefix`` in the pressed button (``s:open:42`` → 42); None when the
-        button was forged (not digits, or too large to be one of our ids)."""
-        return parse_int((self.choice_id or "").removeprefix(prefix))
-
     def is_staff(self, role: str = "staff") -> bool:
         return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
 
@@ -437,7 +450,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NUMBER = re.compile(r"^\s*([0-9]{1,3})\s*[.)-]?\s*$")
 
 
-def _handler(entry: Command | Action | None) -> Handler | None:
+def _handler(entry: Command | Action[Any] | None) -> object | None:
     return entry.handler if entry is not None else None
 
 
@@ -476,7 +489,7 @@ async def show_menu(ctx: Context, intro: Text | None = None) -> None:
         return
     items = [item for item in sorted(ctx.services.router.menu, key=lambda i: i.order)
              if item.shown_to(ctx)]
-    choices = [Choice(f"{MENU_PREFIX}{item.id}", Msg(item.label)) for item in items]
+    choices = [Choice(MenuButton(item.id), Msg(item.label)) for item in items]
     if ctx.artisan is None:
         choices.append(Choice(REGISTER, Msg("menu.register")))
     ctx.say(intro or Msg("menu.title"), choices)
@@ -769,9 +782,10 @@ class Engine:
             await go_back(ctx)
             return
         if choice_id in (ASK_CHAMBER, SWITCH_LANGUAGE):  # valid in any step that offered them
-            handler = self.router.find_action(choice_id)
-            if handler is not None:
-                await handler.handler(ctx)
+            action = self.router.find_action(choice_id)
+            payload = action.payload.unpack(choice_id) if action is not None else None
+            if action is not None and payload is not None:
+                await action.handler(ctx, payload)
                 return
         offered_ids = [pair[0] for pair in ctx.data.get("_offer", [])]
         state = self.router.states.get(ctx.state or "")
@@ -782,8 +796,10 @@ class Engine:
         if action is not None:
             if await self._refused(ctx, action.role, action.registered):
                 return
-            await action.handler(ctx)
-            return
+            payload = action.payload.unpack(choice_id)
+            if payload is not None:
+                await action.handler(ctx, payload)
+                return
         log.info("stale or forged button %r from %s", choice_id, ctx.incoming.user_id)
         ctx.say(Msg("common.stale"))
         await ctx.reprompt()
@@ -967,10 +983,15 @@ def _is_sentence(text: str) -> bool:
     return len(text.split()) >= 3
 
 
-MENU_PREFIX = "m:"
+@dataclass(frozen=True)
+class MenuButton(Payload):
+    """A main-menu entry's button (``m:trainings``), handled in handlers/core.py."""
+
+    prefix: ClassVar[str] = "m"
+    item: str
 
 
 def _on_menu(ctx: Context) -> bool:
     """The main menu is what is on screen (or nothing is): not a question awaiting its answer."""
     offered = [str(pair[0]) for pair in ctx.data.get("_offer") or []]
-    return not offered or any(choice.startswith(MENU_PREFIX) for choice in offered)
+    return not offered or any(MenuButton.matches(choice) for choice in offered)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.payloads import fields_of
+
 if TYPE_CHECKING:
     from bot.dialogue import Router
 
@@ -433,7 +435,9 @@ def flows(feature: Router, everything: Router, packages: tuple[str, ...] = _PACK
     entries: list[tuple[str, str, Callable[..., Any]]] = []
     entries += [(_node("c", n), f"/{n}", c.handler) for n, c in feature.commands.items()]
     entries += [(_node("m", i.id), f"menu {i.id}", i.handler) for i in feature.menu]
-    entries += [(_node("a", a.prefix), f"button {a.prefix}*", a.handler) for a in feature.actions]
+    for action in feature.actions:  # "button s:open:*": the ids its payload class reads
+        ids = action.prefix + (":" if fields_of(action.payload) else "")
+        entries.append((_node("a", ids), f"button {ids}*", action.handler))
     entries += [(_node("d", p), f"link start={p}*", h) for p, h in feature.deeplinks.items()]
     words: dict[Any, list[str]] = {}
     for word, handler in feature.keywords.items():

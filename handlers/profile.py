@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 from bot.dialogue import Context, MenuItem, Router, State, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.messages import Choice
+from bot.payloads import Payload
 from handlers import fields, phones
+from handlers.alerts import ShowAlerts
 from handlers.registration import LANGUAGE_NAMES, announce_language
 from storage import artisans as artisan_repo
 from storage import voice as voice_repo
@@ -16,6 +20,21 @@ from storage import voice as voice_repo
 router = Router()
 
 EDITABLE = ("name", "phone", "region", "craft", "cnie", "lang")
+
+
+@dataclass(frozen=True)
+class EditField(Payload):
+    """Change one field of the profile (one of ``EDITABLE``)."""
+
+    prefix: ClassVar[str] = "prof:edit"
+    field: str
+
+
+@dataclass(frozen=True)
+class ToggleVoiceHelp(Payload):
+    """Voice help on/off, shown on the profile; handled by :mod:`handlers.voice`."""
+
+    prefix: ClassVar[str] = "vh:toggle"
 
 
 async def show_profile(ctx: Context, intro: Msg | None = None) -> None:
@@ -30,10 +49,10 @@ async def show_profile(ctx: Context, intro: Msg | None = None) -> None:
     status = Msg("profile.notices_off") if artisan.opted_out else Msg("profile.notices_on")
     if intro is not None:
         ctx.say(intro)
-    choices = [Choice(f"prof:edit:{f}", Msg(f"profile.edit_{f}")) for f in EDITABLE]
-    choices.append(Choice("al:show", Msg("alert.profile_button")))
+    choices = [Choice(EditField(f), Msg(f"profile.edit_{f}")) for f in EDITABLE]
+    choices.append(Choice(ShowAlerts(), Msg("alert.profile_button")))
     voice = await voice_repo.wants(ctx.conn, artisan.id)
-    choices.append(Choice("vh:toggle", Msg("voice.help_is_on" if voice else "voice.help_is_off")))
+    choices.append(Choice(ToggleVoiceHelp(), Msg("voice.help_is_on" if voice else "voice.help_is_off")))
     choices.append(Choice("nav:menu", Msg("nav.menu")))
     ctx.say(Msg("profile.card", notices=status, **params), choices)
 
@@ -46,9 +65,9 @@ async def cmd_profile(ctx: Context) -> None:
     await show_profile(ctx)
 
 
-@router.action("prof:edit:", registered=True)
-async def edit(ctx: Context) -> None:
-    target = (ctx.choice_id or "").removeprefix("prof:edit:")
+@router.action(EditField, registered=True)
+async def edit(ctx: Context, button: EditField) -> None:
+    target = button.field
     if target not in EDITABLE:
         await show_profile(ctx)
         return

@@ -10,16 +10,33 @@ themselves. Everything requires the ``admin`` role, re-checked at every step.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import ClassVar
 
 from bot.dialogue import Context, MenuItem, Router, State, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
+from bot.payloads import Payload
 from storage import staff as staff_repo
 
 router = Router()
 ADMIN = "admin"
 _USER_ID = re.compile(r"^\+?\d{3,20}$")
+
+
+@dataclass(frozen=True)
+class AddMember(Payload):
+    prefix: ClassVar[str] = "st:add"
+
+
+@dataclass(frozen=True)
+class RemoveMember(Payload):
+    """Remove a member (asks to confirm): their channel and user id there."""
+
+    prefix: ClassVar[str] = "st:rm"
+    channel: str
+    user_id: str
 
 
 async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
@@ -28,7 +45,7 @@ async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
         ctx.say(intro)
     members = sorted(await staff_repo.members(ctx.conn), key=lambda m: (m[2] != ADMIN, m[0], m[1]))
     lines = []
-    choices = [Choice("st:add", Msg("staff.add_button"))]
+    choices = [Choice(AddMember(), Msg("staff.add_button"))]
     me = (ctx.incoming.channel, ctx.incoming.user_id)
     for channel, external_id, role in members:
         from_settings = ctx.services.channels.settings_admin(channel, external_id)
@@ -37,7 +54,7 @@ async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
             note=Msg("staff.from_settings") if from_settings else "",
         )))
         if (channel, external_id) != me:
-            choices.append(Choice(f"st:rm:{channel}:{external_id}",
+            choices.append(Choice(RemoveMember(channel, external_id),
                                   Msg("staff.remove_button", user_id=external_id)))
     ctx.say(Msg("staff.list", n=len(members), members=Raw("\n".join(lines))), choices)
 
@@ -52,8 +69,8 @@ async def cmd_staff(ctx: Context) -> None:
     await show_staff(ctx)
 
 
-@router.action("st:add", role=ADMIN)
-async def start_add(ctx: Context) -> None:
+@router.action(AddMember, role=ADMIN)
+async def start_add(ctx: Context, _: AddMember) -> None:
     ctx.finish()
     await ctx.goto("staff.add_id")
 
@@ -90,10 +107,10 @@ router.state(State("staff.add_id", ask_id, take_id, role=ADMIN))
 router.state(State("staff.add_role", ask_role, take_role, back="staff.add_id", role=ADMIN))
 
 
-@router.action("st:rm:", role=ADMIN)
-async def start_remove(ctx: Context) -> None:
-    channel, _, external_id = (ctx.choice_id or "").removeprefix("st:rm:").partition(":")
-    role = await staff_repo.role_of(ctx.conn, channel, external_id) if external_id else None
+@router.action(RemoveMember, role=ADMIN)
+async def start_remove(ctx: Context, button: RemoveMember) -> None:
+    channel, external_id = button.channel, button.user_id
+    role = await staff_repo.role_of(ctx.conn, channel, external_id)
     if role is None or (channel, external_id) == (ctx.incoming.channel, ctx.incoming.user_id):
         ctx.say(Msg("common.stale"))
         await show_staff(ctx)

@@ -10,13 +10,16 @@ from __future__ import annotations
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from bot import graph
 from bot.dialogue import Context, Handler, MenuItem, Router, State
 from bot.graph import GraphError
+from bot.payloads import Payload
 from handlers import build_router
 
 
@@ -57,7 +60,6 @@ def test_the_same_command_twice_in_one_feature_is_refused() -> None:
     ("deep-link prefix 's'", lambda r, fn: r.deeplinks.__setitem__("s", fn)),
     ("menu item 'trainings'", lambda r, fn: r.menu_item(MenuItem("trainings", "sess.menu", fn))),
     ("keyword 'menu'", lambda r, fn: r.keyword(["Menu"], fn)),
-    ("button prefix 's:open:'", lambda r, fn: r.action("s:open:")(fn)),
 ])
 def test_two_features_with_the_same_entry_stop_start_up(
     kind: str, register: Callable[[Router, Handler], object],
@@ -70,6 +72,46 @@ def test_two_features_with_the_same_entry_stop_start_up(
     with pytest.raises(GraphError) as error:
         root.include(two)
     assert _one_line(error).startswith(f"{kind} is claimed twice")
+
+
+@dataclass(frozen=True)
+class _Open(Payload):
+    prefix: ClassVar[str] = "s:open"
+    session_id: int
+
+
+@dataclass(frozen=True)
+class _OpenToo(Payload):
+    """Another feature's button with the same prefix (its ids would reach either handler)."""
+
+    prefix: ClassVar[str] = "s:open"
+    thing: str
+
+
+async def _open(ctx: Context, button: _Open) -> None:
+    """A button handler of one feature."""
+
+
+async def _open_too(ctx: Context, button: _OpenToo) -> None:
+    """A button handler of another feature."""
+
+
+def test_two_features_with_the_same_button_prefix_stop_start_up() -> None:
+    one, two = Router(), Router()
+    one.action(_Open)(_open)
+    two.action(_OpenToo)(_open_too)
+    root = Router()
+    root.include(one)
+    with pytest.raises(GraphError) as error:
+        root.include(two)
+    assert _one_line(error).startswith("button prefix 's:open' is claimed twice")
+
+
+def test_the_same_button_prefix_twice_in_one_feature_is_refused() -> None:
+    one = Router()
+    one.action(_Open)(_open)
+    with pytest.raises(GraphError, match="button prefix 's:open' is claimed twice"):
+        one.action(_OpenToo)(_open_too)
 
 
 def test_a_back_to_a_state_nobody_registers_stops_start_up() -> None:

@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.dialogue import Context, MenuItem, Router, State, nav_choices, strip_invisible
 from bot.errors import FileTooLarge, InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document, utf16_len
-from bot.numbers import LATIN_DIGITS, parse_id
+from bot.numbers import LATIN_DIGITS
+from bot.payloads import Payload
 from handlers.broadcasts import delivery
+from handlers.broadcasts.buttons import BroadcastButton
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.registration import LANGUAGE_NAMES
 from storage import audience as audience_repo
@@ -46,6 +49,31 @@ _DATETIME = re.compile(
     r"^\s*(?:(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2}))"
     r"(?:\s+|\s*[Tà@]\s*)(\d{1,2})\s*[:hH.]\s*(\d{2})\s*$"
 )
+
+
+# -- the answers that carry an id (the others are plain strings offered by their step) ---------
+
+@dataclass(frozen=True)
+class PickSession(Payload):
+    """The audience: people enrolled in this session (``bc:s:none``: no session)."""
+
+    prefix: ClassVar[str] = "bc:s"
+    session_id: int
+
+
+@dataclass(frozen=True)
+class SendNow(BroadcastButton):
+    prefix: ClassVar[str] = "bc:send"
+
+
+@dataclass(frozen=True)
+class Schedule(BroadcastButton):
+    prefix: ClassVar[str] = "bc:sched"
+
+
+@dataclass(frozen=True)
+class ConfirmSchedule(BroadcastButton):
+    prefix: ClassVar[str] = "bc:schedok"
 
 
 # -- the draft behind the conversation ---------------------------------------------------------
@@ -340,25 +368,24 @@ async def ask_session(ctx: Context) -> None:
     for s in found:
         title = audience_repo.title_in(s.title, ctx.lang, f"#{s.id}")
         label: Text = Msg("bc.session_choice", title=title, when=s.starts_at) if s.starts_at else title
-        choices.append(Choice(f"bc:s:{s.id}", label))
+        choices.append(Choice(PickSession(s.id), label))
     choices.append(Choice("bc:s:none", Msg("bc.session_none")))
     ctx.say(Msg("bc.ask_session"), [*choices, *nav_choices()])
 
 
 async def take_session(ctx: Context) -> None:
     b, aud = await _audience(ctx)
-    choice = (ctx.choice_id or "").removeprefix("bc:s:")
     data = aud.to_json()
-    if choice == "none":
+    if ctx.choice_id == "bc:s:none":
         data.pop("session", None)
         data.pop("session_statuses", None)
         await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
         await ctx.goto("bc.audience")
         return
-    session_id = parse_id(choice)
-    if session_id is None or await audience_repo.session(ctx.conn, session_id) is None:
+    picked = PickSession.unpack(ctx.choice_id or "")
+    if picked is None or await audience_repo.session(ctx.conn, picked.session_id) is None:
         raise InvalidInput("common.use_buttons")
-    data["session"] = session_id
+    data["session"] = picked.session_id
     await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
     await ctx.goto("bc.aud_session_status")
 
@@ -422,8 +449,8 @@ async def ask_preview(ctx: Context) -> None:
                   unreachable=reach.unreachable, opted_out=reach.opted_out)
     choices = []
     if recipients:
-        choices += [Choice(f"bc:send:{b.id}", Msg("bc.send_now")),
-                    Choice(f"bc:sched:{b.id}", Msg("bc.schedule"))]
+        choices += [Choice(SendNow(b.id), Msg("bc.send_now")),
+                    Choice(Schedule(b.id), Msg("bc.schedule"))]
     choices += [Choice("bc:edit", Msg("bc.edit")), Choice("nav:cancel", Msg("nav.cancel"))]
     ctx.say(summary if recipients else Msg("bc.nobody", audience=Raw(await audience_text(ctx, b.audience))),
             choices)
@@ -434,14 +461,14 @@ async def take_preview(ctx: Context) -> None:
     choice = ctx.choice_id or ""
     if choice == "bc:edit":
         await ctx.goto("bc.hub")
-    elif ctx.choice_number("bc:send:") == b.id:
+    elif SendNow.unpack(choice) == SendNow(b.id):
         count = await delivery.start(ctx.services, ctx.conn, b.id)
         ctx.finish()
         if count is None:
             ctx.say(Msg("common.stale"))
             return
         ctx.say(Msg("bc.started", id=b.id, count=count))
-    elif ctx.choice_number("bc:sched:") == b.id:
+    elif Schedule.unpack(choice) == Schedule(b.id):
         await ctx.goto("bc.when")
     else:
         raise InvalidInput("common.use_buttons")
@@ -501,12 +528,12 @@ async def ask_when_confirm(ctx: Context) -> None:
     b = await current(ctx)
     moment = datetime.fromisoformat(str(ctx.data["bc_at"]))
     ctx.say(Msg("bc.confirm_schedule", id=b.id, when=moment),
-            [Choice(f"bc:schedok:{b.id}", Msg("bc.confirm_schedule_button")), *nav_choices()])
+            [Choice(ConfirmSchedule(b.id), Msg("bc.confirm_schedule_button")), *nav_choices()])
 
 
 async def take_when_confirm(ctx: Context) -> None:
     b = await current(ctx)
-    if ctx.choice_number("bc:schedok:") != b.id:
+    if ConfirmSchedule.unpack(ctx.choice_id or "") != ConfirmSchedule(b.id):
         raise InvalidInput("common.use_buttons")
     moment = datetime.fromisoformat(str(ctx.data["bc_at"]))
     if moment <= ctx.now:

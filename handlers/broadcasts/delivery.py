@@ -24,6 +24,7 @@ from bot.dialogue import Job, Services
 from bot.i18n import Msg, Text
 from bot.messages import Choice, Document, OutMessage, Reply, render
 from bot.outbox import PENDING, SENDING, SKIPPED, Queued
+from handlers.broadcasts.buttons import DeliveriesCsv, Stop
 from storage import audience as audience_repo
 from storage import broadcasts as repo
 from storage import outbox as outbox_repo
@@ -82,7 +83,7 @@ async def start(services: Services, conn: Conn, broadcast_id: int) -> int | None
     await services.outbox.enqueue_many(conn, rows, kind=repo.KIND, priority=PRIORITY_BROADCAST)
     await repo.update_fields(conn, b.id, now, total=len(people))
     progress = _author_message(services, b, progress_text(b.id, {}, len(people)),
-                               [Choice(f"bc:stop:{b.id}", Msg("bc.stop_button"))])
+                               [Choice(Stop(b.id), Msg("bc.stop_button"))])
     await services.outbox.to_chat(conn, b.author_channel, b.author_chat, progress,
                                   kind="broadcast_progress", key=f"broadcast:{b.id}:progress",
                                   priority=PRIORITY_AUTHOR)
@@ -145,7 +146,7 @@ async def _edit_progress(services: Services, conn: Conn, b: repo.Broadcast,
     message_id = row[1] if row and row[0] == "sent" else None
     if message_id is None or (not final and await _edit_waiting(conn, b.id)):
         return
-    choices = [] if final else [Choice(f"bc:stop:{b.id}", Msg("bc.stop_button"))]
+    choices = [] if final else [Choice(Stop(b.id), Msg("bc.stop_button"))]
     message = _author_message(services, b, text, choices)
     message.edit_id = message_id
     await services.outbox.to_chat(conn, b.author_channel, b.author_chat, message, kind="edit",
@@ -181,7 +182,7 @@ async def _follow(services: Services, b: repo.Broadcast) -> None:
         await _edit_progress(services, conn, finished, report_text(finished, counts, reasons),
                              "final", final=True)
         report = _author_message(services, finished, report_text(finished, counts, reasons),
-                                 [Choice(f"bc:csv:{b.id}", Msg("bc.export_button"))])
+                                 [Choice(DeliveriesCsv(b.id), Msg("bc.export_button"))])
         await services.outbox.to_chat(conn, b.author_channel, b.author_chat, report, kind="broadcast_report",
                                       key=f"broadcast:{b.id}:report", priority=PRIORITY_AUTHOR)
     log.info("broadcast %s finished: %s", b.id, counts)

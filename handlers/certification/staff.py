@@ -11,13 +11,15 @@ overwritten: the new state is shown instead.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from bot.dialogue import NAV_BACK, Context, MenuItem, Router, State, show_menu
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
-from bot.numbers import parse_id
+from bot.payloads import Payload
 from handlers.certification import parsing
 from handlers.certification.changes import SOURCE_STAFF, Change, owner_of, record
 from handlers.certification.stages import active, stage
@@ -31,6 +33,30 @@ router = Router()
 STAFF = "staff"
 SHOWN = 10
 DONE = "cs:done"
+
+
+@dataclass(frozen=True)
+class FindAgain(Payload):
+    prefix: ClassVar[str] = "cs:find"
+
+
+@dataclass(frozen=True)
+class Close(Payload):
+    """"Close", offered by every step and card of the staff's flow."""
+
+    prefix: ClassVar[str] = DONE
+
+
+@dataclass(frozen=True)
+class OpenCard(Payload):
+    prefix: ClassVar[str] = "cs:open"
+    application_id: int
+
+
+@dataclass(frozen=True)
+class SetStage(Payload):
+    prefix: ClassVar[str] = "cs:stage"
+    application_id: int
 
 
 def _is_staff(ctx: Context) -> bool:
@@ -62,12 +88,16 @@ async def cmd_certs(ctx: Context) -> None:
     await start(ctx)
 
 
-@router.action("cs:find", role=STAFF)
-async def find_again(ctx: Context) -> None:
+@router.action(FindAgain, role=STAFF)
+async def find_again(ctx: Context, _: FindAgain) -> None:
     await start(ctx)
 
 
-@router.action(DONE, role=STAFF)
+@router.action(Close, role=STAFF)
+async def close(ctx: Context, _: Close) -> None:
+    await done(ctx)
+
+
 async def done(ctx: Context) -> None:
     ctx.finish()
     ctx.say(Msg("cert.staff.bye"))
@@ -114,8 +144,8 @@ async def find(ctx: Context, query: str) -> None:
               for app in apps[:SHOWN]]
     if len(apps) > SHOWN:
         lines.append(Msg("cert.staff.found_more", count=len(apps) - SHOWN))
-    choices = [Choice(f"cs:open:{app.id}", app.number) for app in apps[:SHOWN]]
-    choices += [Choice("cs:find", Msg("cert.staff.find_another")), Choice(DONE, Msg("cert.staff.close"))]
+    choices = [Choice(OpenCard(app.id), app.number) for app in apps[:SHOWN]]
+    choices += [Choice(FindAgain(), Msg("cert.staff.find_another")), Choice(DONE, Msg("cert.staff.close"))]
     ctx.say(join(ctx.render, lines), choices)
 
 
@@ -141,21 +171,15 @@ async def show_card(ctx: Context, app: Application, intro: Text | None = None) -
     linked = await owner_of(ctx.conn, app) is not None
     ctx.say(
         join(ctx.render, staff_card(app, entries, ctx.zone, linked=linked)),
-        [Choice(f"cs:stage:{app.id}", Msg("cert.staff.set_stage")),
-         Choice("cs:find", Msg("cert.staff.find_another")),
+        [Choice(SetStage(app.id), Msg("cert.staff.set_stage")),
+         Choice(FindAgain(), Msg("cert.staff.find_another")),
          Choice(DONE, Msg("cert.staff.close"))],
     )
 
 
-async def _named(ctx: Context, prefix: str) -> Application | None:
-    raw = (ctx.choice_id or "").removeprefix(prefix)
-    app_id = parse_id(raw)
-    return await repo.get(ctx.conn, app_id) if app_id is not None else None
-
-
-@router.action("cs:open:", role=STAFF)
-async def open_card(ctx: Context) -> None:
-    app = await _named(ctx, "cs:open:")
+@router.action(OpenCard, role=STAFF)
+async def open_card(ctx: Context, button: OpenCard) -> None:
+    app = await repo.get(ctx.conn, button.application_id)
     if app is None:
         ctx.say(Msg("common.stale"))
         await start(ctx)
@@ -163,9 +187,9 @@ async def open_card(ctx: Context) -> None:
     await show_card(ctx, app)
 
 
-@router.action("cs:stage:", role=STAFF)
-async def start_stage(ctx: Context) -> None:
-    app = await _named(ctx, "cs:stage:")
+@router.action(SetStage, role=STAFF)
+async def start_stage(ctx: Context, button: SetStage) -> None:
+    app = await repo.get(ctx.conn, button.application_id)
     if app is None:
         ctx.say(Msg("common.stale"))
         await start(ctx)
