@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.dialogue import Context, Job, MenuItem, Router, Services, State, show_menu
+from bot.dialogue import Context, Job, MenuItem, Router, Services, State, Step, show_menu
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document, Reply
 from handlers import attestation_pdf
@@ -29,11 +29,14 @@ from storage.enrolments import EnrolmentStatus
 
 router = Router()
 KIND = "feedback"
-COMMENT = "fb.comment"
 FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 REASONS = ("sick", "work", "transport", "forgot", "other")
 REASON_OTHER = "fb.reason_other"
 HORIZON = timedelta(days=14)
+
+
+class Aftercare(Step):
+    COMMENT = "fb.comment"
 
 
 def _title(title: dict[str, str], lang: str, default: str) -> str:
@@ -92,7 +95,7 @@ async def rate(ctx: Context) -> None:
         ctx.say(Msg("common.stale"))
         return
     await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, rating=int(value))
-    await ctx.goto(COMMENT, fb_session=session_id)
+    await ctx.goto(Aftercare.COMMENT, fb_session=session_id)
 
 
 async def comment_prompt(ctx: Context) -> None:
@@ -119,7 +122,7 @@ async def comment_handle(ctx: Context) -> None:
     await show_menu(ctx, Msg("fb.thanks"))
 
 
-router.state(State(COMMENT, comment_prompt, comment_handle, registered=True, files=True,
+router.state(State(Aftercare.COMMENT, comment_prompt, comment_handle, registered=True, files=True,
                    voice=True))
 
 
@@ -136,7 +139,7 @@ async def absent_reason(ctx: Context) -> None:
         return
     await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, reason=reason)
     if reason == "other":
-        await ctx.goto(COMMENT, fb_session=session_id)
+        await ctx.goto(Aftercare.COMMENT, fb_session=session_id)
         return
     await show_menu(ctx, Msg("fb.thanks_absent"))
 

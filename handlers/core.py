@@ -7,6 +7,8 @@ from __future__ import annotations
 from bot.dialogue import ASK_CHAMBER, SWITCH_LANGUAGE, Context, Router, cancel, go_back, show_menu
 from bot.i18n import Msg
 from handlers.contact import contact_card
+from handlers.profile import Prof
+from handlers.registration import Reg
 
 router = Router()
 
@@ -53,7 +55,7 @@ async def talk_to_chamber(ctx: Context) -> None:
 async def switch_language(ctx: Context) -> None:
     """Registered artisans change it in their profile; others pick it again (their answers so
     far are kept)."""
-    await ctx.goto("prof.lang" if ctx.artisan is not None else "reg.lang")
+    await ctx.goto(Prof.LANG if ctx.artisan is not None else Reg.LANG)
 
 
 @router.command("menu", describe="cmd.menu")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.dialogue import NAV_MENU, Context, MenuItem, Router, Services, State, nav_choices, show_menu
+from bot.dialogue import NAV_MENU, Context, MenuItem, Router, Services, State, Step, nav_choices, show_menu
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
@@ -35,6 +35,14 @@ router = Router()
 
 WINDOW = timedelta(hours=1)
 MENU_ID = "certification"
+
+
+class Cert(Step):
+    """An artisan linking their certification file (number, then CNIE), or checking a code."""
+
+    NUMBER = "cert.link.number"
+    CNIE = "cert.link.cnie"
+    VERIFY = "cert.verify"
 
 
 # -- seeing one's applications ------------------------------------------------------------------
@@ -174,7 +182,7 @@ async def start_link(ctx: Context) -> None:
         await show_menu(ctx)
         return
     ctx.finish()
-    await ctx.goto("cert.link.number")
+    await ctx.goto(Cert.NUMBER)
 
 
 async def ask_number(ctx: Context) -> None:
@@ -185,7 +193,7 @@ async def take_number(ctx: Context) -> None:
     if ctx.incoming.kind != "text":
         raise InvalidInput("cert.number_invalid")
     ctx.data["cert_number"] = parsing.clean_number(ctx.text)
-    await ctx.goto("cert.link.cnie")
+    await ctx.goto(Cert.CNIE)
 
 
 async def ask_cnie(ctx: Context) -> None:
@@ -219,7 +227,7 @@ async def take_cnie(ctx: Context) -> None:
     limit = ctx.services.settings.certification.link_attempts_per_hour
     wrong = await repo.wrong_attempts_since(ctx.conn, inc.channel, inc.user_id, ctx.now - WINDOW)
     ctx.say(Msg("cert.link.no_match", count=limit - len(wrong)))
-    await ctx.goto("cert.link.number")
+    await ctx.goto(Cert.NUMBER)
 
 
 async def _link(ctx: Context, app: Application) -> None:
@@ -247,9 +255,9 @@ async def back_to_mine(ctx: Context) -> None:
     await show_mine(ctx)
 
 
-router.state(State("cert.link.number", ask_number, take_number, registered=True,
+router.state(State(Cert.NUMBER, ask_number, take_number, registered=True,
                    on_back=back_to_mine))
-router.state(State("cert.link.cnie", ask_cnie, take_cnie, back="cert.link.number",
+router.state(State(Cert.CNIE, ask_cnie, take_cnie, back=Cert.NUMBER,
                    registered=True))
 
 
@@ -258,7 +266,7 @@ router.state(State("cert.link.cnie", ask_cnie, take_cnie, back="cert.link.number
 @router.action("cert:verify", registered=True)
 async def start_verify(ctx: Context) -> None:
     ctx.finish()
-    await ctx.goto("cert.verify")
+    await ctx.goto(Cert.VERIFY)
 
 
 async def ask_verify(ctx: Context) -> None:
@@ -280,7 +288,7 @@ async def take_verify(ctx: Context) -> None:
     await show_mine(ctx, Msg("cert.verify.done", phone=values["phone"]))
 
 
-router.state(State("cert.verify", ask_verify, take_verify, registered=True, on_back=back_to_mine))
+router.state(State(Cert.VERIFY, ask_verify, take_verify, registered=True, on_back=back_to_mine))
 
 
 # -- housekeeping --------------------------------------------------------------------------------
