@@ -32,7 +32,9 @@ from handlers.catalog import CRAFTS, REGIONS
 from handlers.registration import LANGUAGE_NAMES
 from storage import audience as audience_repo
 from storage import broadcasts as repo
+from storage.broadcasts import BroadcastStatus
 from storage.database import Conn
+from storage.enrolments import EnrolmentStatus
 
 router = Router()
 router.jobs.append(delivery.JOB)
@@ -74,7 +76,7 @@ async def current(ctx: Context) -> repo.Broadcast:
     """The draft this conversation edits; a stale one (sent, cancelled, missing) ends the flow."""
     broadcast_id = ctx.data.get("bc")
     b = await repo.get(ctx.conn, int(broadcast_id)) if isinstance(broadcast_id, int) else None
-    if b is None or b.status != repo.DRAFT:
+    if b is None or b.status != BroadcastStatus.DRAFT:
         raise _Stale
     return b
 
@@ -396,8 +398,9 @@ async def ask_session_status(ctx: Context) -> None:
 async def take_session_status(ctx: Context) -> None:
     b, aud = await _audience(ctx)
     choice = (ctx.choice_id or "").removeprefix("bc:ss:")
-    statuses = {"enrolled": ["enrolled"], "waitlisted": ["waitlisted"],
-                "both": ["enrolled", "waitlisted"]}.get(choice)
+    enrolled, waitlisted = EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED
+    statuses = {"enrolled": [enrolled], "waitlisted": [waitlisted],
+                "both": [enrolled, waitlisted]}.get(choice)
     if statuses is None or aud.session is None:
         raise InvalidInput("common.use_buttons")
     await _save_audience(ctx, b, audience_repo.Audience.from_json(
@@ -500,8 +503,8 @@ def schedule_problem(moment: datetime, now: datetime) -> str | None:
 async def schedule(conn: Conn, broadcast_id: int, moment: datetime, now: datetime) -> bool:
     """A draft becomes scheduled for ``moment`` (the broadcasts job starts it when due).
     False when it was no longer a draft."""
-    return await repo.move(conn, broadcast_id, repo.SCHEDULED, allowed_from=(repo.DRAFT,), now=now,
-                           scheduled_at=moment)
+    return await repo.move(conn, broadcast_id, BroadcastStatus.SCHEDULED,
+                           allowed_from=(BroadcastStatus.DRAFT,), now=now, scheduled_at=moment)
 
 
 async def ask_when(ctx: Context) -> None:

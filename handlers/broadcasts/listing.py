@@ -10,10 +10,12 @@ from __future__ import annotations
 from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw
 from bot.messages import Choice, Document
+from bot.outbox import PENDING
 from bot.spreadsheets import to_csv
 from handlers.broadcasts import delivery
 from handlers.broadcasts.exports import delivery_table
 from storage import broadcasts as repo
+from storage.broadcasts import BroadcastStatus
 
 router = Router()
 STAFF = "staff"
@@ -22,9 +24,10 @@ STAFF = "staff"
 @router.command("broadcasts", role=STAFF, describe="cmd.broadcasts")
 async def cmd_broadcasts(ctx: Context) -> None:
     ctx.finish()
-    scheduled = await repo.listed(ctx.conn, (repo.SCHEDULED,), limit=20)
-    running = await repo.listed(ctx.conn, (repo.SENDING,), limit=10)
-    finished = await repo.listed(ctx.conn, (repo.DONE, repo.STOPPED, repo.CANCELLED), limit=5)
+    scheduled = await repo.listed(ctx.conn, (BroadcastStatus.SCHEDULED,), limit=20)
+    running = await repo.listed(ctx.conn, (BroadcastStatus.SENDING,), limit=10)
+    finished = await repo.listed(
+        ctx.conn, (BroadcastStatus.DONE, BroadcastStatus.STOPPED, BroadcastStatus.CANCELLED), limit=5)
     if not (scheduled or running or finished):
         ctx.say(Msg("bc.list_empty"))
         return
@@ -40,7 +43,7 @@ async def cmd_broadcasts(ctx: Context) -> None:
     for b in finished:
         lines.append(ctx.render(Msg("bc.list_finished", id=b.id, status=Msg(f"bc.status_{b.status}"),
                                     author=b.author_id, sent=b.sent, total=b.total, preview=_snippet(b))))
-        if b.status != repo.CANCELLED:
+        if b.status != BroadcastStatus.CANCELLED:
             choices.append(Choice(f"bc:report:{b.id}", Msg("bc.report_button", id=b.id)))
     ctx.say(Msg("bc.list", items=Raw("\n\n".join(lines))), choices)
 
@@ -55,7 +58,8 @@ def _snippet(b: repo.Broadcast) -> str:
 async def cancel_scheduled(ctx: Context) -> None:
     broadcast_id = ctx.choice_number("bc:cancel:")
     if broadcast_id is None or not await repo.move(
-        ctx.conn, broadcast_id, repo.CANCELLED, allowed_from=(repo.SCHEDULED,), now=ctx.now
+        ctx.conn, broadcast_id, BroadcastStatus.CANCELLED, allowed_from=(BroadcastStatus.SCHEDULED,),
+        now=ctx.now
     ):
         ctx.say(Msg("common.stale"))
         return
@@ -66,11 +70,11 @@ async def cancel_scheduled(ctx: Context) -> None:
 async def ask_stop(ctx: Context) -> None:
     broadcast_id = ctx.choice_number("bc:stop:")
     b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
-    if b is None or b.status != repo.SENDING:
+    if b is None or b.status != BroadcastStatus.SENDING:
         ctx.say(Msg("common.stale"))
         return
     counts = await repo.delivery_counts(ctx.conn, b.id)
-    ctx.say(Msg("bc.stop_confirm", id=b.id, pending=counts.get("pending", 0)),
+    ctx.say(Msg("bc.stop_confirm", id=b.id, pending=counts.get(PENDING, 0)),
             [Choice(f"bc:stopok:{b.id}", Msg("bc.stop_yes")), Choice("bc:keep", Msg("bc.stop_no"))])
 
 
@@ -93,7 +97,7 @@ async def _with_deliveries(ctx: Context, prefix: str) -> repo.Broadcast | None:
     """The broadcast the button names, if it has deliveries to show (else say it is stale)."""
     broadcast_id = ctx.choice_number(prefix)
     b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
-    if b is None or b.status in (repo.DRAFT, repo.SCHEDULED, repo.CANCELLED):
+    if b is None or b.status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED, BroadcastStatus.CANCELLED):
         ctx.say(Msg("common.stale"))
         return None
     return b
@@ -105,7 +109,7 @@ async def show_report(ctx: Context) -> None:
     if b is None:
         return
     counts = await repo.delivery_counts(ctx.conn, b.id)
-    if b.status == repo.SENDING:
+    if b.status == BroadcastStatus.SENDING:
         text = delivery.progress_text(b.id, counts, sum(counts.values()))
     else:
         text = delivery.report_text(b, counts, await repo.failure_reasons(ctx.conn, b.id))
