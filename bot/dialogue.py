@@ -34,6 +34,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias, TypeVar, overload
 from zoneinfo import ZoneInfo
 
@@ -90,6 +91,15 @@ ROLE_RANK = {None: 0, "staff": 1, "admin": 2}
 TOUCH_EVERY = timedelta(seconds=60)
 
 
+class Step(StrEnum):
+    """The names of a feature's steps: each feature declares its own subclass, e.g.
+    ``class Reg(Step): LANG = "reg.lang"``, and ``State``, ``back=`` and ``Context.goto`` take
+    its members, so a misspelt step is a mypy error rather than a user's dead end. The value is
+    what the ``conversations`` table stores (``Context.state`` is that plain string); changing
+    one strands the conversations stored at that step. Every member must be registered as a
+    :class:`State` (checked at start-up by :func:`bot.graph.check`)."""
+
+
 @dataclass(frozen=True)
 class State:
     """A step of a conversation: ``prompt`` asks, ``handle`` takes the answer.
@@ -100,10 +110,10 @@ class State:
     Elsewhere a voice note goes to ``Router.voice_note`` and other media get "not supported".
     """
 
-    name: str
+    name: Step
     prompt: Handler
     handle: Handler
-    back: str | None = None
+    back: Step | None = None
     role: str | None = None
     registered: bool = False
     on_back: Handler | None = None
@@ -219,7 +229,7 @@ class Router:
 
     def state(self, state: State) -> State:
         if state.name in self.states:
-            raise ValueError(f"state {state.name!r} registered twice")
+            raise ValueError(f"state {state.name.value!r} registered twice")
         self.states[state.name] = state
         return state
 
@@ -291,7 +301,7 @@ class Router:
 
     def check(self, packages: tuple[str, ...] = ("handlers",)) -> Router:
         """Check the whole graph once every feature is included (see :mod:`bot.graph`):
-        every ``back=`` target and every ``goto`` target in the packages' source exists."""
+        every ``back=`` target exists and every :class:`Step` of the packages is registered."""
         graph.check(self, packages)
         return self
 
@@ -411,7 +421,7 @@ class Context:
     def render(self, text: Text) -> str:
         return self.services.translator.render(text, self.lang, self.zone)
 
-    async def goto(self, state: str, **data: Any) -> None:
+    async def goto(self, state: Step, **data: Any) -> None:
         """Move to ``state`` and ask its question (refused if the user lacks the state's role)."""
         target = self.services.router.states[state]
         if target.role is not None and not self.is_staff(target.role):
@@ -423,7 +433,7 @@ class Context:
         self.data.pop("_offer", None)
         self.data.pop("_numbered", None)
         self.data.update(data)
-        self.state = state
+        self.state = state.value
         await target.prompt(self)
 
     async def reprompt(self) -> None:

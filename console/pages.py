@@ -39,6 +39,7 @@ from storage import feedback as feedback_repo
 from storage import sessions as session_repo
 from storage import staff as staff_repo
 from storage.audience import Audience, reach, title_in
+from storage.broadcasts import BroadcastStatus
 from storage.certifications import of_artisan as applications_of
 from storage.enrolments import EnrolmentStatus
 from storage.sessions import SessionStatus
@@ -785,7 +786,7 @@ async def broadcast_draft(req: Req) -> Response:
             return req.console.message(problem, 400, req=req, now=now)
     async with req.services.db.transaction() as conn:
         b = await broadcast_repo.get(conn, broadcast_id)
-        if b is None or b.status != broadcast_repo.DRAFT:
+        if b is None or b.status != BroadcastStatus.DRAFT:
             return req.console.message("console.stale", 409, req=req)
         if moment is not None:
             if not await broadcast_flow.schedule(conn, broadcast_id, moment, now):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
-from bot.dialogue import Context, Job, MenuItem, Router, Services, State, show_menu
+from bot.dialogue import Context, Job, MenuItem, Router, Services, State, Step, show_menu
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document, Reply
 from bot.payloads import Payload
@@ -65,11 +65,14 @@ class SessionFeedback(Payload):
     prefix: ClassVar[str] = "fbs"
     session_id: int
 KIND = "feedback"
-COMMENT = "fb.comment"
 FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 REASONS = ("sick", "work", "transport", "forgot", "other")
 REASON_OTHER = "fb.reason_other"
 HORIZON = timedelta(days=14)
+
+
+class Aftercare(Step):
+    COMMENT = "fb.comment"
 
 
 def _title(title: dict[str, str], lang: str, default: str) -> str:
@@ -120,7 +123,7 @@ async def rate(ctx: Context, button: Rate) -> None:
         ctx.say(Msg("common.stale"))
         return
     await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, rating=button.rating)
-    await ctx.goto(COMMENT, fb_session=session_id)
+    await ctx.goto(Aftercare.COMMENT, fb_session=session_id)
 
 
 async def comment_prompt(ctx: Context) -> None:
@@ -147,7 +150,7 @@ async def comment_handle(ctx: Context) -> None:
     await show_menu(ctx, Msg("fb.thanks"))
 
 
-router.state(State(COMMENT, comment_prompt, comment_handle, registered=True, files=True,
+router.state(State(Aftercare.COMMENT, comment_prompt, comment_handle, registered=True, files=True,
                    voice=True))
 
 
@@ -163,7 +166,7 @@ async def absent_reason(ctx: Context, button: AbsentReason) -> None:
         return
     await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, reason=reason)
     if reason == "other":
-        await ctx.goto(COMMENT, fb_session=session_id)
+        await ctx.goto(Aftercare.COMMENT, fb_session=session_id)
         return
     await show_menu(ctx, Msg("fb.thanks_absent"))
 

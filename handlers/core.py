@@ -20,6 +20,8 @@ from bot.dialogue import (
 from bot.i18n import Msg
 from bot.payloads import Payload
 from handlers.contact import contact_card
+from handlers.profile import Prof
+from handlers.registration import Reg
 
 router = Router()
 
@@ -76,7 +78,7 @@ async def talk_to_chamber(ctx: Context, _: AskChamber) -> None:
 async def switch_language(ctx: Context, _: SwitchLanguage) -> None:
     """Registered artisans change it in their profile; others pick it again (their answers so
     far are kept)."""
-    await ctx.goto("prof.lang" if ctx.artisan is not None else "reg.lang")
+    await ctx.goto(Prof.LANG if ctx.artisan is not None else Reg.LANG)
 
 
 @router.command("menu", describe="cmd.menu")

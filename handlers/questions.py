@@ -38,6 +38,7 @@ from bot.dialogue import (
     Router,
     Services,
     State,
+    Step,
     nav_choices,
     show_menu,
 )
@@ -57,11 +58,19 @@ from storage.questions import Direction, QMessage, Question, QuestionStatus
 log = logging.getLogger(__name__)
 router = Router()
 
-ASK = "q.ask"
-OFFER = "q.offer"
-STAFF_ANSWER = "q.staff_answer"
-FAQ_TITLE = "q.faq_title"
-FAQ_BODY = "q.faq_body"
+
+
+class Questions(Step):
+    """An artisan asking (and the offer to ask), a staff member answering, an admin writing
+    a ready answer."""
+
+    ASK = "q.ask"
+    OFFER = "q.offer"
+    STAFF_ANSWER = "q.staff_answer"
+    FAQ_TITLE = "q.faq_title"
+    FAQ_BODY = "q.faq_body"
+
+
 KIND = "question"  # outbox kind (WhatsApp: the "*" notice template outside the 24-hour window)
 MEDIA = "qmedia"
 STAFF_GROUP_CHANNEL = "telegram"  # where the staff group lives (``telegram.staff_group_id``)
@@ -237,7 +246,7 @@ async def start_question(ctx: Context, intro: Text | None = None) -> None:
     """Start a question to the chamber (menu, typed words, or another feature's offer)."""
     if intro is not None:
         ctx.say(intro)
-    await ctx.goto(ASK)
+    await ctx.goto(Questions.ASK)
 
 
 async def ask_prompt(ctx: Context) -> None:
@@ -277,7 +286,7 @@ async def offer_unplaced(ctx: Context) -> None:
     """Free text nothing understood: offer to send it to the chamber (kept until answered)."""
     ctx.finish()
     ctx.data["q_pending"] = ctx.text.strip()[:4000]
-    ctx.state = OFFER
+    ctx.state = Questions.OFFER.value
     ctx.say(Msg("q.offer", text=ctx.data["q_pending"][:MAX_SNIPPET]),
             [Choice("q:send", Msg("q.btn_send")), Choice("nav:menu", Msg("nav.menu"))])
 
@@ -301,8 +310,8 @@ async def offer_handle(ctx: Context) -> None:
     await offer_prompt(ctx)
 
 
-router.state(State(ASK, ask_prompt, ask_handle, registered=True, files=True, voice=True))
-router.state(State(OFFER, offer_prompt, offer_handle, registered=True))
+router.state(State(Questions.ASK, ask_prompt, ask_handle, registered=True, files=True, voice=True))
+router.state(State(Questions.OFFER, offer_prompt, offer_handle, registered=True))
 router.menu_item(MenuItem("ask", "q.menu", start_question, order=70))
 router.unplaced = offer_unplaced
 
@@ -717,7 +726,7 @@ async def send_media(ctx: Context, button: SendMedia) -> None:
 async def start_answer(ctx: Context, button: Answer) -> None:
     question = await _pressed_question(ctx, button)
     if question is not None:
-        await ctx.goto(STAFF_ANSWER, question=question.id)
+        await ctx.goto(Questions.STAFF_ANSWER, question=question.id)
 
 
 async def staff_answer_prompt(ctx: Context) -> None:
@@ -741,7 +750,7 @@ async def staff_answer_handle(ctx: Context) -> None:
     await show_thread(ctx, question)
 
 
-router.state(State(STAFF_ANSWER, staff_answer_prompt, staff_answer_handle, role="staff",
+router.state(State(Questions.STAFF_ANSWER, staff_answer_prompt, staff_answer_handle, role="staff",
                    files=True, voice=True))
 
 
@@ -812,7 +821,7 @@ async def faq_list(ctx: Context) -> None:
 
 @router.action(AddCanned, role="admin")
 async def faq_add(ctx: Context, _: AddCanned) -> None:
-    await ctx.goto(FAQ_TITLE, faq=None)
+    await ctx.goto(Questions.FAQ_TITLE, faq=None)
 
 
 @router.action(EditCanned, role="admin")
@@ -831,7 +840,7 @@ async def faq_change(ctx: Context, button: ChangeCanned) -> None:
     if await repo.canned_one(ctx.conn, button.canned_id) is None:
         await faq_list(ctx)
         return
-    await ctx.goto(FAQ_TITLE, faq=button.canned_id)
+    await ctx.goto(Questions.FAQ_TITLE, faq=button.canned_id)
 
 
 @router.action(DeleteCanned, role="admin")
@@ -851,7 +860,7 @@ async def faq_title_handle(ctx: Context) -> None:
         ctx.say(Msg("q.faq_title_invalid"))
         await faq_title_prompt(ctx)
         return
-    await ctx.goto(FAQ_BODY, faq_title=title)
+    await ctx.goto(Questions.FAQ_BODY, faq_title=title)
 
 
 async def faq_body_prompt(ctx: Context) -> None:
@@ -871,8 +880,9 @@ async def faq_body_handle(ctx: Context) -> None:
     await faq_list(ctx)
 
 
-router.state(State(FAQ_TITLE, faq_title_prompt, faq_title_handle, role="admin"))
-router.state(State(FAQ_BODY, faq_body_prompt, faq_body_handle, back=FAQ_TITLE, role="admin"))
+router.state(State(Questions.FAQ_TITLE, faq_title_prompt, faq_title_handle, role="admin"))
+router.state(State(Questions.FAQ_BODY, faq_body_prompt, faq_body_handle, back=Questions.FAQ_TITLE,
+                   role="admin"))
 
 
 async def erase(ctx: Context, artisan_id: int) -> None:

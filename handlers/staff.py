@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.dialogue import Context, MenuItem, Router, State, Step, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
@@ -22,6 +22,14 @@ from storage import staff as staff_repo
 
 router = Router()
 ADMIN = "admin"
+
+
+class Staff(Step):
+    ADD_ID = "staff.add_id"
+    ADD_ROLE = "staff.add_role"
+    REMOVE = "staff.remove"
+
+
 _USER_ID = re.compile(r"^\+?\d{3,20}$")
 
 
@@ -72,7 +80,7 @@ async def cmd_staff(ctx: Context) -> None:
 @router.action(AddMember, role=ADMIN)
 async def start_add(ctx: Context, _: AddMember) -> None:
     ctx.finish()
-    await ctx.goto("staff.add_id")
+    await ctx.goto(Staff.ADD_ID)
 
 
 async def ask_id(ctx: Context) -> None:
@@ -83,7 +91,7 @@ async def take_id(ctx: Context) -> None:
     value = re.sub(r"\s", "", ctx.text) if ctx.incoming.kind == "text" else ""
     if not _USER_ID.match(value):
         raise InvalidInput("staff.id_invalid")
-    await ctx.goto("staff.add_role", staff_id=value.lstrip("+"))
+    await ctx.goto(Staff.ADD_ROLE, staff_id=value.lstrip("+"))
 
 
 async def ask_role(ctx: Context) -> None:
@@ -103,8 +111,8 @@ async def take_role(ctx: Context) -> None:
     await show_staff(ctx, Msg("staff.added", user_id=user_id, role=Msg(f"core.role_{role}")))
 
 
-router.state(State("staff.add_id", ask_id, take_id, role=ADMIN))
-router.state(State("staff.add_role", ask_role, take_role, back="staff.add_id", role=ADMIN))
+router.state(State(Staff.ADD_ID, ask_id, take_id, role=ADMIN))
+router.state(State(Staff.ADD_ROLE, ask_role, take_role, back=Staff.ADD_ID, role=ADMIN))
 
 
 @router.action(RemoveMember, role=ADMIN)
@@ -116,7 +124,7 @@ async def start_remove(ctx: Context, button: RemoveMember) -> None:
         await show_staff(ctx)
         return
     ctx.finish()
-    await ctx.goto("staff.remove", staff_channel=channel, staff_id=external_id)
+    await ctx.goto(Staff.REMOVE, staff_channel=channel, staff_id=external_id)
 
 
 async def ask_remove(ctx: Context) -> None:
@@ -136,7 +144,7 @@ async def take_remove(ctx: Context) -> None:
     await show_staff(ctx, Msg("staff.removed" if removed else "common.stale", user_id=user_id))
 
 
-router.state(State("staff.remove", ask_remove, take_remove, role=ADMIN))
+router.state(State(Staff.REMOVE, ask_remove, take_remove, role=ADMIN))
 
 
 router.menu_item(MenuItem("staff", "bc.menu_team", cmd_staff, order=75, role=ADMIN))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.dialogue import Context, MenuItem, Router, State, Step, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
@@ -31,6 +31,11 @@ from storage.database import Conn
 router = Router()
 STAFF = "staff"
 MAX_VOICE_BYTES = 5 * 1024 * 1024  # a minute of voice note is about 100 KB
+
+
+class Voice(Step):
+    RECORD = "voice.record"
+
 
 # The messages a voice note can be recorded for: (catalog key, how staff see it).
 MESSAGES: tuple[tuple[str, Text], ...] = (
@@ -259,7 +264,7 @@ async def start_recording(ctx: Context, button: Record) -> None:
         await show_list(ctx, Msg("common.stale"))
         return
     ctx.finish()
-    await ctx.goto("voice.record", vp_index=picked[0], vp_lang=picked[1])
+    await ctx.goto(Voice.RECORD, vp_index=picked[0], vp_lang=picked[1])
 
 
 def _recording(ctx: Context) -> tuple[int, str]:
@@ -294,7 +299,7 @@ async def take_recording(ctx: Context) -> None:
     await show_card(ctx, index, lang, Msg("voice.replaced" if replaced else "voice.saved"))
 
 
-router.state(State("voice.record", ask_recording, take_recording, role=STAFF, voice=True))
+router.state(State(Voice.RECORD, ask_recording, take_recording, role=STAFF, voice=True))
 
 
 @router.action(Delete, role=STAFF)

@@ -23,6 +23,7 @@ from handlers.broadcasts.buttons import (
 )
 from handlers.broadcasts.exports import delivery_table
 from storage import broadcasts as repo
+from storage.broadcasts import BroadcastStatus
 
 router = Router()
 STAFF = "staff"
@@ -31,9 +32,10 @@ STAFF = "staff"
 @router.command("broadcasts", role=STAFF, describe="cmd.broadcasts")
 async def cmd_broadcasts(ctx: Context) -> None:
     ctx.finish()
-    scheduled = await repo.listed(ctx.conn, (repo.SCHEDULED,), limit=20)
-    running = await repo.listed(ctx.conn, (repo.SENDING,), limit=10)
-    finished = await repo.listed(ctx.conn, (repo.DONE, repo.STOPPED, repo.CANCELLED), limit=5)
+    scheduled = await repo.listed(ctx.conn, (BroadcastStatus.SCHEDULED,), limit=20)
+    running = await repo.listed(ctx.conn, (BroadcastStatus.SENDING,), limit=10)
+    finished = await repo.listed(
+        ctx.conn, (BroadcastStatus.DONE, BroadcastStatus.STOPPED, BroadcastStatus.CANCELLED), limit=5)
     if not (scheduled or running or finished):
         ctx.say(Msg("bc.list_empty"))
         return
@@ -49,7 +51,7 @@ async def cmd_broadcasts(ctx: Context) -> None:
     for b in finished:
         lines.append(ctx.render(Msg("bc.list_finished", id=b.id, status=Msg(f"bc.status_{b.status}"),
                                     author=b.author_id, sent=b.sent, total=b.total, preview=_snippet(b))))
-        if b.status != repo.CANCELLED:
+        if b.status != BroadcastStatus.CANCELLED:
             choices.append(Choice(Report(b.id), Msg("bc.report_button", id=b.id)))
     ctx.say(Msg("bc.list", items=Raw("\n\n".join(lines))), choices)
 
@@ -64,7 +66,8 @@ def _snippet(b: repo.Broadcast) -> str:
 async def cancel_scheduled(ctx: Context, button: CancelScheduled) -> None:
     broadcast_id = button.broadcast_id
     if not await repo.move(
-        ctx.conn, broadcast_id, repo.CANCELLED, allowed_from=(repo.SCHEDULED,), now=ctx.now
+        ctx.conn, broadcast_id, BroadcastStatus.CANCELLED, allowed_from=(BroadcastStatus.SCHEDULED,),
+        now=ctx.now,
     ):
         ctx.say(Msg("common.stale"))
         return
@@ -74,7 +77,7 @@ async def cancel_scheduled(ctx: Context, button: CancelScheduled) -> None:
 @router.action(Stop, role=STAFF)
 async def ask_stop(ctx: Context, button: Stop) -> None:
     b = await repo.get(ctx.conn, button.broadcast_id)
-    if b is None or b.status != repo.SENDING:
+    if b is None or b.status != BroadcastStatus.SENDING:
         ctx.say(Msg("common.stale"))
         return
     counts = await repo.delivery_counts(ctx.conn, b.id)
@@ -100,7 +103,7 @@ async def keep_running(ctx: Context, _: KeepRunning) -> None:
 async def _with_deliveries(ctx: Context, broadcast_id: int) -> repo.Broadcast | None:
     """The broadcast the button names, if it has deliveries to show (else say it is stale)."""
     b = await repo.get(ctx.conn, broadcast_id)
-    if b is None or b.status in (repo.DRAFT, repo.SCHEDULED, repo.CANCELLED):
+    if b is None or b.status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED, BroadcastStatus.CANCELLED):
         ctx.say(Msg("common.stale"))
         return None
     return b
@@ -112,7 +115,7 @@ async def show_report(ctx: Context, button: Report) -> None:
     if b is None:
         return
     counts = await repo.delivery_counts(ctx.conn, b.id)
-    if b.status == repo.SENDING:
+    if b.status == BroadcastStatus.SENDING:
         text = delivery.progress_text(b.id, counts, sum(counts.values()))
     else:
         text = delivery.report_text(b, counts, await repo.failure_reasons(ctx.conn, b.id))

@@ -26,6 +26,7 @@ from bot.dialogue import (
     Router,
     Services,
     State,
+    Step,
     nav_choices,
     show_menu,
 )
@@ -77,6 +78,12 @@ class VerifyPhone(Payload):
     """Prove the phone with Telegram's contact button (then files with that phone show)."""
 
     prefix: ClassVar[str] = "cert:verify"
+class Cert(Step):
+    """An artisan linking their certification file (number, then CNIE), or checking a code."""
+
+    NUMBER = "cert.link.number"
+    CNIE = "cert.link.cnie"
+    VERIFY = "cert.verify"
 
 
 # -- seeing one's applications ------------------------------------------------------------------
@@ -208,7 +215,7 @@ async def start_link(ctx: Context, _: LinkApplication) -> None:
         await show_menu(ctx)
         return
     ctx.finish()
-    await ctx.goto("cert.link.number")
+    await ctx.goto(Cert.NUMBER)
 
 
 async def ask_number(ctx: Context) -> None:
@@ -219,7 +226,7 @@ async def take_number(ctx: Context) -> None:
     if ctx.incoming.kind != "text":
         raise InvalidInput("cert.number_invalid")
     ctx.data["cert_number"] = parsing.clean_number(ctx.text)
-    await ctx.goto("cert.link.cnie")
+    await ctx.goto(Cert.CNIE)
 
 
 async def ask_cnie(ctx: Context) -> None:
@@ -253,7 +260,7 @@ async def take_cnie(ctx: Context) -> None:
     limit = ctx.services.settings.certification.link_attempts_per_hour
     wrong = await repo.wrong_attempts_since(ctx.conn, inc.channel, inc.user_id, ctx.now - WINDOW)
     ctx.say(Msg("cert.link.no_match", count=limit - len(wrong)))
-    await ctx.goto("cert.link.number")
+    await ctx.goto(Cert.NUMBER)
 
 
 async def _link(ctx: Context, app: Application) -> None:
@@ -281,9 +288,9 @@ async def back_to_mine(ctx: Context) -> None:
     await show_mine(ctx)
 
 
-router.state(State("cert.link.number", ask_number, take_number, registered=True,
+router.state(State(Cert.NUMBER, ask_number, take_number, registered=True,
                    on_back=back_to_mine))
-router.state(State("cert.link.cnie", ask_cnie, take_cnie, back="cert.link.number",
+router.state(State(Cert.CNIE, ask_cnie, take_cnie, back=Cert.NUMBER,
                    registered=True))
 
 
@@ -292,7 +299,7 @@ router.state(State("cert.link.cnie", ask_cnie, take_cnie, back="cert.link.number
 @router.action(VerifyPhone, registered=True)
 async def start_verify(ctx: Context, _: VerifyPhone) -> None:
     ctx.finish()
-    await ctx.goto("cert.verify")
+    await ctx.goto(Cert.VERIFY)
 
 
 async def ask_verify(ctx: Context) -> None:
@@ -314,7 +321,7 @@ async def take_verify(ctx: Context) -> None:
     await show_mine(ctx, Msg("cert.verify.done", phone=values["phone"]))
 
 
-router.state(State("cert.verify", ask_verify, take_verify, registered=True, on_back=back_to_mine))
+router.state(State(Cert.VERIFY, ask_verify, take_verify, registered=True, on_back=back_to_mine))
 
 
 # -- housekeeping --------------------------------------------------------------------------------

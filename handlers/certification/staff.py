@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from bot.dialogue import NAV_BACK, Context, MenuItem, Router, State, show_menu
+from bot.dialogue import NAV_BACK, Context, MenuItem, Router, State, Step, show_menu
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
@@ -57,6 +57,15 @@ class OpenCard(Payload):
 class SetStage(Payload):
     prefix: ClassVar[str] = "cs:stage"
     application_id: int
+class CertStaff(Step):
+    """Staff finding a file, then recording its next stage (when, where, a note, confirm)."""
+
+    FIND = "cert.staff.find"
+    STAGE = "cert.staff.stage"
+    WHEN = "cert.staff.when"
+    PLACE = "cert.staff.place"
+    NOTE = "cert.staff.note"
+    CONFIRM = "cert.staff.confirm"
 
 
 def _is_staff(ctx: Context) -> bool:
@@ -72,7 +81,7 @@ async def start(ctx: Context) -> None:
         ctx.say(Msg("common.not_allowed"))
         return
     ctx.finish()
-    await ctx.goto("cert.staff.find")
+    await ctx.goto(CertStaff.FIND)
 
 
 router.menu_item(MenuItem("cert_staff", "cert.staff.menu", start, order=70, role=STAFF))
@@ -82,7 +91,7 @@ router.menu_item(MenuItem("cert_staff", "cert.staff.menu", start, order=70, role
 async def cmd_certs(ctx: Context) -> None:
     if ctx.args:
         ctx.finish()
-        ctx.state = "cert.staff.find"
+        ctx.state = CertStaff.FIND.value
         await find(ctx, ctx.args)
         return
     await start(ctx)
@@ -158,7 +167,7 @@ async def take_query(ctx: Context) -> None:
     await find(ctx, ctx.text.strip())
 
 
-router.state(State("cert.staff.find", ask_query, take_query, role=STAFF))
+router.state(State(CertStaff.FIND, ask_query, take_query, role=STAFF))
 
 
 # -- one application -------------------------------------------------------------------------------
@@ -195,7 +204,7 @@ async def start_stage(ctx: Context, button: SetStage) -> None:
         await start(ctx)
         return
     ctx.finish()
-    await ctx.goto("cert.staff.stage", cert_app=app.id, cert_seen=await _version(ctx, app))
+    await ctx.goto(CertStaff.STAGE, cert_app=app.id, cert_seen=await _version(ctx, app))
 
 
 async def _version(ctx: Context, app: Application) -> str:
@@ -256,7 +265,7 @@ async def take_stage(ctx: Context) -> None:
     ctx.data["cert_to"] = code
     for key in ("cert_when", "cert_place"):
         ctx.data.pop(key, None)
-    await ctx.goto("cert.staff.when" if stage(code).appointment else "cert.staff.note")
+    await ctx.goto(CertStaff.WHEN if stage(code).appointment else CertStaff.NOTE)
 
 
 async def ask_when(ctx: Context) -> None:
@@ -268,7 +277,7 @@ async def ask_when(ctx: Context) -> None:
 async def take_when(ctx: Context) -> None:
     if ctx.choice_id == "cs:nodate" and not stage(str(ctx.data.get("cert_to"))).time_required:
         ctx.data["cert_when"] = None
-        await ctx.goto("cert.staff.place")
+        await ctx.goto(CertStaff.PLACE)
         return
     if ctx.incoming.kind != "text":
         raise InvalidInput("cert.when_invalid")
@@ -277,7 +286,7 @@ async def take_when(ctx: Context) -> None:
     if when <= ctx.now:
         raise InvalidInput("cert.staff.when_past")
     ctx.data["cert_when"] = when.isoformat()
-    await ctx.goto("cert.staff.place")
+    await ctx.goto(CertStaff.PLACE)
 
 
 async def ask_place(ctx: Context) -> None:
@@ -291,7 +300,7 @@ async def take_place(ctx: Context) -> None:
     if place is None:
         raise InvalidInput("common.text_empty")
     ctx.data["cert_place"] = place
-    await ctx.goto("cert.staff.note")
+    await ctx.goto(CertStaff.NOTE)
 
 
 async def ask_note(ctx: Context) -> None:
@@ -306,12 +315,12 @@ async def take_note(ctx: Context) -> None:
         ctx.data["cert_note"] = parsing.clean_note(ctx.text)
     else:
         raise InvalidInput("common.text_empty")
-    await ctx.goto("cert.staff.confirm")
+    await ctx.goto(CertStaff.CONFIRM)
 
 
 async def note_back(ctx: Context) -> None:
     appointment = stage(str(ctx.data.get("cert_to"))).appointment
-    await ctx.goto("cert.staff.place" if appointment else "cert.staff.stage")
+    await ctx.goto(CertStaff.PLACE if appointment else CertStaff.STAGE)
 
 
 def _change(ctx: Context) -> Change:
@@ -370,12 +379,12 @@ async def take_confirm(ctx: Context) -> None:
     await show_card(ctx, current, Msg("cert.staff.saved_notified" if queued else "cert.staff.saved"))
 
 
-router.state(State("cert.staff.stage", ask_stage, _step(take_stage), role=STAFF,
+router.state(State(CertStaff.STAGE, ask_stage, _step(take_stage), role=STAFF,
                    on_back=back_to_card))
-router.state(State("cert.staff.when", ask_when, _step(take_when), back="cert.staff.stage",
+router.state(State(CertStaff.WHEN, ask_when, _step(take_when), back=CertStaff.STAGE,
                    role=STAFF))
-router.state(State("cert.staff.place", ask_place, _step(take_place), back="cert.staff.when",
+router.state(State(CertStaff.PLACE, ask_place, _step(take_place), back=CertStaff.WHEN,
                    role=STAFF))
-router.state(State("cert.staff.note", ask_note, _step(take_note), role=STAFF, on_back=note_back))
-router.state(State("cert.staff.confirm", ask_confirm, _step(take_confirm), back="cert.staff.note",
+router.state(State(CertStaff.NOTE, ask_note, _step(take_note), role=STAFF, on_back=note_back))
+router.state(State(CertStaff.CONFIRM, ask_confirm, _step(take_confirm), back=CertStaff.NOTE,
                    role=STAFF))

@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
 from bot.i18n import Msg
+from storage.sessions import SessionStatus
 
 if TYPE_CHECKING:
     from bot.i18n import Translator
@@ -126,7 +127,7 @@ def session_poster(session: Session, link: str, translator: Translator, zone: Zo
         title = session.title.get(each)
         if not title:
             continue
-        if session.status == "cancelled":
+        if session.status == SessionStatus.CANCELLED:
             cancelled.append(translator.plain(Msg("sess.poster_cancelled"), each, zone))
         blocks.append((title, 64, True))
         when = translator.plain(Msg("sess.poster_when", when=session.starts_at), each, zone)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.dialogue import Context, MenuItem, Router, State, Step, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
@@ -45,6 +45,13 @@ from storage.sessions import Listed, Session, SessionStatus
 router = Router()
 STAFF = "staff"
 ATTENDANCE_PAGE = 8
+
+
+class Move(Step):
+    """Moving a session: the new time, then its confirmation."""
+
+    MOVE = "sa.move"
+    MOVE_OK = "sa.move_ok"
 
 
 # -- the list ---------------------------------------------------------------------------------
@@ -105,7 +112,7 @@ async def staff_move(ctx: Context, button: MoveSession) -> None:
     session = await _scheduled(ctx, button.session_id)
     if session is not None:
         ctx.finish()
-        await ctx.goto("sa.move", move={"id": session.id})
+        await ctx.goto(Move.MOVE, move={"id": session.id})
 
 
 def _move(ctx: Context) -> dict[str, object]:
@@ -145,7 +152,7 @@ async def take_move(ctx: Context) -> None:
     if starts_at == session.starts_at:
         raise InvalidInput("sess.same_time")
     _move(ctx)["start"] = starts_at.isoformat()
-    await ctx.goto("sa.move_ok")
+    await ctx.goto(Move.MOVE_OK)
 
 
 async def ask_move_ok(ctx: Context) -> None:
@@ -173,15 +180,15 @@ async def take_move_ok(ctx: Context) -> None:
     outcome = await changes.reschedule(ctx.services, ctx.conn, session.id, new_start)
     if isinstance(outcome, changes.Refused) and outcome.reason == changes.Refusal.START_IN_PAST:
         ctx.say(outcome.message)
-        await ctx.goto("sa.move")
+        await ctx.goto(Move.MOVE)
     elif isinstance(outcome, changes.Refused):
         await show_staff_card(ctx, session.id, outcome.message)
     else:
         await show_staff_card(ctx, session.id, Msg("sess.staff_moved", count=outcome.told))
 
 
-router.state(State("sa.move", ask_move, take_move, role=STAFF))
-router.state(State("sa.move_ok", ask_move_ok, take_move_ok, back="sa.move", role=STAFF))
+router.state(State(Move.MOVE, ask_move, take_move, role=STAFF))
+router.state(State(Move.MOVE_OK, ask_move_ok, take_move_ok, back=Move.MOVE, role=STAFF))
 
 
 # -- cancel -----------------------------------------------------------------------------------
