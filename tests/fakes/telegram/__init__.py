@@ -30,34 +30,22 @@ is recorded, never called (tests POST updates to Hirfa's endpoint themselves).
 """
 
 from tests.fakes.telegram.api import FakeBotAPI
-from tests.fakes.telegram.errors import ApiError
-from tests.fakes.telegram.html import parse_html, render
-from tests.fakes.telegram.identity import BOT_FIRST_NAME, BOT_ID, BOT_USERNAME, TOKEN, bot_user
+from tests.fakes.telegram.identity import BOT_ID, BOT_USERNAME, TOKEN, bot_user
 from tests.fakes.telegram.limits import utf16_len
-from tests.fakes.telegram.markup import buttons_of
 from tests.fakes.telegram.server import FakeBotAPIServer
-from tests.fakes.telegram.state import SentMessage, StoredFile, UploadedFile
-from tests.fakes.telegram.transport import FakeRequest, decode_request_data
-from tests.fakes.telegram.wire import parse_body, parse_multipart
+from tests.fakes.telegram.state import SentMessage
+from tests.fakes.telegram.transport import FakeRequest
+from tests.fakes.telegram.wire import parse_body
 
 __all__ = [
-    "BOT_FIRST_NAME",
     "BOT_ID",
     "BOT_USERNAME",
     "TOKEN",
-    "ApiError",
     "FakeBotAPI",
     "FakeBotAPIServer",
     "FakeRequest",
     "SentMessage",
-    "StoredFile",
-    "UploadedFile",
     "bot_user",
-    "buttons_of",
-    "decode_request_data",
     "parse_body",
-    "parse_html",
-    "parse_multipart",
-    "render",
     "utf16_len",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.fakes.telegram.api import FakeBotAPI
-from tests.fakes.telegram.errors import NOT_FOUND
+from tests.fakes.telegram.errors import NOT_FOUND, bad_request
 from tests.fakes.telegram.wire import FILE_PATH, METHOD_PATH, parse_body
 
 JSONDict = dict[str, Any]
@@ -106,10 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
             params: JSONDict = dict(parse_qsl(split.query, keep_blank_values=True))
             params.update(parse_body(self.headers.get("Content-Type", ""), body))
         except (ValueError, UnicodeDecodeError):
-            self._send_json(
-                400,
-                {"ok": False, "error_code": 400, "description": "Bad Request: invalid request"},
-            )
+            self._send_json(400, bad_request("invalid request").body())
             return
         if method.lower() == "getupdates" and api.webhook is None:
             try:
