@@ -5,7 +5,7 @@
 
 What runs:
 
-1. The fake Bot API (``tests/fakes/telegram.py``) served over real loopback HTTP in a child
+1. The fake Bot API (``tests/fakes/telegram/``) served over real loopback HTTP in a child
    process, with ``enforce_limits(30 per second overall, 1 per second per chat)``: a send over
    either limit gets 429 and is not delivered.
 2. Hirfa itself (``bot.app.Hirfa``: PTB polling, engine, SQLite file, outbox sender, scheduler)

@@ -1,6 +1,6 @@
 """A lean fake Bot API for throughput benchmarks (uvicorn + Starlette, run in its own process).
 
-``tests/fakes/telegram.py`` validates everything like Telegram and records every message; that
+``tests/fakes/telegram/`` validates everything like Telegram and records every message; that
 costs a few milliseconds per request, which is more than the bots being measured. This one only
 answers what a bot needs (valid ``Message`` objects, ``getMe``, callback answers, command menus)
 and counts requests, so the benchmark measures the bot, not the fake.

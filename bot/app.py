@@ -79,13 +79,13 @@ class Hirfa:
         for prefix, make in self.router.attachment_factories.items():
             self.outbox.attachments[prefix] = make(self.services)
         self.outbox.voice_of = self.router.voice_of
-        self.services.extras["voices"] = VoiceStore(self.db, self.clock)
+        self.voices = VoiceStore(self.db, self.clock)  # voice help, sent by the channels
         self.engine = Engine(self.services)
         self.telegram: TelegramChannel | None = None
         if settings.telegram.enabled:
             pacer = Pacer(settings.outbox.telegram_rate, self.clock, settings.outbox.per_chat_interval)
             self.telegram = TelegramChannel(
-                settings.telegram, self.engine, pacer, self.translator,
+                settings.telegram, self.engine, pacer, self.translator, voices=self.voices,
                 request=telegram_request, updates_request=telegram_updates_request,
             )
             self.outbox.add_transport(MeteredTransport(self.telegram.transport, self.metrics), pacer)
@@ -96,7 +96,7 @@ class Hirfa:
             require_whatsapp(settings.whatsapp)
             pacer = Pacer(settings.whatsapp.rate_per_second, self.clock)
             self.whatsapp = WhatsAppChannel(
-                settings.whatsapp, self.engine, pacer, self.translator,
+                settings.whatsapp, self.engine, pacer, self.translator, voices=self.voices,
                 http_transport=whatsapp_transport,
             )
             self.outbox.add_transport(MeteredTransport(self.whatsapp.transport, self.metrics), pacer,

@@ -9,7 +9,9 @@ How an :class:`~bot.messages.Incoming` is handled (see DESIGN.md, "How a message
    and staff role are loaded into a :class:`Context`.
 3. Routing, in this order: ``/commands``; words that work everywhere (menu, stop, cancel, back,
    ...); navigation buttons; a button or number that answers the choices the bot last offered;
-   buttons that stay valid outside a state (menu entries, reminders), re-checked by their handler;
+   buttons that stay valid outside a state (menu entries, reminders): their id is unpacked
+   (:mod:`bot.payloads`; a malformed one is "no longer available"), then their handler
+   re-checks it;
    otherwise the current state's handler, or the default one.
 4. Role and registration requirements are checked on *every* step, not just at the entry command.
 5. State, data, everything the handler wrote, the replies (rendered in the reader's language,
@@ -32,15 +34,18 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, overload
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from bot import graph
+from bot.channel_services import Channels
 from bot.clock import Clock
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text, Translator
 from bot.messages import Choice, Document, Incoming, OutMessage, Reply, render
-from bot.numbers import LATIN_DIGITS, parse_int
+from bot.numbers import LATIN_DIGITS
+from bot.payloads import Payload, fields_of
 from bot.settings import Settings
 from bot.timezones import load_zone
 from bot.understanding import (
@@ -66,6 +71,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context"], Awaitable[None]]
+P = TypeVar("P", bound=Payload)
+# The handler of a button: called with the payload its id carried, already unpacked.
+ButtonHandler: TypeAlias = Callable[["Context", P], Awaitable[None]]
 VoiceFinder = Callable[[Conn, int, str, str], Awaitable[str | None]]
 MAX_TEXT = 4096
 
@@ -83,6 +91,15 @@ ROLE_RANK = {None: 0, "staff": 1, "admin": 2}
 TOUCH_EVERY = timedelta(seconds=60)
 
 
+class Step(StrEnum):
+    """The names of a feature's steps: each feature declares its own subclass, e.g.
+    ``class Reg(Step): LANG = "reg.lang"``, and ``State``, ``back=`` and ``Context.goto`` take
+    its members, so a misspelt step is a mypy error rather than a user's dead end. The value is
+    what the ``conversations`` table stores (``Context.state`` is that plain string); changing
+    one strands the conversations stored at that step. Every member must be registered as a
+    :class:`State` (checked at start-up by :func:`bot.graph.check`)."""
+
+
 @dataclass(frozen=True)
 class State:
     """A step of a conversation: ``prompt`` asks, ``handle`` takes the answer.
@@ -93,10 +110,10 @@ class State:
     Elsewhere a voice note goes to ``Router.voice_note`` and other media get "not supported".
     """
 
-    name: str
+    name: Step
     prompt: Handler
     handle: Handler
-    back: str | None = None
+    back: Step | None = None
     role: str | None = None
     registered: bool = False
     on_back: Handler | None = None
@@ -105,13 +122,18 @@ class State:
 
 
 @dataclass(frozen=True)
-class Action:
-    """A button that stays valid outside any state (``prefix`` matches its choice id)."""
+class Action(Generic[P]):
+    """A button that stays valid outside any state: ids of ``payload``'s kind (its prefix)
+    reach ``handler`` unpacked (see :mod:`bot.payloads`)."""
 
-    prefix: str
-    handler: Handler
+    payload: type[P]
+    handler: ButtonHandler[P]
     role: str | None = None
     registered: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return self.payload.prefix
 
 
 @dataclass(frozen=True)
@@ -161,7 +183,7 @@ class Router:
 
     commands: dict[str, Command] = field(default_factory=dict)
     states: dict[str, State] = field(default_factory=dict)
-    actions: list[Action] = field(default_factory=list)
+    actions: list[Action[Any]] = field(default_factory=list)
     keywords: dict[str, Handler] = field(default_factory=dict)
     # Words that work at every step, by concept of bot/understanding.py ("menu", "stop", ...).
     concepts: dict[str, Handler] = field(default_factory=dict)
@@ -207,15 +229,21 @@ class Router:
 
     def state(self, state: State) -> State:
         if state.name in self.states:
-            raise ValueError(f"state {state.name!r} registered twice")
+            raise ValueError(f"state {state.name.value!r} registered twice")
         self.states[state.name] = state
         return state
 
     def action(
-        self, prefix: str, *, role: str | None = None, registered: bool = False
-    ) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
-            self.actions.append(Action(prefix, fn, role, registered))
+        self, payload: type[P], *, role: str | None = None, registered: bool = False
+    ) -> Callable[[ButtonHandler[P]], ButtonHandler[P]]:
+        """Register the handler of a kind of button; it is called with the pressed button's
+        payload, after the role and registration checks."""
+        fields_of(payload)  # a class that cannot be packed fails here, at start-up
+
+        def register(fn: ButtonHandler[P]) -> ButtonHandler[P]:
+            mine = next((a for a in self.actions if a.prefix == payload.prefix), None)
+            graph.claim("button prefix", payload.prefix, fn, _handler(mine))
+            self.actions.append(Action(payload, fn, role, registered))
             return fn
 
         return register
@@ -273,12 +301,13 @@ class Router:
 
     def check(self, packages: tuple[str, ...] = ("handlers",)) -> Router:
         """Check the whole graph once every feature is included (see :mod:`bot.graph`):
-        every ``back=`` target and every ``goto`` target in the packages' source exists."""
+        every ``back=`` target exists and every :class:`Step` of the packages is registered."""
         graph.check(self, packages)
         return self
 
-    def find_action(self, choice_id: str) -> Action | None:
-        matches = [a for a in self.actions if choice_id.startswith(a.prefix)]
+    def find_action(self, choice_id: str) -> Action[Any] | None:
+        """The action whose payload prefix is the longest to match ``choice_id``."""
+        matches = [a for a in self.actions if a.payload.matches(choice_id)]
         return max(matches, key=lambda a: len(a.prefix)) if matches else None
 
 
@@ -293,7 +322,8 @@ class Services:
     outbox: Outbox
     router: Router
     bot_username: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The messaging channels running in this process: what handlers may ask of them.
+    channels: Channels = field(default_factory=Channels)
     lexicon: Lexicon = field(default_factory=default_lexicon)
     metrics: Metrics | None = None
     # Run a periodic job (by its id) now, without waiting for its period; the scheduler sets it
@@ -359,11 +389,6 @@ class Context:
     def text(self) -> str:
         return self.incoming.text
 
-    def choice_number(self, prefix: str) -> int | None:
-        """The id after ``prefix`` in the pressed button (``s:open:42`` → 42); None when the
-        button was forged (not digits, or too large to be one of our ids)."""
-        return parse_int((self.choice_id or "").removeprefix(prefix))
-
     def is_staff(self, role: str = "staff") -> bool:
         return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
 
@@ -396,7 +421,7 @@ class Context:
     def render(self, text: Text) -> str:
         return self.services.translator.render(text, self.lang, self.zone)
 
-    async def goto(self, state: str, **data: Any) -> None:
+    async def goto(self, state: Step, **data: Any) -> None:
         """Move to ``state`` and ask its question (refused if the user lacks the state's role)."""
         target = self.services.router.states[state]
         if target.role is not None and not self.is_staff(target.role):
@@ -408,7 +433,7 @@ class Context:
         self.data.pop("_offer", None)
         self.data.pop("_numbered", None)
         self.data.update(data)
-        self.state = state
+        self.state = state.value
         await target.prompt(self)
 
     async def reprompt(self) -> None:
@@ -435,7 +460,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NUMBER = re.compile(r"^\s*([0-9]{1,3})\s*[.)-]?\s*$")
 
 
-def _handler(entry: Command | Action | None) -> Handler | None:
+def _handler(entry: Command | Action[Any] | None) -> object | None:
     return entry.handler if entry is not None else None
 
 
@@ -474,7 +499,7 @@ async def show_menu(ctx: Context, intro: Text | None = None) -> None:
         return
     items = [item for item in sorted(ctx.services.router.menu, key=lambda i: i.order)
              if item.shown_to(ctx)]
-    choices = [Choice(f"{MENU_PREFIX}{item.id}", Msg(item.label)) for item in items]
+    choices = [Choice(MenuButton(item.id), Msg(item.label)) for item in items]
     if ctx.artisan is None:
         choices.append(Choice(REGISTER, Msg("menu.register")))
     ctx.say(intro or Msg("menu.title"), choices)
@@ -767,9 +792,10 @@ class Engine:
             await go_back(ctx)
             return
         if choice_id in (ASK_CHAMBER, SWITCH_LANGUAGE):  # valid in any step that offered them
-            handler = self.router.find_action(choice_id)
-            if handler is not None:
-                await handler.handler(ctx)
+            action = self.router.find_action(choice_id)
+            payload = action.payload.unpack(choice_id) if action is not None else None
+            if action is not None and payload is not None:
+                await action.handler(ctx, payload)
                 return
         offered_ids = [pair[0] for pair in ctx.data.get("_offer", [])]
         state = self.router.states.get(ctx.state or "")
@@ -780,8 +806,10 @@ class Engine:
         if action is not None:
             if await self._refused(ctx, action.role, action.registered):
                 return
-            await action.handler(ctx)
-            return
+            payload = action.payload.unpack(choice_id)
+            if payload is not None:
+                await action.handler(ctx, payload)
+                return
         log.info("stale or forged button %r from %s", choice_id, ctx.incoming.user_id)
         ctx.say(Msg("common.stale"))
         await ctx.reprompt()
@@ -965,10 +993,15 @@ def _is_sentence(text: str) -> bool:
     return len(text.split()) >= 3
 
 
-MENU_PREFIX = "m:"
+@dataclass(frozen=True)
+class MenuButton(Payload):
+    """A main-menu entry's button (``m:trainings``), handled in handlers/core.py."""
+
+    prefix: ClassVar[str] = "m"
+    item: str
 
 
 def _on_menu(ctx: Context) -> bool:
     """The main menu is what is on screen (or nothing is): not a question awaiting its answer."""
     offered = [str(pair[0]) for pair in ctx.data.get("_offer") or []]
-    return not offered or any(choice.startswith(MENU_PREFIX) for choice in offered)
+    return not offered or any(MenuButton.matches(choice) for choice in offered)

@@ -1,20 +1,24 @@
 """The conversation graph: checked when the router is built, drawn for readers.
 
-Three things are checked, so that a mistake stops start-up with one line instead of reaching a
-user at run time:
+Steps are members of a feature's :class:`bot.dialogue.Step` enum, and ``State``, ``back=`` and
+``Context.goto`` only take members: a misspelt step is a mypy error. What mypy cannot see is
+checked here, so that a mistake stops start-up with one line instead of reaching a user at run
+time:
 
 - two features never claim the same entry: a command, a deep-link prefix, a menu item id, a
   keyword or a button-payload prefix (:func:`claim`, called by ``Router.include``);
 - every ``back=`` target is a registered state (:func:`check`);
-- every state a handler can ``goto`` is registered (:func:`check`). The targets are read from the
-  handlers' source with :mod:`ast`: ``ctx.goto("reg.name")``, ``ctx.goto(ASK)`` with a
-  module-level constant (also imported from another module), ``ctx.goto(retry[...])`` with a dict
-  or tuple of constants, and ``ctx.goto(f"sa.{STEPS[i]}")`` with a tuple of constants. An
-  f-string whose variable part is unknown (``f"prof.{target}"``) must at least match the prefix
-  of one state; a target that is only known at run time (``ctx.goto(step)``) is not checked.
+- every member of every ``Step`` enum (of the handlers, or naming a registered state) is
+  registered as a state, so every ``goto`` a type checker accepts has somewhere to go
+  (:func:`check`).
 
-:func:`flows` turns the same facts into a Mermaid diagram of one feature (``docs/flows/``,
-written and compared by ``tests/test_flows.py``).
+:func:`flows` draws one feature as a Mermaid diagram (``docs/flows/``, written and compared by
+``tests/test_flows.py``). Its ``goto`` edges are read from the handlers' source with :mod:`ast`:
+``ctx.goto(Reg.NAME)`` (the enum also imported from another module), a module-level constant,
+``ctx.goto(retry[...])`` with a dict or tuple of members, ``ctx.goto(A if ok else B)``, and
+``ctx.goto(Editor(f"sa.{STEPS[i]}"))`` with a tuple of strings; a computed step whose variable
+part is unknown (``Compose(f"bc.aud_{choice}")``) is drawn as its prefix (``bc.aud_*``), and a
+target known only at run time (``ctx.goto(step)``) is not drawn.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from bot.payloads import fields_of
 
 if TYPE_CHECKING:
     from bot.dialogue import Router
@@ -65,16 +71,13 @@ class Goto:
     targets: tuple[str, ...] = ()
     prefix: str = ""
 
-    @property
-    def where(self) -> str:
-        return f"{self.module}:{self.line}"
-
 
 @dataclass
 class _Module:
     name: str
     tree: ast.Module
-    # Module-level names bound to a string, a tuple/list of strings or a dict of strings.
+    # Module-level names bound to a string, a tuple/list of strings or a dict of strings; the
+    # members of its classes (``Reg.NAME``), and each such class (``Reg``: all its values).
     constants: dict[str, tuple[str, ...]]
     # Imported names: local name → (module, name or "" for a whole module).
     imports: dict[str, tuple[str, str]]
@@ -82,17 +85,34 @@ class _Module:
     calls: dict[str, set[tuple[str, str]]]  # function qualname → (module, qualname) it calls
 
 
-def _strings(node: ast.expr) -> tuple[str, ...] | None:
+Lookup = Callable[[str], "tuple[str, ...] | None"]
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``Reg.NAME`` → "Reg.NAME", ``registration.Reg`` → "registration.Reg"."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head is not None else None
+    return None
+
+
+def _strings(node: ast.expr, lookup: Lookup) -> tuple[str, ...] | None:
+    """The strings ``node`` holds: a literal, an enum member (``Reg.NAME``, found by
+    ``lookup``), or a tuple, list, set or dict (its values) of those."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return (node.value,)
-    if isinstance(node, ast.Tuple | ast.List | ast.Set):
-        items = [_strings(e) for e in node.elts]
+    if isinstance(node, ast.Attribute):
+        dotted = _dotted(node)
+        found = lookup(dotted) if dotted is not None else None
+        return found if found is not None and len(found) == 1 else None
+    elements = (node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set)
+                else node.values if isinstance(node, ast.Dict) else None)
+    if elements is not None:
+        items = [_strings(e, lookup) for e in elements]
         if all(i is not None and len(i) == 1 for i in items):
             return tuple(i[0] for i in items if i is not None)
-    if isinstance(node, ast.Dict):
-        values = [_strings(v) for v in node.values]
-        if all(v is not None and len(v) == 1 for v in values):
-            return tuple(v[0] for v in values if v is not None)
     return None
 
 
@@ -127,6 +147,9 @@ class _Reader(ast.NodeVisitor):
         self.scope: list[str] = []  # the qualified name, as Python spells it
         self.local_consts: list[dict[str, tuple[str, ...] | None]] = [{}]
 
+    def _lookup(self, dotted: str) -> tuple[str, ...] | None:
+        return _constant(self.modules, self.module, dotted)
+
     @property
     def here(self) -> str:
         return ".".join(self.scope) if self.scope else "<module>"
@@ -135,7 +158,7 @@ class _Reader(ast.NodeVisitor):
         nested = len(self.local_consts) > 1
         added = ["<locals>", node.name] if nested else [node.name]
         self.scope.extend(added)
-        self.local_consts.append(_locals(node))
+        self.local_consts.append(_locals(node, self._lookup))
         for child in node.body:
             self.visit(child)
         self.local_consts.pop()
@@ -176,7 +199,7 @@ class _Reader(ast.NodeVisitor):
         return []
 
     def _values(self, node: ast.expr) -> tuple[str, ...] | None:
-        known = _strings(node)
+        known = _strings(node, self._lookup)
         if known is not None:
             return known
         if isinstance(node, ast.IfExp):
@@ -186,17 +209,21 @@ class _Reader(ast.NodeVisitor):
             for scope in reversed(self.local_consts):
                 if node.id in scope:
                     return scope[node.id]
-            return _constant(self.modules, self.module, node.id)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            source = self.module.imports.get(node.value.id)
-            if source is not None and not source[1]:
-                return _imported_constant(self.modules, source[0], node.attr)
+            return self._lookup(node.id)
+        if isinstance(node, ast.Attribute):
+            dotted = _dotted(node)
+            return self._lookup(dotted) if dotted is not None else None
         if isinstance(node, ast.Subscript):
             return self._values(node.value)
         return None
 
     def _goto(self, arg: ast.expr, call: ast.Call) -> Goto:
         where = (self.module.name, self.here, call.lineno)
+        if isinstance(arg, ast.Call) and len(arg.args) == 1:
+            # A step computed by its enum, ``Editor(f"sa.{STEPS[i]}")``: read the argument.
+            enum = _dotted(arg.func)
+            if enum is not None and self._lookup(enum) is not None:
+                arg = arg.args[0]
         if isinstance(arg, ast.JoinedStr):
             combos: list[str] = [""]
             prefix, exact = "", True
@@ -215,7 +242,8 @@ class _Reader(ast.NodeVisitor):
         return Goto(*where, targets=self._values(arg) or ())
 
 
-def _locals(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[str, ...] | None]:
+def _locals(function: ast.FunctionDef | ast.AsyncFunctionDef, lookup: Lookup,
+            ) -> dict[str, tuple[str, ...] | None]:
     """The function's local names: the strings a name may hold when every assignment to it is
     a constant, None when one is not (a parameter, a loop variable, a computed value)."""
     found: dict[str, tuple[str, ...] | None] = {}
@@ -239,7 +267,7 @@ def _locals(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple
             for name in ast.walk(target):
                 if not isinstance(name, ast.Name):
                     continue
-                values = _strings(value) if value is not None and target is name else None
+                values = _strings(value, lookup) if value is not None and target is name else None
                 known = found.get(name.id, ())
                 found[name.id] = (known + values if known is not None and values is not None
                                   else None)
@@ -247,12 +275,16 @@ def _locals(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple
 
 
 def _constant(modules: dict[str, _Module], module: _Module, name: str) -> tuple[str, ...] | None:
+    """What a (dotted) name of ``module`` holds: its own constant or enum member, or one it
+    imports (``Reg.NAME`` after ``from handlers.registration import Reg``)."""
     if name in module.constants:
         return module.constants[name]
-    if name in module.imports:
-        source, imported = module.imports[name]
-        if imported:
-            return _imported_constant(modules, source, imported)
+    head, _, rest = name.partition(".")
+    if head in module.imports:
+        source, imported = module.imports[head]
+        target = ".".join(part for part in (imported, rest) if part)
+        if target:
+            return _imported_constant(modules, source, target)
     return None
 
 
@@ -267,8 +299,16 @@ def _parse(name: str, path: Path) -> _Module:
     module = _Module(name, tree, {}, {}, {}, {})
     is_package = path.name == "__init__.py"
     for node in tree.body:
-        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-            values = _strings(node.value)
+        if isinstance(node, ast.ClassDef):  # an enum: its members, and the class as all of them
+            members = {item.targets[0].id: item.value.value for item in node.body
+                       if isinstance(item, ast.Assign) and len(item.targets) == 1
+                       and isinstance(item.targets[0], ast.Name)
+                       and isinstance(item.value, ast.Constant) and isinstance(item.value.value, str)}
+            module.constants.update({f"{node.name}.{k}": (v,) for k, v in members.items()})
+            if members:
+                module.constants[node.name] = tuple(members.values())
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            values = _strings(node.value, module.constants.get)
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 if values is not None and isinstance(target, ast.Name):
@@ -353,20 +393,23 @@ def _unwrap(fn: Any) -> Any:
 
 
 def check(router: Router, packages: tuple[str, ...] = _PACKAGES) -> None:
-    """Every ``back=`` and every ``goto`` target of the packages is a state of ``router``."""
+    """Every ``back=`` target is a state of ``router``, and so is every member of every
+    ``Step`` enum declared in the packages or naming one of its states."""
+    from bot.dialogue import Step
+
     states = router.states
     for state in states.values():
         if state.back is not None and state.back not in states:
-            raise GraphError(f"state {state.name!r} goes back to {state.back!r}, "
+            raise GraphError(f"state {state.name.value!r} goes back to {state.back.value!r}, "
                              f"which no feature registers")
-    for goto in gotos(packages):
-        for target in goto.targets:
-            if target not in states:
-                raise GraphError(f"{goto.where} goes to state {target!r}, "
-                                 f"which no feature registers")
-        if goto.prefix and not any(name.startswith(goto.prefix) for name in states):
-            raise GraphError(f"{goto.where} goes to a state {goto.prefix!r}..., "
-                             f"but no state starts so")
+    enums = {type(name) for name in states if isinstance(name, Step)}
+    enums.update(enum for enum in Step.__subclasses__()
+                 if any(enum.__module__ == p or enum.__module__.startswith(f"{p}.") for p in packages))
+    for enum in sorted(enums, key=lambda e: (e.__module__, e.__qualname__)):
+        for member in enum:
+            if member not in states:
+                raise GraphError(f"step {enum.__module__}.{enum.__qualname__}.{member.name} "
+                                 f"({member.value!r}) is not registered as a state")
 
 
 # -- diagrams ----------------------------------------------------------------------------------
@@ -433,7 +476,9 @@ def flows(feature: Router, everything: Router, packages: tuple[str, ...] = _PACK
     entries: list[tuple[str, str, Callable[..., Any]]] = []
     entries += [(_node("c", n), f"/{n}", c.handler) for n, c in feature.commands.items()]
     entries += [(_node("m", i.id), f"menu {i.id}", i.handler) for i in feature.menu]
-    entries += [(_node("a", a.prefix), f"button {a.prefix}*", a.handler) for a in feature.actions]
+    for action in feature.actions:  # "button s:open:*": the ids its payload class reads
+        ids = action.prefix + (":" if fields_of(action.payload) else "")
+        entries.append((_node("a", ids), f"button {ids}*", action.handler))
     entries += [(_node("d", p), f"link start={p}*", h) for p, h in feature.deeplinks.items()]
     words: dict[Any, list[str]] = {}
     for word, handler in feature.keywords.items():

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Msg, Text, Translator
+
+if TYPE_CHECKING:
+    from bot.payloads import Payload
 
 Kind = Literal["text", "command", "choice", "contact", "location", "unsupported"]
 
@@ -82,15 +85,22 @@ class Incoming:
     thread_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Choice:
-    """A button (or a numbered option where buttons do not exist)."""
+    """A button (or a numbered option where buttons do not exist).
+
+    ``id`` is given as a :class:`~bot.payloads.Payload` (packed here: ``Choice(OpenSession(42),
+    label)`` has the id ``s:open:42``) or, for an answer only valid where it is offered, as a
+    plain string (``consent:yes``)."""
 
     id: str
     label: Text
     description: Text | None = None
 
-    def __post_init__(self) -> None:
+    def __init__(self, id: str | Payload, label: Text, description: Text | None = None) -> None:
+        object.__setattr__(self, "id", id if isinstance(id, str) else id.pack())
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "description", description)
         size = len(self.id.encode())
         if not 1 <= size <= MAX_CHOICE_ID_BYTES:
             raise ValueError(f"choice id {self.id!r} must be 1-{MAX_CHOICE_ID_BYTES} bytes")

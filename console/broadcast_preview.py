@@ -18,7 +18,7 @@ from markupsafe import Markup
 from bot.channels.whatsapp_render import Labels, render
 from bot.dialogue import Services
 from bot.i18n import Msg, Raw
-from handlers import broadcast_delivery
+from handlers.broadcasts import delivery as broadcast_delivery
 from storage.broadcasts import Broadcast
 
 _TELEGRAM_TAG = re.compile(r"&lt;(/?)(b|strong|i|em|u|ins|s|strike|del|code|pre|blockquote)&gt;")

@@ -37,10 +37,9 @@ async def poster(req: Req) -> Response:
         session = await session_repo.get(conn, _id(req))
     if session is None:
         return req.console.message("console.not_found", 404, req=req)
-    username = req.services.bot_username
-    if not username:
+    link = req.services.channels.session_link(session.id)
+    if link is None:
         return req.console.message("sess.no_bot_username", 409, req=req)
-    link = f"https://t.me/{username}?start=s{session.id}"
     png = session_poster(session, link, req.services.translator, req.services.zone, req.lang)
     return Response(
         png,

@@ -22,15 +22,15 @@ from bot.i18n import Msg
 from bot.messages import Document
 from console.broadcast_preview import preview as channel_preview
 from console.exports import spreadsheet
-from handlers import broadcast as broadcast_flow
-from handlers import broadcast_delivery
+from handlers.broadcasts import compose as broadcast_flow
+from handlers.broadcasts import delivery as broadcast_delivery
+from handlers.broadcasts.exports import DELIVERY_HEADERS, delivery_table
+from handlers.broadcasts.stats import stats_chart
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.certification.importer import FileProblem, import_file
-from handlers.exports import DELIVERY_HEADERS, delivery_table
 from handlers.sessions import attendance, changes
 from handlers.sessions import files as session_files
 from handlers.sessions.parsing import local_to_utc
-from handlers.stats import stats_chart
 from storage import broadcasts as broadcast_repo
 from storage import console as console_repo
 from storage import console_queries as q
@@ -39,6 +39,7 @@ from storage import feedback as feedback_repo
 from storage import sessions as session_repo
 from storage import staff as staff_repo
 from storage.audience import Audience, reach, title_in
+from storage.broadcasts import BroadcastStatus
 from storage.certifications import of_artisan as applications_of
 from storage.enrolments import EnrolmentStatus
 from storage.sessions import SessionStatus
@@ -758,7 +759,7 @@ async def broadcast_new(req: Req) -> Response:
 
 def _schedule_time(req: Req) -> tuple[datetime | None, str]:
     """The form's ``when`` (a local date and time, ``YYYY-MM-DDTHH:MM``) as UTC, checked by the
-    chat's own rule (handlers.broadcast.schedule_problem); or the problem's catalog key."""
+    chat's own rule (handlers.broadcasts.compose.schedule_problem); or the problem's catalog key."""
     try:
         day, _, clock = req.field("when").partition("T")
         local_day = date.fromisoformat(day)
@@ -785,7 +786,7 @@ async def broadcast_draft(req: Req) -> Response:
             return req.console.message(problem, 400, req=req, now=now)
     async with req.services.db.transaction() as conn:
         b = await broadcast_repo.get(conn, broadcast_id)
-        if b is None or b.status != broadcast_repo.DRAFT:
+        if b is None or b.status != BroadcastStatus.DRAFT:
             return req.console.message("console.stale", 409, req=req)
         if moment is not None:
             if not await broadcast_flow.schedule(conn, broadcast_id, moment, now):
@@ -913,8 +914,7 @@ async def staff_add(req: Req) -> Response:
         await console_repo.record(
             conn, req.console.now, req.author, "staff_add", f"{channel}:{user_id}", role=role
         )
-    for listener in req.services.extras.get("role_changed", []):
-        listener(channel, user_id, role)
+    req.services.channels.role_changed(channel, user_id, role)
     return _see_other("/console/staff")
 
 
@@ -930,8 +930,7 @@ async def staff_remove(req: Req) -> Response:
                 conn, req.console.now, req.author, "staff_remove", f"{channel}:{user_id}"
             )
     if removed:
-        for listener in req.services.extras.get("role_changed", []):
-            listener(channel, user_id, None)
+        req.services.channels.role_changed(channel, user_id, None)
     return _see_other("/console/staff")
 
 

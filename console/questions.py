@@ -193,11 +193,11 @@ async def file(req: Req) -> Response:
         m = await repo.message(conn, message_id) if message_id else None
     if m is None or m.question_id != question_id or not m.file_id or not m.file_channel:
         return req.console.message("console.not_found", 404, req=req)
-    fetch = req.services.extras.get("files", {}).get(m.file_channel)
-    if fetch is None:
+    channel = req.services.channels.get(m.file_channel)
+    if channel is None:
         return req.console.message("console.q_file_unavailable", 503, req=req)
     try:
-        content = bytes(await fetch(m.file_id))
+        content = bytes(await channel.fetch_file(m.file_id))
     except Exception:  # the platform may have dropped it; say so rather than fail
         return req.console.message("console.q_file_unavailable", 502, req=req)
     mime = m.mime_type or ("image/jpeg" if m.kind == "photo" else "application/octet-stream")

@@ -10,9 +10,7 @@ from bot.dialogue import Router
 from handlers import (
     aftercare,
     alerts,
-    announcements,
-    broadcast,
-    broadcast_list,
+    broadcasts,
     certification,
     console_link,
     core,
@@ -23,15 +21,12 @@ from handlers import (
     report,
     sessions,
     staff,
-    stats,
-    stats_cli,
     voice,
 )
 
 # Every feature, in the order its router is included (registration is the catch-all for new users).
-FEATURES = (core, registration, profile, privacy, sessions, certification, broadcast,
-            broadcast_list, staff, announcements, stats, stats_cli, voice, questions, alerts,
-            aftercare, console_link, report)
+FEATURES = (core, registration, profile, privacy, sessions, certification, broadcasts, staff,
+            voice, questions, alerts, aftercare, console_link, report)
 
 
 def build_router() -> Router:

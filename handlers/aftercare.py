@@ -12,13 +12,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
-from bot.dialogue import Context, Job, MenuItem, Router, Services, State, show_menu
+from bot.dialogue import Context, Job, MenuItem, Router, Services, State, Step, show_menu
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document, Reply
+from bot.payloads import Payload
 from handlers import attestation_pdf
 from handlers.contact import with_card
+from handlers.sessions.buttons import StaffCard
 from handlers.verification import sign
 from storage import artisans as artisan_repo
 from storage import attestations as attestation_repo
@@ -28,12 +32,47 @@ from storage.database import Conn
 from storage.enrolments import EnrolmentStatus
 
 router = Router()
+
+
+@dataclass(frozen=True)
+class Rate(Payload):
+    """A rating of a session, 1 to 5."""
+
+    prefix: ClassVar[str] = "fb:r"
+    session_id: int
+    rating: int
+
+
+@dataclass(frozen=True)
+class AbsentReason(Payload):
+    """Why the artisan did not come (one of ``REASONS``)."""
+
+    prefix: ClassVar[str] = "fb:a"
+    session_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class GetAttestation(Payload):
+    prefix: ClassVar[str] = "att:get"
+    session_id: int
+
+
+@dataclass(frozen=True)
+class SessionFeedback(Payload):
+    """The staff's summary of one session's feedback."""
+
+    prefix: ClassVar[str] = "fbs"
+    session_id: int
 KIND = "feedback"
-COMMENT = "fb.comment"
 FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 REASONS = ("sick", "work", "transport", "forgot", "other")
 REASON_OTHER = "fb.reason_other"
 HORIZON = timedelta(days=14)
+
+
+class Aftercare(Step):
+    COMMENT = "fb.comment"
 
 
 def _title(title: dict[str, str], lang: str, default: str) -> str:
@@ -62,37 +101,29 @@ async def ask_feedback(services: Services) -> None:
 def _ask_reply(session_id: int, title: str, status: str) -> Reply:
     if status == EnrolmentStatus.NO_SHOW:
         return Reply(Msg("fb.ask_absent", session=title),
-                     [Choice(f"fb:a:{session_id}:{r}", Msg(f"fb.reason_{r}")) for r in REASONS])
-    choices = [Choice(f"fb:r:{session_id}:{n}", f"{FACES[n]} {n}") for n in range(1, 6)]
+                     [Choice(AbsentReason(session_id, r), Msg(f"fb.reason_{r}")) for r in REASONS])
+    choices = [Choice(Rate(session_id, n), f"{FACES[n]} {n}") for n in range(1, 6)]
     if status == EnrolmentStatus.ATTENDED:
-        choices.append(Choice(f"att:get:{session_id}", Msg("att.btn_get")))
+        choices.append(Choice(GetAttestation(session_id), Msg("att.btn_get")))
     return Reply(Msg("fb.ask_rating", session=title), choices)
 
 
 router.jobs.append(Job("aftercare.feedback", ask_feedback, 300.0))
 
 
-def _ids(ctx: Context, prefix: str) -> tuple[int, str] | None:
-    parts = (ctx.choice_id or "").removeprefix(prefix).split(":")
-    if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 9:
-        return None
-    return int(parts[0]), parts[1]
-
-
-@router.action("fb:r:", registered=True)
-async def rate(ctx: Context) -> None:
+@router.action(Rate, registered=True)
+async def rate(ctx: Context, button: Rate) -> None:
     assert ctx.artisan is not None
-    ids = _ids(ctx, "fb:r:")
-    if ids is None or ids[1] not in {"1", "2", "3", "4", "5"}:
+    if not 1 <= button.rating <= 5:
         ctx.say(Msg("common.stale"))
         return
-    session_id, value = ids
+    session_id = button.session_id
     status = await repo.enrolment_status(ctx.conn, session_id, ctx.artisan.id)
     if status not in (EnrolmentStatus.ATTENDED, EnrolmentStatus.ENROLLED):
         ctx.say(Msg("common.stale"))
         return
-    await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, rating=int(value))
-    await ctx.goto(COMMENT, fb_session=session_id)
+    await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, rating=button.rating)
+    await ctx.goto(Aftercare.COMMENT, fb_session=session_id)
 
 
 async def comment_prompt(ctx: Context) -> None:
@@ -119,24 +150,23 @@ async def comment_handle(ctx: Context) -> None:
     await show_menu(ctx, Msg("fb.thanks"))
 
 
-router.state(State(COMMENT, comment_prompt, comment_handle, registered=True, files=True,
+router.state(State(Aftercare.COMMENT, comment_prompt, comment_handle, registered=True, files=True,
                    voice=True))
 
 
-@router.action("fb:a:", registered=True)
-async def absent_reason(ctx: Context) -> None:
+@router.action(AbsentReason, registered=True)
+async def absent_reason(ctx: Context, button: AbsentReason) -> None:
     assert ctx.artisan is not None
-    ids = _ids(ctx, "fb:a:")
-    if ids is None or ids[1] not in REASONS:
+    if button.reason not in REASONS:
         ctx.say(Msg("common.stale"))
         return
-    session_id, reason = ids
+    session_id, reason = button.session_id, button.reason
     if await repo.enrolment_status(ctx.conn, session_id, ctx.artisan.id) != EnrolmentStatus.NO_SHOW:
         ctx.say(Msg("common.stale"))
         return
     await repo.save(ctx.conn, session_id, ctx.artisan.id, ctx.now, reason=reason)
     if reason == "other":
-        await ctx.goto(COMMENT, fb_session=session_id)
+        await ctx.goto(Aftercare.COMMENT, fb_session=session_id)
         return
     await show_menu(ctx, Msg("fb.thanks_absent"))
 
@@ -160,7 +190,7 @@ async def my_trainings(ctx: Context) -> None:
             else "att.line_other",
             title=name, when=starts_at.date()))
         if status == EnrolmentStatus.ATTENDED:
-            choices.append(Choice(f"att:get:{session_id}", f"📜 {name}"[:60]))
+            choices.append(Choice(GetAttestation(session_id), f"📜 {name}"[:60]))
     ctx.say(lines, [*choices, Choice("nav:menu", Msg("nav.menu"))])
 
 
@@ -172,13 +202,11 @@ async def cmd_attestations(ctx: Context) -> None:
     await my_trainings(ctx)
 
 
-@router.action("att:get:", registered=True)
-async def get_attestation(ctx: Context) -> None:
+@router.action(GetAttestation, registered=True)
+async def get_attestation(ctx: Context, button: GetAttestation) -> None:
     assert ctx.artisan is not None
-    session_id = ctx.choice_number("att:get:")
     chamber = ctx.services.settings.chamber
-    att = (await attestation_repo.issue(ctx.conn, session_id, ctx.artisan.id, ctx.now)
-           if session_id is not None else None)
+    att = await attestation_repo.issue(ctx.conn, button.session_id, ctx.artisan.id, ctx.now)
     if att is None:
         ctx.say(Msg("att.not_present"))
         return
@@ -207,18 +235,15 @@ async def cmd_feedback(ctx: Context) -> None:
         ctx.say(Msg("fb.staff_none"))
         return
     ctx.say(Msg("fb.staff_pick"), [
-        Choice(f"fbs:{sid}", f"{_title(title, ctx.lang, default)} ({n})"[:60])
+        Choice(SessionFeedback(sid), f"{_title(title, ctx.lang, default)} ({n})"[:60])
         for sid, title, n in items])
 
 
-@router.action("fbs:", role="staff")
-async def staff_session_feedback(ctx: Context) -> None:
-    session_id = ctx.choice_number("fbs:")
-    if session_id is None:
-        ctx.say(Msg("common.stale"))
-        return
+@router.action(SessionFeedback, role="staff")
+async def staff_session_feedback(ctx: Context, button: SessionFeedback) -> None:
+    session_id = button.session_id
     ctx.say(await summary_text(ctx, session_id),
-            [Choice(f"sa:open:{session_id}", Msg("fb.btn_session"))])
+            [Choice(StaffCard(session_id), Msg("fb.btn_session"))])
 
 
 def _reasons(ctx: Context, reasons: dict[str, int]) -> Text:

@@ -11,11 +11,15 @@ profile) are respected; during quiet hours the notices wait until they end.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import ClassVar
 
 from bot.dialogue import Context, Job, Router, Services
 from bot.i18n import Msg
 from bot.messages import Choice, Reply
+from bot.payloads import Payload
+from handlers.sessions.buttons import Enrol, OpenSession
 from handlers.sessions.parsing import local_to_utc
 from handlers.sessions.reminders import in_quiet_hours
 from handlers.sessions.texts import card
@@ -63,9 +67,9 @@ async def _announce_one(services: Services, conn: Conn, session: repo.Fresh, now
     later = quiet_end(now, services)
     for artisan_id, lang in recipients:
         reply = Reply(Msg("alert.new_session", card=card(listed, lang, default)), [
-            Choice(f"s:enrol:{session.id}", Msg("alert.btn_enrol")),
-            Choice(f"s:open:{session.id}", Msg("alert.btn_details")),
-            Choice("al:off", Msg("alert.btn_off")),
+            Choice(Enrol(session.id), Msg("alert.btn_enrol")),
+            Choice(OpenSession(session.id), Msg("alert.btn_details")),
+            Choice(AlertsOff(), Msg("alert.btn_off")),
         ])
         await services.outbox.notify(conn, artisan_id, reply, kind=KIND,
                                      key=f"newsession:{session.id}:{artisan_id}",
@@ -79,7 +83,7 @@ async def show_choice(ctx: Context) -> None:
     assert ctx.artisan is not None
     on = await repo.wants_alerts(ctx.conn, ctx.artisan.id)
     ctx.say(Msg("alert.state_on" if on else "alert.state_off"),
-            [Choice("al:off" if on else "al:on", Msg("alert.btn_off" if on else "alert.btn_on")),
+            [Choice(AlertsOff() if on else AlertsOn(), Msg("alert.btn_off" if on else "alert.btn_on")),
              Choice("nav:menu", Msg("nav.menu"))])
 
 
@@ -88,20 +92,37 @@ async def cmd_alerts(ctx: Context) -> None:
     await show_choice(ctx)
 
 
-@router.action("al:show", registered=True)
-async def alerts_show(ctx: Context) -> None:
+@dataclass(frozen=True)
+class ShowAlerts(Payload):
+    """Whether alerts are on, with the button to change it (from the profile)."""
+
+    prefix: ClassVar[str] = "al:show"
+
+
+@dataclass(frozen=True)
+class AlertsOff(Payload):
+    prefix: ClassVar[str] = "al:off"
+
+
+@dataclass(frozen=True)
+class AlertsOn(Payload):
+    prefix: ClassVar[str] = "al:on"
+
+
+@router.action(ShowAlerts, registered=True)
+async def alerts_show(ctx: Context, _: ShowAlerts) -> None:
     await show_choice(ctx)
 
 
-@router.action("al:off", registered=True)
-async def alerts_off(ctx: Context) -> None:
+@router.action(AlertsOff, registered=True)
+async def alerts_off(ctx: Context, _: AlertsOff) -> None:
     assert ctx.artisan is not None
     await repo.set_alerts(ctx.conn, ctx.artisan.id, False, ctx.now)
     await show_choice(ctx)
 
 
-@router.action("al:on", registered=True)
-async def alerts_on(ctx: Context) -> None:
+@router.action(AlertsOn, registered=True)
+async def alerts_on(ctx: Context, _: AlertsOn) -> None:
     assert ctx.artisan is not None
     await repo.set_alerts(ctx.conn, ctx.artisan.id, True, ctx.now)
     await show_choice(ctx)

@@ -4,9 +4,24 @@ were not understood: talk to the chamber, switch language."""
 
 from __future__ import annotations
 
-from bot.dialogue import ASK_CHAMBER, SWITCH_LANGUAGE, Context, Router, cancel, go_back, show_menu
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.dialogue import (
+    ASK_CHAMBER,
+    SWITCH_LANGUAGE,
+    Context,
+    MenuButton,
+    Router,
+    cancel,
+    go_back,
+    show_menu,
+)
 from bot.i18n import Msg
+from bot.payloads import Payload
 from handlers.contact import contact_card
+from handlers.profile import Prof
+from handlers.registration import Reg
 
 router = Router()
 
@@ -43,17 +58,27 @@ async def chamber_contact(ctx: Context) -> None:
 router.ask_chamber = chamber_contact
 
 
-@router.action(ASK_CHAMBER)
-async def talk_to_chamber(ctx: Context) -> None:
+@dataclass(frozen=True)
+class AskChamber(Payload):
+    prefix: ClassVar[str] = ASK_CHAMBER
+
+
+@dataclass(frozen=True)
+class SwitchLanguage(Payload):
+    prefix: ClassVar[str] = SWITCH_LANGUAGE
+
+
+@router.action(AskChamber)
+async def talk_to_chamber(ctx: Context, _: AskChamber) -> None:
     handler = ctx.services.router.ask_chamber or chamber_contact
     await handler(ctx)
 
 
-@router.action(SWITCH_LANGUAGE)
-async def switch_language(ctx: Context) -> None:
+@router.action(SwitchLanguage)
+async def switch_language(ctx: Context, _: SwitchLanguage) -> None:
     """Registered artisans change it in their profile; others pick it again (their answers so
     far are kept)."""
-    await ctx.goto("prof.lang" if ctx.artisan is not None else "reg.lang")
+    await ctx.goto(Prof.LANG if ctx.artisan is not None else Reg.LANG)
 
 
 @router.command("menu", describe="cmd.menu")
@@ -77,12 +102,11 @@ async def cmd_whoami(ctx: Context) -> None:
     ctx.say(Msg("core.whoami", role=role, channel=ctx.incoming.channel, user_id=ctx.incoming.user_id))
 
 
-@router.action("m:")
-async def menu_choice(ctx: Context) -> None:
+@router.action(MenuButton)
+async def menu_choice(ctx: Context, button: MenuButton) -> None:
     """A main-menu button; works from any message, re-checked against the menu as it is now."""
-    item_id = (ctx.choice_id or "").removeprefix("m:")
     for item in ctx.services.router.menu:
-        if item.id == item_id and item.shown_to(ctx):
+        if item.id == button.item and item.shown_to(ctx):
             await item.handler(ctx)
             return
     ctx.say(Msg("common.stale"))

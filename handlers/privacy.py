@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from bot.dialogue import Context, MenuItem, Router, State, show_menu
+from bot.dialogue import Context, MenuItem, Router, State, Step, show_menu
 from bot.i18n import Msg
 from bot.messages import Choice
 from storage import artisans as artisan_repo
 from storage import updates as updates_repo
 
 router = Router()
+
+
+class Privacy(Step):
+    DELETE = "privacy.delete"
 
 STOP_WORDS = ("stop", "arret", "arrêt", "arreter", "stopper", "توقف", "وقف", "ستوب")
 RESUME_WORDS = ("start", "resume", "reprendre", "استئناف", "استمرار")
@@ -94,10 +98,10 @@ async def start_delete(ctx: Context) -> None:
         ctx.finish()
         ctx.say(Msg("privacy.nothing_to_delete"))
         return
-    await ctx.goto("privacy.delete")
+    await ctx.goto(Privacy.DELETE)
 
 
-router.state(State("privacy.delete", ask_delete, take_delete, registered=True))
+router.state(State(Privacy.DELETE, ask_delete, take_delete, registered=True))
 router.keyword(DELETE_WORDS, start_delete)
 router.menu_item(MenuItem("delete", "menu.delete_data", start_delete, order=95))
 

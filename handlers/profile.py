@@ -3,19 +3,53 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.dialogue import Context, MenuItem, Router, State, Step, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg
 from bot.messages import Choice
+from bot.payloads import Payload
 from handlers import fields, phones
-from handlers.registration import LANGUAGE_NAMES, announce_language
+from handlers.alerts import ShowAlerts
+from handlers.registration import LANGUAGE_NAMES, Reg, announce_language
 from storage import artisans as artisan_repo
 from storage import voice as voice_repo
 
 router = Router()
 
-EDITABLE = ("name", "phone", "region", "craft", "cnie", "lang")
+
+
+class Prof(Step):
+    """The steps of changing one field of the profile (each returns to the profile)."""
+
+    NAME = "prof.name"
+    PHONE = "prof.phone"
+    REGION = "prof.region"
+    CRAFT = "prof.craft"
+    CRAFT_OTHER = "prof.craft_other"
+    CNIE = "prof.cnie"
+    LANG = "prof.lang"
+
+
+EDITABLE = {"name": Prof.NAME, "phone": Prof.PHONE, "region": Prof.REGION, "craft": Prof.CRAFT,
+            "cnie": Prof.CNIE, "lang": Prof.LANG}
+
+
+@dataclass(frozen=True)
+class EditField(Payload):
+    """Change one field of the profile (one of ``EDITABLE``)."""
+
+    prefix: ClassVar[str] = "prof:edit"
+    field: str
+
+
+@dataclass(frozen=True)
+class ToggleVoiceHelp(Payload):
+    """Voice help on/off, shown on the profile; handled by :mod:`handlers.voice`."""
+
+    prefix: ClassVar[str] = "vh:toggle"
 
 
 async def show_profile(ctx: Context, intro: Msg | None = None) -> None:
@@ -30,10 +64,10 @@ async def show_profile(ctx: Context, intro: Msg | None = None) -> None:
     status = Msg("profile.notices_off") if artisan.opted_out else Msg("profile.notices_on")
     if intro is not None:
         ctx.say(intro)
-    choices = [Choice(f"prof:edit:{f}", Msg(f"profile.edit_{f}")) for f in EDITABLE]
-    choices.append(Choice("al:show", Msg("alert.profile_button")))
+    choices = [Choice(EditField(f), Msg(f"profile.edit_{f}")) for f in EDITABLE]
+    choices.append(Choice(ShowAlerts(), Msg("alert.profile_button")))
     voice = await voice_repo.wants(ctx.conn, artisan.id)
-    choices.append(Choice("vh:toggle", Msg("voice.help_is_on" if voice else "voice.help_is_off")))
+    choices.append(Choice(ToggleVoiceHelp(), Msg("voice.help_is_on" if voice else "voice.help_is_off")))
     choices.append(Choice("nav:menu", Msg("nav.menu")))
     ctx.say(Msg("profile.card", notices=status, **params), choices)
 
@@ -46,13 +80,13 @@ async def cmd_profile(ctx: Context) -> None:
     await show_profile(ctx)
 
 
-@router.action("prof:edit:", registered=True)
-async def edit(ctx: Context) -> None:
-    target = (ctx.choice_id or "").removeprefix("prof:edit:")
+@router.action(EditField, registered=True)
+async def edit(ctx: Context, button: EditField) -> None:
+    target = button.field
     if target not in EDITABLE:
         await show_profile(ctx)
         return
-    await ctx.goto(f"prof.{target}")
+    await ctx.goto(EDITABLE[target])
 
 
 async def _save(ctx: Context, values: fields.Values) -> None:
@@ -66,16 +100,16 @@ async def back_to_profile(ctx: Context) -> None:
     await show_profile(ctx)
 
 
-def _editor(name: str, ask: Callable[[Context], Awaitable[None]],
+def _editor(name: Prof, ask: Callable[[Context], Awaitable[None]],
             take: Callable[[Context], Awaitable[fields.Values]]) -> State:
     async def handle(ctx: Context) -> None:
         values = await take(ctx)
         if values.get("craft") == "other" and not values.get("craft_other"):
-            await ctx.goto("prof.craft_other")
+            await ctx.goto(Prof.CRAFT_OTHER)
             return
         await _save(ctx, values)
 
-    return State(f"prof.{name}", ask, handle, registered=True, on_back=back_to_profile)
+    return State(name, ask, handle, registered=True, on_back=back_to_profile)
 
 
 async def handle_phone(ctx: Context) -> None:
@@ -115,25 +149,25 @@ async def take_lang(ctx: Context) -> None:
     await _save(ctx, {"locale": code})
 
 
-router.state(_editor("name", fields.ask_name, fields.take_name))
-router.state(State("prof.phone", fields.ask_phone, handle_phone, registered=True, on_back=back_to_profile))
-router.state(_editor("region", fields.ask_region, fields.take_region))
-router.state(_editor("craft", fields.ask_craft, fields.take_craft))
-router.state(_editor("craft_other", fields.ask_craft_other, fields.take_craft_other))
-router.state(State("prof.cnie", fields.ask_cnie, handle_cnie, registered=True, on_back=back_to_profile))
-router.state(State("prof.lang", ask_lang, take_lang, registered=True, on_back=back_to_profile))
+router.state(_editor(Prof.NAME, fields.ask_name, fields.take_name))
+router.state(State(Prof.PHONE, fields.ask_phone, handle_phone, registered=True, on_back=back_to_profile))
+router.state(_editor(Prof.REGION, fields.ask_region, fields.take_region))
+router.state(_editor(Prof.CRAFT, fields.ask_craft, fields.take_craft))
+router.state(_editor(Prof.CRAFT_OTHER, fields.ask_craft_other, fields.take_craft_other))
+router.state(State(Prof.CNIE, fields.ask_cnie, handle_cnie, registered=True, on_back=back_to_profile))
+router.state(State(Prof.LANG, ask_lang, take_lang, registered=True, on_back=back_to_profile))
 
 
 @router.command("language", describe="cmd.language")
 async def cmd_language(ctx: Context) -> None:
     if ctx.artisan is None:
-        await ctx.goto("reg.lang")
+        await ctx.goto(Reg.LANG)
         return
-    await ctx.goto("prof.lang")
+    await ctx.goto(Prof.LANG)
 
 
 async def menu_language(ctx: Context) -> None:
-    await ctx.goto("prof.lang")
+    await ctx.goto(Prof.LANG)
 
 
 router.menu_item(MenuItem("language", "menu.language", menu_language, order=85))

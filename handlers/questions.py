@@ -26,12 +26,25 @@ chamber (e.g. after two misses of the understanding engine).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from bot.dialogue import Context, Job, MenuItem, Router, Services, State, nav_choices, show_menu
+from bot.dialogue import (
+    Context,
+    Job,
+    MenuButton,
+    MenuItem,
+    Router,
+    Services,
+    State,
+    Step,
+    nav_choices,
+    show_menu,
+)
 from bot.i18n import Msg, Text
 from bot.messages import Choice, Document, OutMessage, Reply, render
+from bot.payloads import Payload
 from handlers import fields
 from handlers.contact import answer_by, contact_card
 from handlers.registration import LANGUAGE_NAMES
@@ -45,13 +58,22 @@ from storage.questions import Direction, QMessage, Question, QuestionStatus
 log = logging.getLogger(__name__)
 router = Router()
 
-ASK = "q.ask"
-OFFER = "q.offer"
-STAFF_ANSWER = "q.staff_answer"
-FAQ_TITLE = "q.faq_title"
-FAQ_BODY = "q.faq_body"
+
+
+class Questions(Step):
+    """An artisan asking (and the offer to ask), a staff member answering, an admin writing
+    a ready answer."""
+
+    ASK = "q.ask"
+    OFFER = "q.offer"
+    STAFF_ANSWER = "q.staff_answer"
+    FAQ_TITLE = "q.faq_title"
+    FAQ_BODY = "q.faq_body"
+
+
 KIND = "question"  # outbox kind (WhatsApp: the "*" notice template outside the 24-hour window)
 MEDIA = "qmedia"
+STAFF_GROUP_CHANNEL = "telegram"  # where the staff group lives (``telegram.staff_group_id``)
 ASK_WORDS = ("ask", "question", "ask the chamber", "poser une question", "question a la chambre",
              "سؤال", "اسال الغرفة", "سول", "contact", "contacter la chambre", "اتصل بالغرفة")
 MAX_SNIPPET = 600
@@ -60,6 +82,7 @@ MAX_SNIPPET = 600
 # -- helpers ----------------------------------------------------------------------------------
 
 def staff_group(services: Services) -> str | None:
+    """The staff group's chat id (a forum group on :data:`STAFF_GROUP_CHANNEL`), if one is set."""
     group = services.settings.telegram.staff_group_id
     return str(group) if group is not None and services.settings.telegram.enabled else None
 
@@ -101,13 +124,119 @@ def _staff_render(services: Services, reply: Reply) -> OutMessage:
     return render(reply, services.translator, services.settings.default_locale, services.zone)
 
 
+# -- buttons --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GroupButton(Payload):
+    """A button under a question in the staff group's topic: ``action`` is mine, done, reopen
+    or faq (read by :func:`_group_button`, not by the engine: the group has its own handler)."""
+
+    prefix: ClassVar[str] = "qg"
+    action: str
+    question_id: int
+
+
+@dataclass(frozen=True)
+class GroupUse(Payload):
+    """Answer the question in the topic with a canned answer."""
+
+    prefix: ClassVar[str] = "qg:use"
+    question_id: int
+    canned_id: int
+
+
+@dataclass(frozen=True)
+class Listing(Payload):
+    """The staff's list of questions: ``which`` is open, mine or answered."""
+
+    prefix: ClassVar[str] = "qs:list"
+    which: str
+
+
+@dataclass(frozen=True)
+class QuestionButton(Payload):
+    """A button about one question, in a staff member's chat with the bot."""
+
+    question_id: int
+
+
+@dataclass(frozen=True)
+class OpenThread(QuestionButton):
+    prefix: ClassVar[str] = "qs:open"
+
+
+@dataclass(frozen=True)
+class SendMedia(QuestionButton):
+    prefix: ClassVar[str] = "qs:media"
+
+
+@dataclass(frozen=True)
+class Answer(QuestionButton):
+    prefix: ClassVar[str] = "qs:answer"
+
+
+@dataclass(frozen=True)
+class Assign(QuestionButton):
+    prefix: ClassVar[str] = "qs:mine"
+
+
+@dataclass(frozen=True)
+class MarkDone(QuestionButton):
+    prefix: ClassVar[str] = "qs:done"
+
+
+@dataclass(frozen=True)
+class Reopen(QuestionButton):
+    prefix: ClassVar[str] = "qs:reopen"
+
+
+@dataclass(frozen=True)
+class PickCanned(QuestionButton):
+    prefix: ClassVar[str] = "qs:faq"
+
+
+@dataclass(frozen=True)
+class UseCanned(Payload):
+    prefix: ClassVar[str] = "qs:use"
+    question_id: int
+    canned_id: int
+
+
+@dataclass(frozen=True)
+class CannedButton(Payload):
+    """An admin's button about one canned answer."""
+
+    canned_id: int
+
+
+@dataclass(frozen=True)
+class EditCanned(CannedButton):
+    prefix: ClassVar[str] = "faq:edit"
+
+
+@dataclass(frozen=True)
+class ChangeCanned(CannedButton):
+    prefix: ClassVar[str] = "faq:change"
+
+
+@dataclass(frozen=True)
+class DeleteCanned(CannedButton):
+    prefix: ClassVar[str] = "faq:delete"
+
+
+@dataclass(frozen=True)
+class AddCanned(Payload):
+    prefix: ClassVar[str] = "faq:add"
+
+
 def _group_buttons(question: Question) -> list[Choice]:
     q = question.id
-    buttons = [Choice(f"qg:mine:{q}", Msg("q.btn_assign")), Choice(f"qg:faq:{q}", Msg("q.btn_faq"))]
+    buttons = [Choice(GroupButton("mine", q), Msg("q.btn_assign")),
+               Choice(GroupButton("faq", q), Msg("q.btn_faq"))]
     if question.status == QuestionStatus.OPEN:
-        buttons.insert(1, Choice(f"qg:done:{q}", Msg("q.btn_done")))
+        buttons.insert(1, Choice(GroupButton("done", q), Msg("q.btn_done")))
     else:
-        buttons.insert(1, Choice(f"qg:reopen:{q}", Msg("q.btn_reopen")))
+        buttons.insert(1, Choice(GroupButton("reopen", q), Msg("q.btn_reopen")))
     return buttons
 
 
@@ -117,7 +246,7 @@ async def start_question(ctx: Context, intro: Text | None = None) -> None:
     """Start a question to the chamber (menu, typed words, or another feature's offer)."""
     if intro is not None:
         ctx.say(intro)
-    await ctx.goto(ASK)
+    await ctx.goto(Questions.ASK)
 
 
 async def ask_prompt(ctx: Context) -> None:
@@ -157,7 +286,7 @@ async def offer_unplaced(ctx: Context) -> None:
     """Free text nothing understood: offer to send it to the chamber (kept until answered)."""
     ctx.finish()
     ctx.data["q_pending"] = ctx.text.strip()[:4000]
-    ctx.state = OFFER
+    ctx.state = Questions.OFFER.value
     ctx.say(Msg("q.offer", text=ctx.data["q_pending"][:MAX_SNIPPET]),
             [Choice("q:send", Msg("q.btn_send")), Choice("nav:menu", Msg("nav.menu"))])
 
@@ -181,8 +310,8 @@ async def offer_handle(ctx: Context) -> None:
     await offer_prompt(ctx)
 
 
-router.state(State(ASK, ask_prompt, ask_handle, registered=True, files=True, voice=True))
-router.state(State(OFFER, offer_prompt, offer_handle, registered=True))
+router.state(State(Questions.ASK, ask_prompt, ask_handle, registered=True, files=True, voice=True))
+router.state(State(Questions.OFFER, offer_prompt, offer_handle, registered=True))
 router.menu_item(MenuItem("ask", "q.menu", start_question, order=70))
 router.unplaced = offer_unplaced
 
@@ -223,7 +352,7 @@ async def cmd_ask(ctx: Context) -> None:
 async def cmd_contact(ctx: Context) -> None:
     ctx.say(contact_card(ctx.services.settings.chamber))
     if ctx.artisan is not None:
-        ctx.say(Msg("q.contact_offer"), [Choice("m:ask", Msg("q.menu"))])
+        ctx.say(Msg("q.contact_offer"), [Choice(MenuButton("ask"), Msg("q.menu"))])
 
 
 # -- relaying to staff --------------------------------------------------------------------------
@@ -258,7 +387,7 @@ async def _to_topic(services: Services, conn: Conn, group: str, thread: str,
                       _group_buttons(question), media_ref=_media_ref(m))
         message = _staff_render(services, reply)
         message.thread_id = thread
-        await outbox.to_chat(conn, "telegram", group, message, kind=KIND, key=f"q:in:{m.id}",
+        await outbox.to_chat(conn, STAFF_GROUP_CHANNEL, group, message, kind=KIND, key=f"q:in:{m.id}",
                              priority=1)
     await repo.mark_relayed(conn, [m.id for m in waiting], services.clock.now())
 
@@ -271,7 +400,7 @@ async def _to_staff_inbox(services: Services, conn: Conn, artisan_id: int,
     for question_id in sorted({m.question_id for m in waiting}):
         first = next(m for m in waiting if m.question_id == question_id)
         reply = Reply(Msg("q.staff_new", name=name, number=question_id, text=_snippet(first)),
-                      [Choice(f"qs:open:{question_id}", Msg("q.btn_open"))])
+                      [Choice(OpenThread(question_id), Msg("q.btn_open"))])
         message = _staff_render(services, reply)
         for channel, external_id, _role in await staff_repo.members(conn):
             await services.outbox.to_chat(conn, channel, external_id, message, kind=KIND,
@@ -295,20 +424,22 @@ async def relay(services: Services) -> None:
     for artisan_id, m in waiting:
         by_artisan.setdefault(artisan_id, []).append(m)
     group = staff_group(services)
-    create = services.extras.get("create_topic")
+    channel = services.channels.get(STAFF_GROUP_CHANNEL)
     for artisan_id in by_artisan:
         thread: str | None = None
         if group is not None:
             async with services.db.read() as conn:
                 thread = await repo.topic_of(conn, artisan_id, group)
                 artisan = await artisan_repo.get(conn, artisan_id)
-            if thread is None and artisan is not None and create is not None:
+            if thread is None and artisan is not None and channel is not None:
                 name = services.translator.plain(_artisan_line(artisan), services.settings.default_locale,
                                                   services.zone)
                 try:
-                    made = await create(group, name)
+                    made = await channel.create_topic(group, name)
                 except Exception:
                     log.exception("questions: could not open a topic in the staff group")
+                    continue
+                if made is None:  # the channel has no topics: nowhere to relay to
                     continue
                 async with services.db.transaction() as conn:
                     thread = await repo.save_topic(conn, artisan_id, group, str(made),
@@ -346,7 +477,7 @@ async def _topic_card(services: Services, conn: Conn, group: str, thread: str,
                       channels=channels, since=artisan.created_at, history=recent))
     message = _staff_render(services, reply)
     message.thread_id = thread
-    await services.outbox.to_chat(conn, "telegram", group, message, kind=KIND,
+    await services.outbox.to_chat(conn, STAFF_GROUP_CHANNEL, group, message, kind=KIND,
                                   key=f"q:card:{artisan.id}:{group}:{thread}", priority=1)
 
 
@@ -358,10 +489,10 @@ def media_loader(services: Services) -> Any:
         m = await repo.message(conn, message_id)
         if m is None or not m.file_id or not m.file_channel:
             raise LookupError(f"no file for {ref}")
-        fetch = services.extras.get("files", {}).get(m.file_channel)
-        if fetch is None:
+        channel = services.channels.get(m.file_channel)
+        if channel is None:
             raise LookupError(f"no {m.file_channel} channel to fetch {ref} from")
-        content = bytes(await fetch(m.file_id))
+        content = bytes(await channel.fetch_file(m.file_id))
         if m.kind == "photo":
             return content, None
         mime = m.mime_type or "application/octet-stream"
@@ -423,27 +554,27 @@ async def on_group(ctx: Context) -> None:
 
 
 async def _group_button(ctx: Context, artisan_id: int) -> None:
-    parts = (ctx.choice_id or "").split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
-        return
-    question = await repo.get(ctx.conn, int(parts[2]))
+    pressed = ctx.choice_id or ""
+    use, button = GroupUse.unpack(pressed), GroupButton.unpack(pressed)
+    question_id = use.question_id if use else button.question_id if button else None
+    question = await repo.get(ctx.conn, question_id) if question_id is not None else None
     if question is None or question.artisan_id != artisan_id:
         return
-    action = parts[1]
-    if action == "use" and len(parts) == 4 and parts[3].isdigit():
-        canned = await repo.canned_one(ctx.conn, int(parts[3]))
+    if use is not None:
+        canned = await repo.canned_one(ctx.conn, use.canned_id)
         if canned is not None:
             await answer(ctx, question, {"kind": "text", "text": canned.body})
             ctx.say(Msg("q.canned_sent", title=canned.title))
         return
-    if action == "faq":
+    assert button is not None
+    if button.action == "faq":
         items = await repo.canned(ctx.conn)
         if not items:
             ctx.say(Msg("q.faq_empty"))
             return
-        ctx.say(Msg("q.faq_pick"), [Choice(f"qg:use:{question.id}:{c.id}", c.title) for c in items])
+        ctx.say(Msg("q.faq_pick"), [Choice(GroupUse(question.id, c.id), c.title) for c in items])
         return
-    ctx.say(await _apply(ctx, question, action))
+    ctx.say(await _apply(ctx, question, button.action))
 
 
 async def _apply(ctx: Context, question: Question, action: str) -> Msg:
@@ -478,13 +609,13 @@ async def flag_overdue(services: Services) -> None:
             artisan = await artisan_repo.get(conn, question.artisan_id)
             name = (artisan.full_name if artisan else None) or "?"
             reply = Reply(Msg("q.overdue", number=question.id, name=name, since=question.opened_at),
-                          [Choice(f"qs:open:{question.id}", Msg("q.btn_open"))])
+                          [Choice(OpenThread(question.id), Msg("q.btn_open"))])
             thread = await repo.topic_of(conn, question.artisan_id, group) if group else None
             if group is not None and thread is not None:
                 reply.choices = _group_buttons(question)
                 message = _staff_render(services, reply)
                 message.thread_id = thread
-                await services.outbox.to_chat(conn, "telegram", group, message, kind=KIND,
+                await services.outbox.to_chat(conn, STAFF_GROUP_CHANNEL, group, message, kind=KIND,
                                               key=f"q:late:{question.id}")
                 continue
             message = _staff_render(services, reply)
@@ -504,8 +635,8 @@ async def inbox(ctx: Context) -> None:
     open_ = await repo.listing(ctx.conn, QuestionStatus.OPEN, limit=50)
     mine = [q for q in open_ if q.question.assigned_to == who(ctx)]
     ctx.say(Msg("q.inbox", open=len(open_), mine=len(mine)), [
-        Choice("qs:list:open", Msg("q.list_open")), Choice("qs:list:mine", Msg("q.list_mine")),
-        Choice("qs:list:answered", Msg("q.list_answered")), Choice("nav:menu", Msg("nav.menu")),
+        Choice(Listing("open"), Msg("q.list_open")), Choice(Listing("mine"), Msg("q.list_mine")),
+        Choice(Listing("answered"), Msg("q.list_answered")), Choice("nav:menu", Msg("nav.menu")),
     ])
 
 
@@ -517,9 +648,9 @@ async def cmd_questions(ctx: Context) -> None:
     await inbox(ctx)
 
 
-@router.action("qs:list:", role="staff")
-async def list_questions(ctx: Context) -> None:
-    which = (ctx.choice_id or "").removeprefix("qs:list:")
+@router.action(Listing, role="staff")
+async def list_questions(ctx: Context, button: Listing) -> None:
+    which = button.which
     if which == "answered":
         items = await repo.listing(ctx.conn, QuestionStatus.ANSWERED)
     elif which == "mine":
@@ -527,13 +658,13 @@ async def list_questions(ctx: Context) -> None:
     else:
         items = await repo.listing(ctx.conn, QuestionStatus.OPEN)
     if not items:
-        ctx.say(Msg("q.list_empty"), [Choice("m:questions", Msg("q.staff_menu"))])
+        ctx.say(Msg("q.list_empty"), [Choice(MenuButton("questions"), Msg("q.staff_menu"))])
         return
-    choices = [Choice(f"qs:open:{i.question.id}",
+    choices = [Choice(OpenThread(i.question.id),
                       Msg("q.list_item", number=i.question.id, name=i.full_name or "?",
                           messages=i.messages))
                for i in items]
-    ctx.say(Msg("q.list_title"), [*choices, Choice("m:questions", Msg("q.staff_menu"))])
+    ctx.say(Msg("q.list_title"), [*choices, Choice(MenuButton("questions"), Msg("q.staff_menu"))])
 
 
 async def show_thread(ctx: Context, question: Question) -> None:
@@ -546,37 +677,36 @@ async def show_thread(ctx: Context, question: Question) -> None:
                    when=m.created_at, text=_snippet(m))
         lines = Msg("chamber.card_line", before=lines, line=line)
     q = question.id
-    choices = [Choice(f"qs:answer:{q}", Msg("q.btn_answer")),
-               Choice(f"qs:media:{q}", Msg("q.btn_media")),
-               Choice(f"qs:mine:{q}", Msg("q.btn_assign")),
-               Choice(f"qs:{'done' if question.status == QuestionStatus.OPEN else 'reopen'}:{q}",
+    choices = [Choice(Answer(q), Msg("q.btn_answer")),
+               Choice(SendMedia(q), Msg("q.btn_media")),
+               Choice(Assign(q), Msg("q.btn_assign")),
+               Choice(MarkDone(q) if question.status == QuestionStatus.OPEN else Reopen(q),
                       Msg("q.btn_done" if question.status == QuestionStatus.OPEN else "q.btn_reopen")),
-               Choice(f"qs:faq:{q}", Msg("q.btn_faq")),
-               Choice("m:questions", Msg("q.staff_menu"))]
+               Choice(PickCanned(q), Msg("q.btn_faq")),
+               Choice(MenuButton("questions"), Msg("q.staff_menu"))]
     ctx.say(lines, choices)
 
 
-async def _pressed_question(ctx: Context, prefix: str) -> Question | None:
-    number = ctx.choice_number(prefix)
-    question = await repo.get(ctx.conn, number) if number is not None else None
+async def _pressed_question(ctx: Context, button: QuestionButton) -> Question | None:
+    question = await repo.get(ctx.conn, button.question_id)
     if question is None:
         ctx.say(Msg("common.stale"))
         await inbox(ctx)
     return question
 
 
-@router.action("qs:open:", role="staff")
-async def open_thread(ctx: Context) -> None:
-    question = await _pressed_question(ctx, "qs:open:")
+@router.action(OpenThread, role="staff")
+async def open_thread(ctx: Context, button: OpenThread) -> None:
+    question = await _pressed_question(ctx, button)
     if question is not None:
         await show_thread(ctx, question)
 
 
-@router.action("qs:media:", role="staff")
-async def send_media(ctx: Context) -> None:
+@router.action(SendMedia, role="staff")
+async def send_media(ctx: Context, button: SendMedia) -> None:
     """The thread's voice notes, photos and documents, sent to this staff chat (via the outbox,
     which fetches them)."""
-    question = await _pressed_question(ctx, "qs:media:")
+    question = await _pressed_question(ctx, button)
     if question is None:
         return
     files = [m for m in await repo.thread(ctx.conn, question.id) if m.file_id]
@@ -592,11 +722,11 @@ async def send_media(ctx: Context) -> None:
     ctx.say(Msg("q.media_coming", files=len(files)))
 
 
-@router.action("qs:answer:", role="staff")
-async def start_answer(ctx: Context) -> None:
-    question = await _pressed_question(ctx, "qs:answer:")
+@router.action(Answer, role="staff")
+async def start_answer(ctx: Context, button: Answer) -> None:
+    question = await _pressed_question(ctx, button)
     if question is not None:
-        await ctx.goto(STAFF_ANSWER, question=question.id)
+        await ctx.goto(Questions.STAFF_ANSWER, question=question.id)
 
 
 async def staff_answer_prompt(ctx: Context) -> None:
@@ -620,27 +750,27 @@ async def staff_answer_handle(ctx: Context) -> None:
     await show_thread(ctx, question)
 
 
-router.state(State(STAFF_ANSWER, staff_answer_prompt, staff_answer_handle, role="staff",
+router.state(State(Questions.STAFF_ANSWER, staff_answer_prompt, staff_answer_handle, role="staff",
                    files=True, voice=True))
 
 
-@router.action("qs:mine:", role="staff")
-async def staff_assign(ctx: Context) -> None:
-    await _staff_apply(ctx, "mine")
+@router.action(Assign, role="staff")
+async def staff_assign(ctx: Context, button: Assign) -> None:
+    await _staff_apply(ctx, button, "mine")
 
 
-@router.action("qs:done:", role="staff")
-async def staff_done(ctx: Context) -> None:
-    await _staff_apply(ctx, "done")
+@router.action(MarkDone, role="staff")
+async def staff_done(ctx: Context, button: MarkDone) -> None:
+    await _staff_apply(ctx, button, "done")
 
 
-@router.action("qs:reopen:", role="staff")
-async def staff_reopen(ctx: Context) -> None:
-    await _staff_apply(ctx, "reopen")
+@router.action(Reopen, role="staff")
+async def staff_reopen(ctx: Context, button: Reopen) -> None:
+    await _staff_apply(ctx, button, "reopen")
 
 
-async def _staff_apply(ctx: Context, action: str) -> None:
-    question = await _pressed_question(ctx, f"qs:{action}:")
+async def _staff_apply(ctx: Context, button: QuestionButton, action: str) -> None:
+    question = await _pressed_question(ctx, button)
     if question is None:
         return
     ctx.say(await _apply(ctx, question, action))
@@ -649,24 +779,22 @@ async def _staff_apply(ctx: Context, action: str) -> None:
     await show_thread(ctx, refreshed)
 
 
-@router.action("qs:faq:", role="staff")
-async def staff_faq(ctx: Context) -> None:
-    question = await _pressed_question(ctx, "qs:faq:")
+@router.action(PickCanned, role="staff")
+async def staff_faq(ctx: Context, button: PickCanned) -> None:
+    question = await _pressed_question(ctx, button)
     if question is None:
         return
     items = await repo.canned(ctx.conn)
     if not items:
         ctx.say(Msg("q.faq_empty"))
         return
-    ctx.say(Msg("q.faq_pick"), [Choice(f"qs:use:{question.id}:{c.id}", c.title) for c in items])
+    ctx.say(Msg("q.faq_pick"), [Choice(UseCanned(question.id, c.id), c.title) for c in items])
 
 
-@router.action("qs:use:", role="staff")
-async def staff_use(ctx: Context) -> None:
-    parts = (ctx.choice_id or "").split(":")
-    ok = len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit()
-    question = await repo.get(ctx.conn, int(parts[2])) if ok else None
-    canned = await repo.canned_one(ctx.conn, int(parts[3])) if ok else None
+@router.action(UseCanned, role="staff")
+async def staff_use(ctx: Context, button: UseCanned) -> None:
+    question = await repo.get(ctx.conn, button.question_id)
+    canned = await repo.canned_one(ctx.conn, button.canned_id)
     if question is None or canned is None:
         ctx.say(Msg("common.stale"))
         await inbox(ctx)
@@ -686,42 +814,38 @@ async def cmd_faq(ctx: Context) -> None:
 async def faq_list(ctx: Context) -> None:
     ctx.finish()
     items = await repo.canned(ctx.conn)
-    choices = [Choice(f"faq:edit:{c.id}", c.title) for c in items]
+    choices = [Choice(EditCanned(c.id), c.title) for c in items]
     ctx.say(Msg("q.faq_admin", items=len(items)),
-            [*choices, Choice("faq:add", Msg("q.faq_add")), Choice("nav:menu", Msg("nav.menu"))])
+            [*choices, Choice(AddCanned(), Msg("q.faq_add")), Choice("nav:menu", Msg("nav.menu"))])
 
 
-@router.action("faq:add", role="admin")
-async def faq_add(ctx: Context) -> None:
-    await ctx.goto(FAQ_TITLE, faq=None)
+@router.action(AddCanned, role="admin")
+async def faq_add(ctx: Context, _: AddCanned) -> None:
+    await ctx.goto(Questions.FAQ_TITLE, faq=None)
 
 
-@router.action("faq:edit:", role="admin")
-async def faq_edit(ctx: Context) -> None:
-    number = ctx.choice_number("faq:edit:")
-    canned = await repo.canned_one(ctx.conn, number) if number is not None else None
+@router.action(EditCanned, role="admin")
+async def faq_edit(ctx: Context, button: EditCanned) -> None:
+    canned = await repo.canned_one(ctx.conn, button.canned_id)
     if canned is None:
         await faq_list(ctx)
         return
     ctx.say(Msg("q.faq_show", title=canned.title, body=canned.body),
-            [Choice(f"faq:change:{canned.id}", Msg("q.faq_change")),
-             Choice(f"faq:delete:{canned.id}", Msg("q.faq_delete")), *nav_choices(back=False)])
+            [Choice(ChangeCanned(canned.id), Msg("q.faq_change")),
+             Choice(DeleteCanned(canned.id), Msg("q.faq_delete")), *nav_choices(back=False)])
 
 
-@router.action("faq:change:", role="admin")
-async def faq_change(ctx: Context) -> None:
-    number = ctx.choice_number("faq:change:")
-    if number is None or await repo.canned_one(ctx.conn, number) is None:
+@router.action(ChangeCanned, role="admin")
+async def faq_change(ctx: Context, button: ChangeCanned) -> None:
+    if await repo.canned_one(ctx.conn, button.canned_id) is None:
         await faq_list(ctx)
         return
-    await ctx.goto(FAQ_TITLE, faq=number)
+    await ctx.goto(Questions.FAQ_TITLE, faq=button.canned_id)
 
 
-@router.action("faq:delete:", role="admin")
-async def faq_delete(ctx: Context) -> None:
-    number = ctx.choice_number("faq:delete:")
-    if number is not None:
-        await repo.delete_canned(ctx.conn, number)
+@router.action(DeleteCanned, role="admin")
+async def faq_delete(ctx: Context, button: DeleteCanned) -> None:
+    await repo.delete_canned(ctx.conn, button.canned_id)
     ctx.say(Msg("q.faq_deleted"))
     await faq_list(ctx)
 
@@ -736,7 +860,7 @@ async def faq_title_handle(ctx: Context) -> None:
         ctx.say(Msg("q.faq_title_invalid"))
         await faq_title_prompt(ctx)
         return
-    await ctx.goto(FAQ_BODY, faq_title=title)
+    await ctx.goto(Questions.FAQ_BODY, faq_title=title)
 
 
 async def faq_body_prompt(ctx: Context) -> None:
@@ -756,8 +880,9 @@ async def faq_body_handle(ctx: Context) -> None:
     await faq_list(ctx)
 
 
-router.state(State(FAQ_TITLE, faq_title_prompt, faq_title_handle, role="admin"))
-router.state(State(FAQ_BODY, faq_body_prompt, faq_body_handle, back=FAQ_TITLE, role="admin"))
+router.state(State(Questions.FAQ_TITLE, faq_title_prompt, faq_title_handle, role="admin"))
+router.state(State(Questions.FAQ_BODY, faq_body_prompt, faq_body_handle, back=Questions.FAQ_TITLE,
+                   role="admin"))
 
 
 async def erase(ctx: Context, artisan_id: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from bot.dialogue import Context, Router, State, nav_choices, show_menu
+from bot.dialogue import Context, Router, State, Step, nav_choices, show_menu
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.languages import SELF_NAMES, ordered
@@ -30,6 +30,21 @@ _DEEPLINK = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 Take = Callable[[Context], Awaitable[fields.Values]]
 
 
+class Reg(Step):
+    """The steps of registration (and of linking a second channel)."""
+
+    LANG = "reg.lang"
+    CONSENT = "reg.consent"
+    NAME = "reg.name"
+    PHONE = "reg.phone"
+    LINK = "reg.link"
+    REGION = "reg.region"
+    CRAFT = "reg.craft"
+    CRAFT_OTHER = "reg.craft_other"
+    CNIE = "reg.cnie"
+    SUMMARY = "reg.summary"
+
+
 def answers(ctx: Context) -> dict[str, object]:
     reg = ctx.data.setdefault("reg", {})
     assert isinstance(reg, dict)
@@ -44,7 +59,7 @@ async def start_registration(ctx: Context) -> None:
         ctx.say(Msg("reg.continue"))
         await ctx.reprompt()
         return
-    await ctx.goto("reg.lang")
+    await ctx.goto(Reg.LANG)
 
 
 router.fallback = start_registration
@@ -82,8 +97,7 @@ def announce_language(ctx: Context, lang: str) -> None:
     """Tell the channels this chat's language (Telegram gives Darija and Tamazight speakers
     their "/" menu per chat: its menus per language only know two-letter codes)."""
     inc = ctx.incoming
-    for listener in ctx.services.extras.get("language_changed", []):
-        listener(inc.channel, inc.chat_id, lang, ctx.role)
+    ctx.services.channels.language_changed(inc.channel, inc.chat_id, lang, ctx.role)
 
 
 async def ask_language(ctx: Context) -> None:
@@ -101,7 +115,7 @@ async def take_language(ctx: Context) -> None:
         raise InvalidInput("common.use_buttons")
     ctx.data["lang"] = code
     ctx.data.pop("consent_shown", None)
-    await ctx.goto("reg.consent")
+    await ctx.goto(Reg.CONSENT)
 
 
 def _consent_choices(ctx: Context) -> list[Choice]:
@@ -130,7 +144,7 @@ async def take_consent(ctx: Context) -> None:
         ctx.data["consent"] = True
         # Voice help is offered to everyone here: the next steps already come with the voice.
         ctx.data["voice_help"] = ctx.choice_id == "consent:voice"
-        await ctx.goto("reg.name")
+        await ctx.goto(Reg.NAME)
         return
     if ctx.choice_id == "consent:no":
         ctx.finish()
@@ -145,20 +159,20 @@ async def take_consent(ctx: Context) -> None:
     raise InvalidInput("common.use_buttons")
 
 
-router.state(State("reg.lang", ask_language, take_language))
-router.state(State("reg.consent", ask_consent, take_consent, back="reg.lang"))
+router.state(State(Reg.LANG, ask_language, take_language))
+router.state(State(Reg.CONSENT, ask_consent, take_consent, back=Reg.LANG))
 
 
 # -- the profile questions -------------------------------------------------------------------
 
-def _step(name: str, ask: Callable[[Context], Awaitable[None]], take: Take, back: str,
-          following: Callable[[Context, fields.Values], str]) -> State:
+def _step(name: Reg, ask: Callable[[Context], Awaitable[None]], take: Take, back: Reg,
+          following: Callable[[Context, fields.Values], Reg]) -> State:
     async def handle(ctx: Context) -> None:
         values = await take(ctx)
         answers(ctx).update(values)
         target = following(ctx, values)
-        if ctx.data.get("editing") and target != "reg.craft_other":
-            target = "reg.summary"
+        if ctx.data.get("editing") and target != Reg.CRAFT_OTHER:
+            target = Reg.SUMMARY
         await ctx.goto(target)
 
     return State(name, ask, handle, back=back)
@@ -173,10 +187,10 @@ async def handle_phone(ctx: Context) -> None:
         owner = await artisan_repo.by_verified_phone(ctx.conn, values["phone"])
         if owner is not None:
             ctx.data["link_to"] = owner.id
-            await ctx.goto("reg.link")
+            await ctx.goto(Reg.LINK)
             return
     ctx.say(Msg("reg.phone_saved", phone=values["phone"]), remove_keyboard=True)
-    await ctx.goto("reg.summary" if ctx.data.get("editing") else "reg.region")
+    await ctx.goto(Reg.SUMMARY if ctx.data.get("editing") else Reg.REGION)
 
 
 async def ask_phone(ctx: Context) -> None:
@@ -188,33 +202,33 @@ async def ask_phone(ctx: Context) -> None:
         owner = await artisan_repo.by_verified_phone(ctx.conn, phone)
         if owner is not None:
             ctx.data["link_to"] = owner.id
-            await ctx.goto("reg.link")
+            await ctx.goto(Reg.LINK)
             return
-        await ctx.goto("reg.summary" if ctx.data.get("editing") else "reg.region")
+        await ctx.goto(Reg.SUMMARY if ctx.data.get("editing") else Reg.REGION)
         return
     await fields.ask_phone(ctx)
 
 
-def _after_craft(ctx: Context, values: fields.Values) -> str:
-    return "reg.craft_other" if values.get("craft") == "other" else "reg.cnie"
+def _after_craft(ctx: Context, values: fields.Values) -> Reg:
+    return Reg.CRAFT_OTHER if values.get("craft") == "other" else Reg.CNIE
 
 
 async def handle_cnie(ctx: Context) -> None:
     """Any well-formed CNIE gets the same answer: whether it is on another profile is not said
     (see :func:`confirm`)."""
     answers(ctx).update(await fields.take_cnie(ctx))
-    await ctx.goto("reg.summary")
+    await ctx.goto(Reg.SUMMARY)
 
 
-router.state(_step("reg.name", fields.ask_name, fields.take_name, "reg.consent",
-                   lambda ctx, v: "reg.phone"))
-router.state(State("reg.phone", ask_phone, handle_phone, back="reg.name"))
-router.state(_step("reg.region", fields.ask_region, fields.take_region, "reg.phone",
-                   lambda ctx, v: "reg.craft"))
-router.state(_step("reg.craft", fields.ask_craft, fields.take_craft, "reg.region", _after_craft))
-router.state(_step("reg.craft_other", fields.ask_craft_other, fields.take_craft_other, "reg.craft",
-                   lambda ctx, v: "reg.cnie"))
-router.state(State("reg.cnie", fields.ask_cnie, handle_cnie, back="reg.craft"))
+router.state(_step(Reg.NAME, fields.ask_name, fields.take_name, Reg.CONSENT,
+                   lambda ctx, v: Reg.PHONE))
+router.state(State(Reg.PHONE, ask_phone, handle_phone, back=Reg.NAME))
+router.state(_step(Reg.REGION, fields.ask_region, fields.take_region, Reg.PHONE,
+                   lambda ctx, v: Reg.CRAFT))
+router.state(_step(Reg.CRAFT, fields.ask_craft, fields.take_craft, Reg.REGION, _after_craft))
+router.state(_step(Reg.CRAFT_OTHER, fields.ask_craft_other, fields.take_craft_other, Reg.CRAFT,
+                   lambda ctx, v: Reg.CNIE))
+router.state(State(Reg.CNIE, fields.ask_cnie, handle_cnie, back=Reg.CRAFT))
 
 
 # -- linking a second channel to an existing artisan ------------------------------------------
@@ -223,7 +237,7 @@ async def ask_link(ctx: Context) -> None:
     owner = await artisan_repo.get(ctx.conn, int(ctx.data.get("link_to", 0)))
     if owner is None or owner.phone is None:
         ctx.data.pop("link_to", None)
-        await ctx.goto("reg.region")
+        await ctx.goto(Reg.REGION)
         return
     ctx.say(
         Msg("reg.link_ask", phone=mask_phone(owner.phone)),
@@ -242,7 +256,7 @@ async def take_link(ctx: Context) -> None:
         answers(ctx).pop("phone", None)
         answers(ctx).pop("phone_verified", None)
         ctx.say(Msg("reg.link_declined"))
-        await ctx.goto("reg.phone")
+        await ctx.goto(Reg.PHONE)
         return
     inc = ctx.incoming
     await artisan_repo.link_identity(ctx.conn, owner.id, inc.channel, inc.user_id, inc.chat_id, ctx.now)
@@ -253,14 +267,15 @@ async def take_link(ctx: Context) -> None:
         await show_menu(ctx)
 
 
-router.state(State("reg.link", ask_link, take_link, back="reg.phone"))
+router.state(State(Reg.LINK, ask_link, take_link, back=Reg.PHONE))
 
 
 # -- summary and confirmation ------------------------------------------------------------------
 
-REQUIRED = (("full_name", "reg.name"), ("phone", "reg.phone"), ("region", "reg.region"),
-            ("craft", "reg.craft"))
-EDITABLE = ("name", "phone", "region", "craft", "cnie")
+REQUIRED = (("full_name", Reg.NAME), ("phone", Reg.PHONE), ("region", Reg.REGION),
+            ("craft", Reg.CRAFT))
+EDITABLE = {"name": Reg.NAME, "phone": Reg.PHONE, "region": Reg.REGION, "craft": Reg.CRAFT,
+            "cnie": Reg.CNIE}
 
 
 async def ask_summary(ctx: Context) -> None:
@@ -282,12 +297,12 @@ async def take_summary(ctx: Context) -> None:
     choice = ctx.choice_id or ""
     if choice == "reg:alerts":
         ctx.data["alerts_off"] = not ctx.data.get("alerts_off")
-        await ctx.goto("reg.summary")
+        await ctx.goto(Reg.SUMMARY)
         return
     if choice.startswith("reg:edit:"):
         target = choice.removeprefix("reg:edit:")
         if target in EDITABLE:
-            await ctx.goto(f"reg.{target}")
+            await ctx.goto(EDITABLE[target])
             return
     if choice != "reg:confirm":
         raise InvalidInput("common.use_buttons")
@@ -297,7 +312,7 @@ async def take_summary(ctx: Context) -> None:
 async def confirm(ctx: Context) -> None:
     values = answers(ctx)
     if not ctx.data.get("consent"):
-        await ctx.goto("reg.consent")
+        await ctx.goto(Reg.CONSENT)
         return
     for field, step in REQUIRED:
         if not values.get(field):
@@ -305,7 +320,7 @@ async def confirm(ctx: Context) -> None:
             return
     verified = bool(values.get("phone_verified"))
     if verified and await artisan_repo.by_verified_phone(ctx.conn, str(values["phone"])) is not None:
-        await ctx.goto("reg.phone")  # proven meanwhile by another account: offer to link
+        await ctx.goto(Reg.PHONE)  # proven meanwhile by another account: offer to link
         return
     # The CNIE is stored as typed, even if another profile typed it too: it is a claim, and
     # anything else would tell whether it is known. Certification checks the register's CNIE.
@@ -338,4 +353,4 @@ async def confirm(ctx: Context) -> None:
         await show_menu(ctx)
 
 
-router.state(State("reg.summary", ask_summary, take_summary, back="reg.cnie"))
+router.state(State(Reg.SUMMARY, ask_summary, take_summary, back=Reg.CNIE))

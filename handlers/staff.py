@@ -1,24 +1,50 @@
 """``/staff``: admins list, add and remove staff members (by their channel user id).
 
 A new member's id is what ``/whoami`` shows them. Admins listed in the settings
-(``HIRFA_TELEGRAM__ADMIN_IDS``) are granted again at every start, so removing one here only lasts
-until the next restart: the list says so. Nobody can remove themselves. Everything requires the
-``admin`` role, re-checked at every step.
+(``HIRFA_TELEGRAM__ADMIN_IDS``, ``HIRFA_WHATSAPP__ADMIN_NUMBERS``) are granted again at every
+start, so removing one here only lasts until the next restart: the list says so (each channel
+knows its own, see :meth:`bot.channel_services.Channel.settings_admin`). Nobody can remove
+themselves. Everything requires the ``admin`` role, re-checked at every step.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import ClassVar
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.dialogue import Context, MenuItem, Router, State, Step, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw
 from bot.messages import Choice
+from bot.payloads import Payload
 from storage import staff as staff_repo
 
 router = Router()
 ADMIN = "admin"
+
+
+class Staff(Step):
+    ADD_ID = "staff.add_id"
+    ADD_ROLE = "staff.add_role"
+    REMOVE = "staff.remove"
+
+
 _USER_ID = re.compile(r"^\+?\d{3,20}$")
+
+
+@dataclass(frozen=True)
+class AddMember(Payload):
+    prefix: ClassVar[str] = "st:add"
+
+
+@dataclass(frozen=True)
+class RemoveMember(Payload):
+    """Remove a member (asks to confirm): their channel and user id there."""
+
+    prefix: ClassVar[str] = "st:rm"
+    channel: str
+    user_id: str
 
 
 async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
@@ -26,26 +52,24 @@ async def show_staff(ctx: Context, intro: Msg | None = None) -> None:
     if intro is not None:
         ctx.say(intro)
     members = sorted(await staff_repo.members(ctx.conn), key=lambda m: (m[2] != ADMIN, m[0], m[1]))
-    settings_admins = {str(i) for i in ctx.services.settings.telegram.admin_ids}
     lines = []
-    choices = [Choice("st:add", Msg("staff.add_button"))]
+    choices = [Choice(AddMember(), Msg("staff.add_button"))]
     me = (ctx.incoming.channel, ctx.incoming.user_id)
     for channel, external_id, role in members:
-        from_settings = channel == "telegram" and external_id in settings_admins
+        from_settings = ctx.services.channels.settings_admin(channel, external_id)
         lines.append(ctx.render(Msg(
             "staff.line", channel=channel, user_id=external_id, role=Msg(f"core.role_{role}"),
             note=Msg("staff.from_settings") if from_settings else "",
         )))
         if (channel, external_id) != me:
-            choices.append(Choice(f"st:rm:{channel}:{external_id}",
+            choices.append(Choice(RemoveMember(channel, external_id),
                                   Msg("staff.remove_button", user_id=external_id)))
     ctx.say(Msg("staff.list", n=len(members), members=Raw("\n".join(lines))), choices)
 
 
 def _announce(ctx: Context, channel: str, user_id: str, role: str | None) -> None:
     """Tell the channels a role changed (Telegram updates that chat's "/" menu)."""
-    for listener in ctx.services.extras.get("role_changed", []):
-        listener(channel, user_id, role)
+    ctx.services.channels.role_changed(channel, user_id, role)
 
 
 @router.command("staff", role=ADMIN, describe="cmd.staff")
@@ -53,10 +77,10 @@ async def cmd_staff(ctx: Context) -> None:
     await show_staff(ctx)
 
 
-@router.action("st:add", role=ADMIN)
-async def start_add(ctx: Context) -> None:
+@router.action(AddMember, role=ADMIN)
+async def start_add(ctx: Context, _: AddMember) -> None:
     ctx.finish()
-    await ctx.goto("staff.add_id")
+    await ctx.goto(Staff.ADD_ID)
 
 
 async def ask_id(ctx: Context) -> None:
@@ -67,7 +91,7 @@ async def take_id(ctx: Context) -> None:
     value = re.sub(r"\s", "", ctx.text) if ctx.incoming.kind == "text" else ""
     if not _USER_ID.match(value):
         raise InvalidInput("staff.id_invalid")
-    await ctx.goto("staff.add_role", staff_id=value.lstrip("+"))
+    await ctx.goto(Staff.ADD_ROLE, staff_id=value.lstrip("+"))
 
 
 async def ask_role(ctx: Context) -> None:
@@ -87,20 +111,20 @@ async def take_role(ctx: Context) -> None:
     await show_staff(ctx, Msg("staff.added", user_id=user_id, role=Msg(f"core.role_{role}")))
 
 
-router.state(State("staff.add_id", ask_id, take_id, role=ADMIN))
-router.state(State("staff.add_role", ask_role, take_role, back="staff.add_id", role=ADMIN))
+router.state(State(Staff.ADD_ID, ask_id, take_id, role=ADMIN))
+router.state(State(Staff.ADD_ROLE, ask_role, take_role, back=Staff.ADD_ID, role=ADMIN))
 
 
-@router.action("st:rm:", role=ADMIN)
-async def start_remove(ctx: Context) -> None:
-    channel, _, external_id = (ctx.choice_id or "").removeprefix("st:rm:").partition(":")
-    role = await staff_repo.role_of(ctx.conn, channel, external_id) if external_id else None
+@router.action(RemoveMember, role=ADMIN)
+async def start_remove(ctx: Context, button: RemoveMember) -> None:
+    channel, external_id = button.channel, button.user_id
+    role = await staff_repo.role_of(ctx.conn, channel, external_id)
     if role is None or (channel, external_id) == (ctx.incoming.channel, ctx.incoming.user_id):
         ctx.say(Msg("common.stale"))
         await show_staff(ctx)
         return
     ctx.finish()
-    await ctx.goto("staff.remove", staff_channel=channel, staff_id=external_id)
+    await ctx.goto(Staff.REMOVE, staff_channel=channel, staff_id=external_id)
 
 
 async def ask_remove(ctx: Context) -> None:
@@ -120,7 +144,7 @@ async def take_remove(ctx: Context) -> None:
     await show_staff(ctx, Msg("staff.removed" if removed else "common.stale", user_id=user_id))
 
 
-router.state(State("staff.remove", ask_remove, take_remove, role=ADMIN))
+router.state(State(Staff.REMOVE, ask_remove, take_remove, role=ADMIN))
 
 
 router.menu_item(MenuItem("staff", "bc.menu_team", cmd_staff, order=75, role=ADMIN))

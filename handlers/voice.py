@@ -14,12 +14,16 @@
 
 from __future__ import annotations
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.dialogue import Context, MenuItem, Router, State, Step, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
+from bot.payloads import Payload
 from handlers.certification.stages import STAGES
-from handlers.profile import show_profile
+from handlers.profile import ToggleVoiceHelp, show_profile
 from handlers.registration import LANGUAGE_NAMES
 from storage import voice as voice_repo
 from storage.database import Conn
@@ -27,6 +31,11 @@ from storage.database import Conn
 router = Router()
 STAFF = "staff"
 MAX_VOICE_BYTES = 5 * 1024 * 1024  # a minute of voice note is about 100 KB
+
+
+class Voice(Step):
+    RECORD = "voice.record"
+
 
 # The messages a voice note can be recorded for: (catalog key, how staff see it).
 MESSAGES: tuple[tuple[str, Text], ...] = (
@@ -75,8 +84,8 @@ router.after_update.append(attach_voices)
 router.voice_of = voice_of
 
 
-@router.action("vh:toggle", registered=True)
-async def toggle_voice_help(ctx: Context) -> None:
+@router.action(ToggleVoiceHelp, registered=True)
+async def toggle_voice_help(ctx: Context, _: ToggleVoiceHelp) -> None:
     assert ctx.artisan is not None
     on = not await voice_repo.wants(ctx.conn, ctx.artisan.id)
     await voice_repo.set_help(ctx.conn, ctx.artisan.id, on, ctx.now)
@@ -93,11 +102,11 @@ router.erase_hooks.append(forget)
 async def _download(ctx: Context, file_id: str) -> bytes | None:
     """The bytes of a file the user sent, from the channel's ``fetch_file`` (None if the channel
     cannot give them: the platform's id is kept anyway)."""
-    fetch = ctx.services.extras.get("files", {}).get(ctx.incoming.channel)
-    if fetch is None:
+    channel = ctx.services.channels.get(ctx.incoming.channel)
+    if channel is None:
         return None
     try:
-        return bytes(await fetch(file_id))
+        return bytes(await channel.fetch_file(file_id))
     except Exception:  # the platform could not give us the file
         return None
 
@@ -115,7 +124,7 @@ async def show_list(ctx: Context, intro: Text | None = None) -> None:
     for index, (key, label) in enumerate(MESSAGES):
         langs = sorted(lang for k, lang in done if k == key)
         shown = Msg("voice.line_recorded", message=label, langs=", ".join(langs)) if langs else label
-        choices.append(Choice(f"vp:m:{index}", shown))
+        choices.append(Choice(PickLanguage(index), shown))
     if intro is not None:
         ctx.say(intro)
     ctx.say(Msg("voice.list", count=len(done)), [*choices, Choice("nav:menu", Msg("nav.menu"))])
@@ -129,36 +138,78 @@ async def cmd_voice(ctx: Context) -> None:
     await show_list(ctx)
 
 
-def _message(ctx: Context, prefix: str) -> tuple[int, str] | None:
-    """(index, language) from a button ``<prefix><index>[:<lang>]``; None if forged."""
-    index_text, _, lang = (ctx.choice_id or "").removeprefix(prefix).partition(":")
-    if not index_text.isdigit() or int(index_text) >= len(MESSAGES):
-        return None
-    if lang and lang not in _languages(ctx):
-        return None
-    return int(index_text), lang
+@dataclass(frozen=True)
+class PromptList(Payload):
+    prefix: ClassVar[str] = "vp:list"
 
 
-@router.action("vp:list", role=STAFF)
-async def back_to_list(ctx: Context) -> None:
+@dataclass(frozen=True)
+class PickLanguage(Payload):
+    """The languages of one message (its index in ``MESSAGES``)."""
+
+    prefix: ClassVar[str] = "vp:m"
+    index: int
+
+
+@dataclass(frozen=True)
+class PromptButton(Payload):
+    """A button about one message (index in ``MESSAGES``) in one language."""
+
+    index: int
+    lang: str
+
+
+@dataclass(frozen=True)
+class PromptCard(PromptButton):
+    prefix: ClassVar[str] = "vp:l"
+
+
+@dataclass(frozen=True)
+class Listen(PromptButton):
+    prefix: ClassVar[str] = "vp:play"
+
+
+@dataclass(frozen=True)
+class Record(PromptButton):
+    prefix: ClassVar[str] = "vp:rec"
+
+
+@dataclass(frozen=True)
+class Delete(PromptButton):
+    prefix: ClassVar[str] = "vp:del"
+
+
+@dataclass(frozen=True)
+class ConfirmDelete(PromptButton):
+    prefix: ClassVar[str] = "vp:delok"
+
+
+def _message(ctx: Context, button: PromptButton) -> tuple[int, str] | None:
+    """(index, language) of a button, if both still exist; None otherwise."""
+    if button.index >= len(MESSAGES) or button.lang not in _languages(ctx):
+        return None
+    return button.index, button.lang
+
+
+@router.action(PromptList, role=STAFF)
+async def back_to_list(ctx: Context, _: PromptList) -> None:
     await show_list(ctx)
 
 
-@router.action("vp:m:", role=STAFF)
-async def choose_language(ctx: Context) -> None:
-    picked = _message(ctx, "vp:m:")
-    if picked is None:
+@router.action(PickLanguage, role=STAFF)
+async def choose_language(ctx: Context, button: PickLanguage) -> None:
+    if button.index >= len(MESSAGES):
         await show_list(ctx, Msg("common.stale"))
         return
     ctx.finish()
-    index = picked[0]
+    index = button.index
     key, label = MESSAGES[index]
     done = {lang for k, lang in await voice_repo.recorded(ctx.conn, [key])}
-    choices = [Choice(f"vp:l:{index}:{lang}",
+    choices = [Choice(PromptCard(index, lang),
                       Msg("voice.lang_recorded" if lang in done else "voice.lang_missing",
                           language=_language_name(lang)))
                for lang in _languages(ctx)]
-    ctx.say(Msg("voice.pick_language", message=label), [*choices, Choice("vp:list", Msg("nav.back"))])
+    ctx.say(Msg("voice.pick_language", message=label), [*choices, Choice(PromptList(), Msg("nav.back"))])
 
 
 def _language_name(lang: str) -> str:
@@ -171,29 +222,30 @@ async def show_card(ctx: Context, index: int, lang: str, intro: Text | None = No
     prompt = await voice_repo.find(ctx.conn, key, lang)
     if intro is not None:
         ctx.say(intro)
-    tail = f"{index}:{lang}"
     if prompt is None:
         ctx.say(Msg("voice.card_missing", message=label, language=_language_name(lang)),
-                [Choice(f"vp:rec:{tail}", Msg("voice.record")), Choice(f"vp:m:{index}", Msg("nav.back"))])
+                [Choice(Record(index, lang), Msg("voice.record")),
+                 Choice(PickLanguage(index), Msg("nav.back"))])
         return
     ctx.say(Msg("voice.card", message=label, language=_language_name(lang), when=prompt.recorded_at),
-            [Choice(f"vp:play:{tail}", Msg("voice.listen")), Choice(f"vp:rec:{tail}", Msg("voice.replace")),
-             Choice(f"vp:del:{tail}", Msg("voice.delete")), Choice(f"vp:m:{index}", Msg("nav.back"))])
+            [Choice(Listen(index, lang), Msg("voice.listen")),
+             Choice(Record(index, lang), Msg("voice.replace")),
+             Choice(Delete(index, lang), Msg("voice.delete")), Choice(PickLanguage(index), Msg("nav.back"))])
 
 
-@router.action("vp:l:", role=STAFF)
-async def open_card(ctx: Context) -> None:
-    picked = _message(ctx, "vp:l:")
-    if picked is None or not picked[1]:
+@router.action(PromptCard, role=STAFF)
+async def open_card(ctx: Context, button: PromptCard) -> None:
+    picked = _message(ctx, button)
+    if picked is None:
         await show_list(ctx, Msg("common.stale"))
         return
     await show_card(ctx, *picked)
 
 
-@router.action("vp:play:", role=STAFF)
-async def listen(ctx: Context) -> None:
-    picked = _message(ctx, "vp:play:")
-    if picked is None or not picked[1]:
+@router.action(Listen, role=STAFF)
+async def listen(ctx: Context, button: Listen) -> None:
+    picked = _message(ctx, button)
+    if picked is None:
         await show_list(ctx, Msg("common.stale"))
         return
     key, label = MESSAGES[picked[0]]
@@ -205,14 +257,14 @@ async def listen(ctx: Context) -> None:
     ctx.replies[-1].voice_ref = ref
 
 
-@router.action("vp:rec:", role=STAFF)
-async def start_recording(ctx: Context) -> None:
-    picked = _message(ctx, "vp:rec:")
-    if picked is None or not picked[1]:
+@router.action(Record, role=STAFF)
+async def start_recording(ctx: Context, button: Record) -> None:
+    picked = _message(ctx, button)
+    if picked is None:
         await show_list(ctx, Msg("common.stale"))
         return
     ctx.finish()
-    await ctx.goto("voice.record", vp_index=picked[0], vp_lang=picked[1])
+    await ctx.goto(Voice.RECORD, vp_index=picked[0], vp_lang=picked[1])
 
 
 def _recording(ctx: Context) -> tuple[int, str]:
@@ -247,26 +299,26 @@ async def take_recording(ctx: Context) -> None:
     await show_card(ctx, index, lang, Msg("voice.replaced" if replaced else "voice.saved"))
 
 
-router.state(State("voice.record", ask_recording, take_recording, role=STAFF, voice=True))
+router.state(State(Voice.RECORD, ask_recording, take_recording, role=STAFF, voice=True))
 
 
-@router.action("vp:del:", role=STAFF)
-async def ask_delete(ctx: Context) -> None:
-    picked = _message(ctx, "vp:del:")
-    if picked is None or not picked[1]:
+@router.action(Delete, role=STAFF)
+async def ask_delete(ctx: Context, button: Delete) -> None:
+    picked = _message(ctx, button)
+    if picked is None:
         await show_list(ctx, Msg("common.stale"))
         return
     index, lang = picked
     ctx.finish()
     ctx.say(Msg("voice.confirm_delete", message=MESSAGES[index][1], language=_language_name(lang)),
-            [Choice(f"vp:delok:{index}:{lang}", Msg("voice.delete_yes")),
-             Choice(f"vp:l:{index}:{lang}", Msg("voice.delete_no"))])
+            [Choice(ConfirmDelete(index, lang), Msg("voice.delete_yes")),
+             Choice(PromptCard(index, lang), Msg("voice.delete_no"))])
 
 
-@router.action("vp:delok:", role=STAFF)
-async def delete(ctx: Context) -> None:
-    picked = _message(ctx, "vp:delok:")
-    if picked is None or not picked[1]:
+@router.action(ConfirmDelete, role=STAFF)
+async def delete(ctx: Context, button: ConfirmDelete) -> None:
+    picked = _message(ctx, button)
+    if picked is None:
         await show_list(ctx, Msg("common.stale"))
         return
     index, lang = picked

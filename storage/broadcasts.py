@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -38,10 +39,19 @@ from storage.database import Conn
 from storage.schema import metadata
 from storage.types import UTCDateTime
 
-DRAFT, SCHEDULED, SENDING, DONE, STOPPED, CANCELLED = (
-    "draft", "scheduled", "sending", "done", "stopped", "cancelled",
-)
-STATUSES = (DRAFT, SCHEDULED, SENDING, DONE, STOPPED, CANCELLED)
+
+class BroadcastStatus(StrEnum):
+    """``broadcasts.status`` (stored as these strings; the transitions in the module's doc)."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    STOPPED = "stopped"
+    CANCELLED = "cancelled"
+
+
+STATUSES = tuple(BroadcastStatus)
 KIND = "broadcast"  # outbox kind of the per-artisan rows
 MEDIA_KINDS = ("photo", "document")
 
@@ -91,7 +101,7 @@ class Broadcast:
     media_mime: str | None
     audience: dict[str, Any]
     scheduled_at: datetime | None
-    status: str
+    status: BroadcastStatus
     total: int
     sent: int
     failed: int
@@ -107,6 +117,7 @@ class Broadcast:
         values = {name: row[name] for name in cls.__dataclass_fields__}
         values["texts"] = dict(values["texts"] or {})
         values["audience"] = dict(values["audience"] or {})
+        values["status"] = BroadcastStatus(values["status"])
         return cls(**values)
 
     def text_for(self, lang: str) -> tuple[str, str]:
@@ -137,8 +148,8 @@ async def create_draft(
     result = await conn.execute(
         broadcasts.insert().values(
             author_channel=channel, author_id=author_id, author_chat=author_chat, author_lang=lang,
-            texts={}, fallback_lang=lang, audience={}, status=DRAFT, total=0, sent=0, failed=0, blocked=0,
-            skipped=0, created_at=now, updated_at=now,
+            texts={}, fallback_lang=lang, audience={}, status=BroadcastStatus.DRAFT, total=0, sent=0,
+            failed=0, blocked=0, skipped=0, created_at=now, updated_at=now,
         )
     )
     pk = result.inserted_primary_key
@@ -170,7 +181,8 @@ async def update_fields(conn: Conn, broadcast_id: int, now: datetime, **values: 
 
 
 async def move(
-    conn: Conn, broadcast_id: int, to: str, *, allowed_from: tuple[str, ...], now: datetime,
+    conn: Conn, broadcast_id: int, to: BroadcastStatus, *, allowed_from: tuple[BroadcastStatus, ...],
+    now: datetime,
     **values: Any,
 ) -> bool:
     """Change the status only from one of ``allowed_from`` (a guarded, race-free transition).
@@ -186,7 +198,7 @@ async def move(
 
 
 async def listed(
-    conn: Conn, statuses: tuple[str, ...] = STATUSES, limit: int = 10
+    conn: Conn, statuses: tuple[BroadcastStatus, ...] = STATUSES, limit: int = 10
 ) -> list[Broadcast]:
     stmt = (
         select(*_COLUMNS)
@@ -200,7 +212,7 @@ async def listed(
 async def due(conn: Conn, now: datetime) -> list[int]:
     """Scheduled broadcasts whose time has come."""
     stmt = select(broadcasts.c.id).where(
-        broadcasts.c.status == SCHEDULED, broadcasts.c.scheduled_at <= now
+        broadcasts.c.status == BroadcastStatus.SCHEDULED, broadcasts.c.scheduled_at <= now
     ).order_by(broadcasts.c.scheduled_at, broadcasts.c.id)
     return [int(r[0]) for r in await conn.execute(stmt)]
 
@@ -208,7 +220,8 @@ async def due(conn: Conn, now: datetime) -> list[int]:
 async def running(conn: Conn) -> list[Broadcast]:
     """Broadcasts being sent, or stopped but not yet reported."""
     stmt = select(*_COLUMNS).where(
-        broadcasts.c.status.in_((SENDING, STOPPED)), broadcasts.c.finished_at.is_(None)
+        broadcasts.c.status.in_((BroadcastStatus.SENDING, BroadcastStatus.STOPPED)),
+        broadcasts.c.finished_at.is_(None),
     ).order_by(broadcasts.c.id)
     return [Broadcast.from_row(r) for r in (await conn.execute(stmt)).mappings()]
 

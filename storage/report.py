@@ -204,7 +204,7 @@ async def _announcements(conn: Conn, since: datetime, until: datetime) -> Sectio
     total = reached = 0
     for channel, status, n in rows:
         total += int(n)
-        if status == "sent":
+        if status == outbox_repo.SENT:
             reached += int(n)
             sent_by[str(channel)] = sent_by.get(str(channel), 0) + int(n)
     if await has_table(conn, "broadcasts"):
@@ -262,7 +262,7 @@ async def _registrations(conn: Conn, since: datetime, until: datetime) -> Sectio
 async def _feedback(conn: Conn, since: datetime, until: datetime) -> Section:
     """Ratings (1-5) and absence reasons given after the trainings held in the period."""
     f, s = feedback, sessions
-    held = (s.c.starts_at >= since, s.c.starts_at < until, s.c.status != "cancelled")
+    held = (s.c.starts_at >= since, s.c.starts_at < until, s.c.status != SessionStatus.CANCELLED)
     section = Section("report.sec_feedback")
     ratings = dict(
         await _grouped(

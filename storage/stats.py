@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 
 from storage import broadcasts as broadcast_repo
 from storage.audience import enrolments_table, has_table, sessions_table
+from storage.broadcasts import BroadcastStatus
 from storage.database import Conn
 from storage.schema import artisans
 
@@ -104,7 +105,7 @@ async def collect(conn: Conn, now: datetime, zone: ZoneInfo, *, sessions: int = 
     if await has_table(conn, "sessions") and await has_table(conn, "enrolments"):
         stats.sessions = await _sessions(conn, sessions)
     listed = await broadcast_repo.listed(
-        conn, (broadcast_repo.SENDING, broadcast_repo.DONE, broadcast_repo.STOPPED), limit=broadcasts
+        conn, (BroadcastStatus.SENDING, BroadcastStatus.DONE, BroadcastStatus.STOPPED), limit=broadcasts
     )
     for b in listed:
         counts = await broadcast_repo.delivery_counts(conn, b.id)

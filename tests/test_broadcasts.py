@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from bot.clock import FakeClock
-from handlers import broadcast_delivery
+from handlers.broadcasts import delivery as broadcast_delivery
 from storage import broadcasts as broadcast_repo
 from storage.schema import artisans, identities, outbox
 from tests import factories
@@ -549,7 +549,7 @@ async def test_cli_exports_deliveries_and_prints_stats(h: Harness, tmp_path: Pat
 
     from openpyxl import load_workbook
 
-    from handlers.stats_cli import export_deliveries, print_stats
+    from handlers.broadcasts.cli import export_deliveries, print_stats
 
     chats = await seed_artisans(h, 3)
     h.api.block(chats[2])

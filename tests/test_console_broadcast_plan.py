@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from handlers import broadcast_delivery
+from handlers.broadcasts import delivery as broadcast_delivery
 from storage import broadcasts as broadcast_repo
 from storage.console import console_activity
 from tests.console_support import BASE, client, csrf

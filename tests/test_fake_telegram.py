@@ -1,4 +1,4 @@
-"""Tests of the fake Telegram Bot API (tests/fakes/telegram.py) and the update factories.
+"""Tests of the fake Telegram Bot API (tests/fakes/telegram/) and the update factories.
 
 They double as examples: how to wire PTB to the fake, in-process and over real HTTP.
 """
@@ -23,11 +23,10 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     KeyboardButton,
-    MenuButtonCommands,
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     Application,
@@ -166,12 +165,8 @@ async def test_message_ids_increase_per_chat(bot: ExtBot[None]) -> None:
 
 async def test_bot_message_ids_follow_user_messages(bot: ExtBot[None], api: FakeBotAPI) -> None:
     api.push_update(text_update(USER, "salam", message_id=41))
-    reply = await bot.send_message(USER, "Bonjour", reply_to_message_id=41)
+    reply = await bot.send_message(USER, "Bonjour")
     assert reply.message_id == 42
-    assert reply.reply_to_message is not None
-    assert reply.reply_to_message.text == "salam"
-    with pytest.raises(BadRequest, match="Message to be replied not found"):
-        await bot.send_message(USER, "x", reply_to_message_id=999)
 
 
 async def test_reply_keyboard_buttons_and_request_contact(
@@ -272,16 +267,11 @@ async def test_good_html_is_accepted(bot: ExtBot[None], api: FakeBotAPI) -> None
     await bot.send_message(USER, "Fès & Meknès", parse_mode=ParseMode.HTML)
 
 
-async def test_markdown_v2_reserved_characters(bot: ExtBot[None]) -> None:
-    with pytest.raises(BadRequest, match="reserved"):
-        await bot.send_message(USER, "Merci.", parse_mode=ParseMode.MARKDOWN_V2)
-    message = await bot.send_message(USER, r"*Merci*\.", parse_mode=ParseMode.MARKDOWN_V2)
-    assert message.text == "Merci."
-
-
 async def test_unknown_parse_mode(bot: ExtBot[None]) -> None:
     with pytest.raises(BadRequest, match="Unsupported parse_mode"):
         await bot.send_message(USER, "x", parse_mode="Textile")
+    with pytest.raises(BadRequest, match="(?i)checks HTML only"):  # Hirfa sends HTML only
+        await bot.send_message(USER, "x", parse_mode=ParseMode.MARKDOWN_V2)
 
 
 async def test_blocked_chat_is_forbidden(bot: ExtBot[None], api: FakeBotAPI) -> None:
@@ -289,18 +279,9 @@ async def test_blocked_chat_is_forbidden(bot: ExtBot[None], api: FakeBotAPI) -> 
     api.block(USER)
     with pytest.raises(Forbidden, match="bot was blocked by the user"):
         await bot.send_message(USER, "Bonjour")
-    with pytest.raises(Forbidden):
-        await bot.send_chat_action(USER, ChatAction.TYPING)
     assert api.messages_to(USER) == []
     api.unblock(USER)
     await bot.send_message(USER, "Bonjour")
-
-
-async def test_block_can_notify_with_my_chat_member(api: FakeBotAPI, bot: ExtBot[None]) -> None:
-    api.block(USER, notify=True)
-    (update,) = await bot.get_updates()
-    assert update.my_chat_member is not None
-    assert update.my_chat_member.new_chat_member.status == "kicked"
 
 
 async def test_global_rate_limit(bot: ExtBot[None], api: FakeBotAPI, clock: FakeClock) -> None:
@@ -349,7 +330,7 @@ async def test_fault_injection(bot: ExtBot[None], api: FakeBotAPI) -> None:
     assert api.texts_to(USER) == ["enfin"]
 
 
-async def test_edit_delete_and_not_modified(bot: ExtBot[None], api: FakeBotAPI) -> None:
+async def test_edit_and_not_modified(bot: ExtBot[None], api: FakeBotAPI) -> None:
     message = await bot.send_message(USER, "Choisir", reply_markup=keyboard(("A", "a")))
     edited = await bot.edit_message_text(
         "Choisi : A", chat_id=USER, message_id=message.message_id, reply_markup=keyboard(("B", "b"))
@@ -370,22 +351,12 @@ async def test_edit_delete_and_not_modified(bot: ExtBot[None], api: FakeBotAPI) 
     # Like Telegram, an edit without reply_markup removes the inline keyboard.
     await bot.edit_message_text("Choisi : A", chat_id=USER, message_id=message.message_id)
     assert api.buttons(sent) == []
-    await bot.edit_message_reply_markup(USER, message.message_id, reply_markup=keyboard(("C", "c")))
-    assert api.buttons(sent) == [("C", "c")]
-    with pytest.raises(BadRequest, match="There is no caption in the message to edit"):
-        await bot.edit_message_caption(USER, message.message_id, caption="x")
-    assert [e["method"] for e in api.edits] == [
-        "editMessageText",
-        "editMessageText",
-        "editMessageReplyMarkup",
+    assert [(e["method"], e["text"]) for e in api.edits] == [
+        ("editMessageText", "Choisi : A"),
+        ("editMessageText", "Choisi : A"),
     ]
-    assert await bot.delete_message(USER, message.message_id) is True
-    assert sent.deleted
-    assert api.deleted == [(USER, message.message_id)]
-    with pytest.raises(BadRequest, match="Message to delete not found"):
-        await bot.delete_message(USER, message.message_id)
     with pytest.raises(BadRequest, match="Message to edit not found"):
-        await bot.edit_message_text("x", chat_id=USER, message_id=message.message_id)
+        await bot.edit_message_text("x", chat_id=USER, message_id=message.message_id + 1)
 
 
 async def test_click_and_answer_callback(bot: ExtBot[None], api: FakeBotAPI) -> None:
@@ -420,11 +391,9 @@ async def test_commands_per_language_and_scope(bot: ExtBot[None], api: FakeBotAP
         "": [{"command": "start", "description": "Start"}],
     }
     assert api.scoped_commands[("all_private_chats", "fr")][0]["command"] == "aide"
-    (command,) = await bot.get_my_commands(language_code="fr")
-    assert command.description == "Commencer"
-    assert await bot.get_my_commands(language_code="ar") == ()
     await bot.delete_my_commands(language_code="fr")
     assert "fr" not in api.commands
+    assert ("default", "fr") not in api.scoped_commands
     with pytest.raises(BadRequest, match="Bot_command_invalid"):
         await bot.set_my_commands([BotCommand("Start", "Majuscule")])
 
@@ -437,14 +406,12 @@ async def test_webhook_lifecycle(bot: ExtBot[None], api: FakeBotAPI) -> None:
     )
     assert api.webhook is not None
     assert api.webhook["secret_token"] == "s3cret"
-    info = await bot.get_webhook_info()
-    assert info.url == "https://example.org/telegram/webhook"
-    assert info.allowed_updates == ("message",)
+    assert api.webhook["allowed_updates"] == ["message"]
     with pytest.raises(Conflict, match="webhook is active"):
         await bot.get_updates()
     await bot.delete_webhook()
     assert api.webhook is None
-    assert (await bot.get_webhook_info()).url == ""
+    await bot.get_updates()
 
 
 async def test_get_updates_offset_limit_and_timeout(bot: ExtBot[None], api: FakeBotAPI) -> None:
@@ -502,22 +469,15 @@ async def test_photo_must_be_an_image(bot: ExtBot[None], api: FakeBotAPI) -> Non
     assert api.last_to(USER).document == PNG_1x1
 
 
-async def test_location_chat_action_menu_button_and_get_chat(
-    bot: ExtBot[None], api: FakeBotAPI
-) -> None:
+async def test_location(bot: ExtBot[None], api: FakeBotAPI) -> None:
     api.push_update(text_update(USER, "salam", first_name="Youssef"))
     message = await bot.send_location(USER, latitude=31.63, longitude=-8.0)
     assert message.location is not None
     assert message.location.latitude == 31.63
     assert message.chat.first_name == "Youssef"  # learned from the pushed update
     assert api.last_to(USER).location == (31.63, -8.0)
-    await bot.send_chat_action(USER, ChatAction.UPLOAD_DOCUMENT)
-    assert api.chat_actions == [(USER, "upload_document")]
-    await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
-    assert api.menu_buttons[None] == {"type": "commands"}
-    chat = await bot.get_chat(USER)
-    assert chat.id == USER
-    assert chat.first_name == "Youssef"
+    with pytest.raises(BadRequest, match="Wrong latitude"):
+        await bot.send_location(USER, latitude=91.0, longitude=-8.0)
 
 
 def test_handle_directly() -> None:
@@ -544,12 +504,6 @@ def test_handle_directly() -> None:
     assert (
         body["description"] == f"Too Many Requests: retry after {body['parameters']['retry_after']}"
     )
-
-
-def test_token_checked_when_configured() -> None:
-    api = FakeBotAPI(token=TOKEN)
-    assert api.handle("getMe", {}, token="999:WRONG")[0] == 401
-    assert api.handle("getMe", {}, token=TOKEN)[0] == 200
 
 
 # ------------------------------------------------------------------------------------------
@@ -634,7 +588,7 @@ async def test_application_polling(api: FakeBotAPI) -> None:
             await app.stop()
     assert api.pending_updates == []
     assert api.unanswered_callbacks() == []
-    assert api.calls_to("deleteWebhook")  # the Updater's bootstrap
+    assert "deleteWebhook" in [name for name, _ in api.calls]  # the Updater's bootstrap
 
 
 # ------------------------------------------------------------------------------------------

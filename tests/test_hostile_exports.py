@@ -19,8 +19,8 @@ from openpyxl import load_workbook
 from sqlalchemy import insert
 
 from bot.spreadsheets import FORMULA_STARTS, safe_cell, to_csv, to_xlsx
+from handlers.broadcasts.cli import export_deliveries
 from handlers.sessions.cli import export_enrolments
-from handlers.stats_cli import export_deliveries
 from storage import enrolments as enrolment_repo
 from storage.schema import artisans, identities
 from tests.harness import ADMIN, Harness

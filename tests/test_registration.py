@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from storage import conversations as conversation_repo
 from storage.schema import artisans, conversations, identities
 from tests import factories
 from tests.factories import picker
@@ -283,3 +284,21 @@ async def test_second_telegram_account_with_verified_phone_links_to_same_artisan
     assert len(await artisan_rows(h)) == 1
     async with h.app.db.read() as conn:
         assert (await conn.execute(select(func.count()).select_from(identities))).scalar() == 2
+
+
+async def test_a_conversation_stored_before_steps_were_enums_resumes(h: Harness) -> None:
+    """The ``conversations`` table keeps the step as the text it always was ("reg.phone"): a
+    conversation left mid-registration by an earlier version resumes there after an upgrade,
+    answers and "back" included."""
+    data = {"lang": "en", "consent": True, "reg": {"full_name": "Amina Benali"}}
+    async with h.app.db.transaction() as conn:
+        await conversation_repo.save(conn, "telegram", str(USER), "reg.phone", data, h.clock.now())
+    await h.send(USER, "06 12 34 56 78")
+    assert "In which <b>region</b> do you work?" in sent_html(h.last(USER))
+    async with h.app.db.read() as conn:
+        stored = (await conn.execute(select(conversations.c.state, conversations.c.data).where(
+            conversations.c.user_id == str(USER)))).one()
+    assert stored.state == "reg.region" and type(stored.state) is str
+    assert stored.data["reg"]["phone"] == "+212612345678"
+    await h.send(USER, "back")
+    assert "What is your <b>phone number</b>?" in sent_html(h.last(USER))

@@ -22,12 +22,13 @@ from bot.channels.whatsapp_api import DOWNLOAD_MAX, GraphRefused
 from bot.i18n import Msg
 from bot.messages import Button, Document, OutMessage, Reply
 from bot.outbox import Queued
-from handlers import broadcast_delivery
+from handlers.broadcasts import delivery as broadcast_delivery
 from handlers.certification.calendar import appointment
 from storage import artisans as artisan_repo
 from storage import broadcasts as broadcast_repo
 from storage.schema import identities, outbox
 from tests.fakes.graph import UPLOAD_TYPES, FakeGraphAPI
+from tests.harness import ADMIN
 from tests.sessions_support import make_session
 from tests.whatsapp_harness import WA_ADMIN, WhatsAppHarness
 
@@ -225,6 +226,22 @@ async def test_staff_window_survives_a_restart(h: WhatsAppHarness) -> None:
     await queue(h, OutMessage("Rapport", locale="ar"), chat=WA_ADMIN, kind="broadcast_report")
     await h.drain()
     assert h.graph.last_to(WA_ADMIN).type == "text"
+
+
+async def test_admins_from_either_channels_settings_are_marked_in_the_staff_list(
+    h: WhatsAppHarness,
+) -> None:
+    """Both channels re-grant their settings' admins at every start: /staff says so of each,
+    and not of a member added by hand."""
+    await h.wa_send(WA_ADMIN, "/staff")
+    await h.wa_tap(WA_ADMIN, "st:add")
+    await h.wa_send(WA_ADMIN, "212655555555")
+    await h.wa_tap(WA_ADMIN, "st:role:staff")
+    lines = {line.split()[1]: line  # "• 212600000001 (whatsapp): مسؤول · من الإعدادات ..."
+             for line in h.graph.last_to(WA_ADMIN).text.splitlines() if line.startswith("•")}
+    note = "من الإعدادات"
+    assert note in lines[WA_ADMIN] and note in lines[str(ADMIN)]
+    assert note not in lines["212655555555"]
 
 
 async def test_whatsapp_staff_get_the_broadcast_report_once(h: WhatsAppHarness) -> None:

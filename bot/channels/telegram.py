@@ -41,10 +41,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from bot import command_menus
 from bot.channels.telegram_http import AiohttpRequest
-from bot.dialogue import ROLE_RANK, Engine
+from bot.dialogue import Engine
 from bot.errors import Permanent, RetryLater, Transient, Unreachable
-from bot.i18n import Msg, Translator
+from bot.i18n import Translator
 from bot.inbox import Inbox, Received
 from bot.languages import ISO_639_1
 from bot.messages import (
@@ -61,7 +62,6 @@ from bot.pacing import Pacer
 from bot.sender import Delivery
 from bot.settings import TelegramSettings
 from bot.voices import VoiceStore
-from storage import staff as staff_repo
 from storage.updates import Stored
 
 log = logging.getLogger(__name__)
@@ -384,15 +384,16 @@ class TelegramTransport:
         return str(sent.message_id)
 
 
-def _telegram_chat(channel: str, external_id: str) -> int | None:
-    """The Telegram chat id of a staff entry (None for another channel's)."""
-    if channel != CHANNEL or not external_id.lstrip("-").isdigit():
-        return None
-    return int(external_id)
+def _telegram_chat(external_id: str) -> int | None:
+    """The chat id of a Telegram user id (None if it is not a number)."""
+    return int(external_id) if external_id.lstrip("-").isdigit() else None
 
 
 class TelegramChannel:
-    """Runs the PTB :class:`Application`: polling or webhook, replies, command menus."""
+    """Runs the PTB :class:`Application`: polling or webhook, replies, command menus. It is the
+    :class:`~bot.channel_services.Channel` handlers ask for files, session links and topics."""
+
+    name = CHANNEL
 
     def __init__(
         self,
@@ -401,6 +402,7 @@ class TelegramChannel:
         pacer: Pacer,
         translator: Translator,
         *,
+        voices: VoiceStore | None = None,
         request: BaseRequest | None = None,
         updates_request: BaseRequest | None = None,
     ) -> None:
@@ -422,16 +424,13 @@ class TelegramChannel:
         # No PTB Updater: our own getUpdates loop stores each batch before the offset moves.
         builder = builder.updater(None)
         self.application = builder.build()
-        self.transport = TelegramTransport(self.application, engine.services.extras.get("voices"))
+        self.transport = TelegramTransport(self.application, voices)
         services = engine.services
         self.inbox = Inbox(services.db, services.clock, services.outbox, CHANNEL,
                            self._handle, self._drop, slots=settings.concurrent_updates)
         self._poller: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()  # button answers, menu updates
-        engine.services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
-        engine.services.extras["create_topic"] = self.create_topic
-        engine.services.extras.setdefault("role_changed", []).append(self._role_changed)
-        engine.services.extras.setdefault("language_changed", []).append(self._language_changed)
+        services.channels.add(self)
 
     @property
     def webhook_path(self) -> str | None:
@@ -509,28 +508,22 @@ class TelegramChannel:
                 await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
 
     async def _set_commands(self) -> None:
-        """The "/" menus: artisans' commands for everyone, in every language; each staff
-        member's chat also gets the commands of their role (``BotCommandScopeChat``)."""
+        """The "/" menus (decided by :mod:`bot.command_menus`): artisans' commands for everyone,
+        in every language; each staff member's chat also gets the commands of their role
+        (``BotCommandScopeChat``)."""
         default = self.engine.services.settings.default_locale
         for lang in self._coded:
             await self.application.bot.set_my_commands(self._menu(lang, None), language_code=lang)
         await self.application.bot.set_my_commands(self._menu(default, None))
-        async with self.engine.services.db.read() as conn:
-            members = await staff_repo.members(conn)
-        for channel, external_id, role in members:
-            chat_id = _telegram_chat(channel, external_id)
+        for external_id, role in await command_menus.staff_roles(self.engine.services, CHANNEL):
+            chat_id = _telegram_chat(external_id)
             if chat_id is not None:
                 await self.set_chat_menu(chat_id, role)
 
     def _menu(self, lang: str, role: str | None) -> list[BotCommand]:
-        """The commands someone with ``role`` may use, described in ``lang``."""
-        services = self.engine.services
-        rank = ROLE_RANK.get(role, 0)
-        commands = [(c.name, c.describe) for c in services.router.commands.values()
-                    if c.describe and ROLE_RANK.get(c.role, 0) <= rank]
-        commands.append(("cancel", "cmd.cancel"))
-        return [BotCommand(name, self.translator.plain(Msg(key), lang, services.zone)[:256])
-                for name, key in commands]
+        """The menu of ``role`` in ``lang`` as Bot API commands (descriptions of 256 at most)."""
+        return [BotCommand(c.name, c.description[:256])
+                for c in command_menus.menu(self.engine.services, lang, role)]
 
     @property
     def _coded(self) -> tuple[str, ...]:
@@ -551,16 +544,16 @@ class TelegramChannel:
                     self._menu(own or code or default, role), scope=scope, language_code=code
                 )
 
-    def _language_changed(self, channel: str, chat_id: str, lang: str, role: str | None) -> None:
+    def language_changed(self, chat_id: str, lang: str, role: str | None) -> None:
         """An artisan chose a language: Darija and Tamazight get the "/" menu in this chat."""
-        chat = _telegram_chat(channel, chat_id)
+        chat = _telegram_chat(chat_id)
         if chat is not None:
             self._in_background(self._refresh_menu(chat, role, lang))
 
-    def _role_changed(self, channel: str, external_id: str, role: str | None) -> None:
+    def role_changed(self, user_id: str, role: str | None) -> None:
         """A staff role was granted or revoked: update that chat's "/" menu in the background
         (never inside the caller's transaction)."""
-        chat_id = _telegram_chat(channel, external_id)
+        chat_id = _telegram_chat(user_id)
         if chat_id is not None:
             self._in_background(self._refresh_menu(chat_id, role))
 
@@ -586,10 +579,19 @@ class TelegramChannel:
         file = await self.application.bot.get_file(file_id)
         return bytes(await file.download_as_bytearray())
 
-    async def create_topic(self, chat_id: str, name: str) -> str:
+    async def create_topic(self, chat_id: str, name: str) -> str | None:
         """Open a topic in a forum group (the staff group); return its ``message_thread_id``."""
         topic = await self.application.bot.create_forum_topic(int(chat_id), name[:128])
         return str(topic.message_thread_id)
+
+    def settings_admin(self, user_id: str) -> bool:
+        return user_id in {str(i) for i in self.settings.admin_ids}
+
+    def session_link(self, session_id: int) -> str | None:
+        """``https://t.me/<bot>?start=s<ID>``: opens the session's card, registering first if
+        needed (None while the bot's username is unknown)."""
+        username = self.engine.services.bot_username
+        return f"https://t.me/{username}?start=s{session_id}" if username else None
 
     # -- webhook ----------------------------------------------------------------------------
     def secret_ok(self, header: str | None) -> bool:

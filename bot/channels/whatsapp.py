@@ -25,7 +25,8 @@ except 131047 (sent again as a template). A retry sends again only the part that
 Each message received opens the chat's 24-hour window (``whatsapp_windows``, artisan or not); a
 ``system`` message saying a user changed number moves their identity, conversation and role to
 the new number; errors Meta reports for a whole post are logged. :meth:`fetch_file` downloads a
-photo or document a user sent (``services.extras["files"]["whatsapp"]``, as on Telegram).
+photo or document a user sent: the channel is a :class:`~bot.channel_services.Channel` in
+``services.channels``, as on Telegram.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from bot.outbox import PENDING, SENT
 from bot.pacing import Pacer
 from bot.sender import Delivery, outcome_of
 from bot.settings import WhatsAppSettings
+from bot.voices import VoiceStore
 from storage import outbox as outbox_repo
 from storage import whatsapp as wa_repo
 from storage.updates import Stored
@@ -105,7 +107,11 @@ def message_posts(payload: Any, phone_id: str | None) -> list[Received]:
 
 
 class WhatsAppChannel:
-    """Receives the webhook, hands messages to the engine, sends the replies."""
+    """Receives the webhook, hands messages to the engine, sends the replies. As a
+    :class:`~bot.channel_services.Channel` it gives handlers the files users sent; it has no
+    session links, forum topics or "/" menus."""
+
+    name = CHANNEL
 
     def __init__(
         self,
@@ -114,6 +120,7 @@ class WhatsAppChannel:
         pacer: Pacer,
         translator: Translator,
         *,
+        voices: VoiceStore | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         assert settings.app_secret is not None and settings.verify_token is not None
@@ -126,12 +133,11 @@ class WhatsAppChannel:
         self.transport = WhatsAppTransport(
             self.api, settings, services.db, services.clock, pacer, self.labels
         )
-        self.transport.voices = services.extras.get("voices")
+        self.transport.voices = voices
         self._labels: dict[str, Labels] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._window_touched: dict[str, datetime] = {}
-        # Media download (``fetch_file(media_id) -> bytes``), as on Telegram.
-        services.extras.setdefault("files", {})[CHANNEL] = self.fetch_file
+        services.channels.add(self)
         self.inbox = Inbox(services.db, services.clock, services.outbox, CHANNEL,
                            self._handle, self._drop)
 
@@ -293,6 +299,22 @@ class WhatsAppChannel:
         """The bytes of a photo or document a user sent (for handlers that keep it, e.g. a
         broadcast photo); :class:`~bot.errors.FileTooLarge` past the download limit."""
         return await self.api.download(file_id)
+
+    def session_link(self, session_id: int) -> str | None:
+        """None: a ``wa.me`` link needs the business's phone number, which the settings lack."""
+        return None
+
+    async def create_topic(self, chat_id: str, name: str) -> str | None:
+        return None  # WhatsApp has no forum topics
+
+    def settings_admin(self, user_id: str) -> bool:
+        return user_id in self.settings.admin_numbers
+
+    def role_changed(self, user_id: str, role: str | None) -> None:
+        """Nothing to update: WhatsApp has no "/" menu."""
+
+    def language_changed(self, chat_id: str, lang: str, role: str | None) -> None:
+        """Nothing to update: WhatsApp has no "/" menu."""
 
     async def _handle(self, row: Stored) -> list[Delivery]:
         messages = parse(row.payload, self.settings.phone_id).messages

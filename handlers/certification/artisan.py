@@ -14,13 +14,26 @@ every one is re-checked against the artisan's own links: nobody sees someone els
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
-from bot.dialogue import NAV_MENU, Context, MenuItem, Router, Services, State, nav_choices, show_menu
+from bot.dialogue import (
+    NAV_MENU,
+    Context,
+    MenuButton,
+    MenuItem,
+    Router,
+    Services,
+    State,
+    Step,
+    nav_choices,
+    show_menu,
+)
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
-from bot.numbers import parse_id
+from bot.payloads import Payload
 from handlers import fields, phones
 from handlers.certification import parsing
 from handlers.certification.changes import calendar_file, claim_for
@@ -35,6 +48,42 @@ router = Router()
 
 WINDOW = timedelta(hours=1)
 MENU_ID = "certification"
+
+
+@dataclass(frozen=True)
+class ShowApplication(Payload):
+    """One of the artisan's applications (re-checked to be theirs)."""
+
+    prefix: ClassVar[str] = "cert:show"
+    application_id: int
+
+
+@dataclass(frozen=True)
+class CalendarFile(Payload):
+    """The .ics of the application's next appointment."""
+
+    prefix: ClassVar[str] = "cert:ics"
+    application_id: int
+
+
+@dataclass(frozen=True)
+class LinkApplication(Payload):
+    """Link an application by its number and the CNIE on file."""
+
+    prefix: ClassVar[str] = "cert:link"
+
+
+@dataclass(frozen=True)
+class VerifyPhone(Payload):
+    """Prove the phone with Telegram's contact button (then files with that phone show)."""
+
+    prefix: ClassVar[str] = "cert:verify"
+class Cert(Step):
+    """An artisan linking their certification file (number, then CNIE), or checking a code."""
+
+    NUMBER = "cert.link.number"
+    CNIE = "cert.link.cnie"
+    VERIFY = "cert.verify"
 
 
 # -- seeing one's applications ------------------------------------------------------------------
@@ -57,17 +106,17 @@ async def show_mine(ctx: Context, intro: Text | None = None) -> None:
         await show_one(ctx, apps[0], alone=True)
         return
     if not apps:
-        choices = [Choice("cert:link", Msg("cert.link.button"))]
+        choices = [Choice(LinkApplication(), Msg("cert.link.button"))]
         if not ctx.artisan.phone_verified:
-            choices.append(Choice("cert:verify", Msg("cert.verify.button")))
+            choices.append(Choice(VerifyPhone(), Msg("cert.verify.button")))
         choices.append(Choice(NAV_MENU, Msg("nav.menu")))
         key = "cert.none" if ctx.artisan.phone_verified else "cert.none_unverified"
         ctx.say(Msg(key), choices)
         return
     lines: list[Text] = [Msg("cert.list.title", count=len(apps))]
     lines += [application_line(app) for app in apps]
-    choices = [Choice(f"cert:show:{app.id}", app.number) for app in apps]
-    choices += [Choice("cert:link", Msg("cert.link.another")), Choice(NAV_MENU, Msg("nav.menu"))]
+    choices = [Choice(ShowApplication(app.id), app.number) for app in apps]
+    choices += [Choice(LinkApplication(), Msg("cert.link.another")), Choice(NAV_MENU, Msg("nav.menu"))]
     ctx.say(join(ctx.render, lines), choices)
 
 
@@ -75,10 +124,10 @@ async def show_one(ctx: Context, app: Application, *, alone: bool = False) -> No
     entries = await repo.history(ctx.conn, app.id)
     choices: list[Choice] = []
     if calendar_file(ctx.services, _reader(ctx), app, 0) is not None:
-        choices.append(Choice(f"cert:ics:{app.id}", Msg("cert.ics.button")))
+        choices.append(Choice(CalendarFile(app.id), Msg("cert.ics.button")))
     if not alone:
-        choices.append(Choice(f"m:{MENU_ID}", Msg("cert.list.all")))
-    choices += [Choice("cert:link", Msg("cert.link.another")), Choice(NAV_MENU, Msg("nav.menu"))]
+        choices.append(Choice(MenuButton(MENU_ID), Msg("cert.list.all")))
+    choices += [Choice(LinkApplication(), Msg("cert.link.another")), Choice(NAV_MENU, Msg("nav.menu"))]
     card = artisan_card(app, entries, ctx.zone, contact=contact_card(ctx.services.settings.chamber))
     ctx.say(join(ctx.render, card), choices)
 
@@ -88,21 +137,17 @@ def _reader(ctx: Context) -> artisan_repo.Artisan:
     return ctx.artisan
 
 
-async def _own(ctx: Context, prefix: str) -> Application | None:
+async def _own(ctx: Context, app_id: int) -> Application | None:
     """The application named by the pressed button, if it is this artisan's; else None."""
-    raw = (ctx.choice_id or "").removeprefix(prefix)
-    app_id = parse_id(raw)
-    if app_id is None:
-        return None
     for app in await my_applications(ctx):
         if app.id == app_id:
             return app
     return None
 
 
-@router.action("cert:show:", registered=True)
-async def open_application(ctx: Context) -> None:
-    app = await _own(ctx, "cert:show:")
+@router.action(ShowApplication, registered=True)
+async def open_application(ctx: Context, button: ShowApplication) -> None:
+    app = await _own(ctx, button.application_id)
     if app is None:
         ctx.say(Msg("common.stale"))
         await show_mine(ctx)
@@ -111,9 +156,9 @@ async def open_application(ctx: Context) -> None:
     await show_one(ctx, app)
 
 
-@router.action("cert:ics:", registered=True)
-async def send_calendar(ctx: Context) -> None:
-    app = await _own(ctx, "cert:ics:")
+@router.action(CalendarFile, registered=True)
+async def send_calendar(ctx: Context, button: CalendarFile) -> None:
+    app = await _own(ctx, button.application_id)
     document = calendar_file(ctx.services, _reader(ctx), app, 0) if app is not None else None
     if app is None or document is None:
         ctx.say(Msg("common.stale"))
@@ -161,12 +206,8 @@ async def blocked_until(ctx: Context) -> Msg | None:
                      ctx.services.settings.chamber)
 
 
-@router.action("cert:link", registered=True)
-async def start_link(ctx: Context) -> None:
-    if ctx.choice_id != "cert:link":
-        ctx.say(Msg("common.stale"))
-        await show_mine(ctx)
-        return
+@router.action(LinkApplication, registered=True)
+async def start_link(ctx: Context, _: LinkApplication) -> None:
     refusal = await blocked_until(ctx)
     if refusal is not None:
         ctx.finish()
@@ -174,7 +215,7 @@ async def start_link(ctx: Context) -> None:
         await show_menu(ctx)
         return
     ctx.finish()
-    await ctx.goto("cert.link.number")
+    await ctx.goto(Cert.NUMBER)
 
 
 async def ask_number(ctx: Context) -> None:
@@ -185,7 +226,7 @@ async def take_number(ctx: Context) -> None:
     if ctx.incoming.kind != "text":
         raise InvalidInput("cert.number_invalid")
     ctx.data["cert_number"] = parsing.clean_number(ctx.text)
-    await ctx.goto("cert.link.cnie")
+    await ctx.goto(Cert.CNIE)
 
 
 async def ask_cnie(ctx: Context) -> None:
@@ -219,7 +260,7 @@ async def take_cnie(ctx: Context) -> None:
     limit = ctx.services.settings.certification.link_attempts_per_hour
     wrong = await repo.wrong_attempts_since(ctx.conn, inc.channel, inc.user_id, ctx.now - WINDOW)
     ctx.say(Msg("cert.link.no_match", count=limit - len(wrong)))
-    await ctx.goto("cert.link.number")
+    await ctx.goto(Cert.NUMBER)
 
 
 async def _link(ctx: Context, app: Application) -> None:
@@ -247,18 +288,18 @@ async def back_to_mine(ctx: Context) -> None:
     await show_mine(ctx)
 
 
-router.state(State("cert.link.number", ask_number, take_number, registered=True,
+router.state(State(Cert.NUMBER, ask_number, take_number, registered=True,
                    on_back=back_to_mine))
-router.state(State("cert.link.cnie", ask_cnie, take_cnie, back="cert.link.number",
+router.state(State(Cert.CNIE, ask_cnie, take_cnie, back=Cert.NUMBER,
                    registered=True))
 
 
 # -- verifying the phone (Telegram's contact button) ---------------------------------------------
 
-@router.action("cert:verify", registered=True)
-async def start_verify(ctx: Context) -> None:
+@router.action(VerifyPhone, registered=True)
+async def start_verify(ctx: Context, _: VerifyPhone) -> None:
     ctx.finish()
-    await ctx.goto("cert.verify")
+    await ctx.goto(Cert.VERIFY)
 
 
 async def ask_verify(ctx: Context) -> None:
@@ -280,7 +321,7 @@ async def take_verify(ctx: Context) -> None:
     await show_mine(ctx, Msg("cert.verify.done", phone=values["phone"]))
 
 
-router.state(State("cert.verify", ask_verify, take_verify, registered=True, on_back=back_to_mine))
+router.state(State(Cert.VERIFY, ask_verify, take_verify, registered=True, on_back=back_to_mine))
 
 
 # -- housekeeping --------------------------------------------------------------------------------

@@ -11,13 +11,15 @@ overwritten: the new state is shown instead.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
-from bot.dialogue import NAV_BACK, Context, MenuItem, Router, State, show_menu
+from bot.dialogue import NAV_BACK, Context, MenuItem, Router, State, Step, show_menu
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Text
 from bot.messages import Choice
-from bot.numbers import parse_id
+from bot.payloads import Payload
 from handlers.certification import parsing
 from handlers.certification.changes import SOURCE_STAFF, Change, owner_of, record
 from handlers.certification.stages import active, stage
@@ -33,6 +35,39 @@ SHOWN = 10
 DONE = "cs:done"
 
 
+@dataclass(frozen=True)
+class FindAgain(Payload):
+    prefix: ClassVar[str] = "cs:find"
+
+
+@dataclass(frozen=True)
+class Close(Payload):
+    """"Close", offered by every step and card of the staff's flow."""
+
+    prefix: ClassVar[str] = DONE
+
+
+@dataclass(frozen=True)
+class OpenCard(Payload):
+    prefix: ClassVar[str] = "cs:open"
+    application_id: int
+
+
+@dataclass(frozen=True)
+class SetStage(Payload):
+    prefix: ClassVar[str] = "cs:stage"
+    application_id: int
+class CertStaff(Step):
+    """Staff finding a file, then recording its next stage (when, where, a note, confirm)."""
+
+    FIND = "cert.staff.find"
+    STAGE = "cert.staff.stage"
+    WHEN = "cert.staff.when"
+    PLACE = "cert.staff.place"
+    NOTE = "cert.staff.note"
+    CONFIRM = "cert.staff.confirm"
+
+
 def _is_staff(ctx: Context) -> bool:
     return ctx.is_staff(STAFF)
 
@@ -46,7 +81,7 @@ async def start(ctx: Context) -> None:
         ctx.say(Msg("common.not_allowed"))
         return
     ctx.finish()
-    await ctx.goto("cert.staff.find")
+    await ctx.goto(CertStaff.FIND)
 
 
 router.menu_item(MenuItem("cert_staff", "cert.staff.menu", start, order=70, role=STAFF))
@@ -56,18 +91,22 @@ router.menu_item(MenuItem("cert_staff", "cert.staff.menu", start, order=70, role
 async def cmd_certs(ctx: Context) -> None:
     if ctx.args:
         ctx.finish()
-        ctx.state = "cert.staff.find"
+        ctx.state = CertStaff.FIND.value
         await find(ctx, ctx.args)
         return
     await start(ctx)
 
 
-@router.action("cs:find", role=STAFF)
-async def find_again(ctx: Context) -> None:
+@router.action(FindAgain, role=STAFF)
+async def find_again(ctx: Context, _: FindAgain) -> None:
     await start(ctx)
 
 
-@router.action(DONE, role=STAFF)
+@router.action(Close, role=STAFF)
+async def close(ctx: Context, _: Close) -> None:
+    await done(ctx)
+
+
 async def done(ctx: Context) -> None:
     ctx.finish()
     ctx.say(Msg("cert.staff.bye"))
@@ -114,8 +153,8 @@ async def find(ctx: Context, query: str) -> None:
               for app in apps[:SHOWN]]
     if len(apps) > SHOWN:
         lines.append(Msg("cert.staff.found_more", count=len(apps) - SHOWN))
-    choices = [Choice(f"cs:open:{app.id}", app.number) for app in apps[:SHOWN]]
-    choices += [Choice("cs:find", Msg("cert.staff.find_another")), Choice(DONE, Msg("cert.staff.close"))]
+    choices = [Choice(OpenCard(app.id), app.number) for app in apps[:SHOWN]]
+    choices += [Choice(FindAgain(), Msg("cert.staff.find_another")), Choice(DONE, Msg("cert.staff.close"))]
     ctx.say(join(ctx.render, lines), choices)
 
 
@@ -128,7 +167,7 @@ async def take_query(ctx: Context) -> None:
     await find(ctx, ctx.text.strip())
 
 
-router.state(State("cert.staff.find", ask_query, take_query, role=STAFF))
+router.state(State(CertStaff.FIND, ask_query, take_query, role=STAFF))
 
 
 # -- one application -------------------------------------------------------------------------------
@@ -141,21 +180,15 @@ async def show_card(ctx: Context, app: Application, intro: Text | None = None) -
     linked = await owner_of(ctx.conn, app) is not None
     ctx.say(
         join(ctx.render, staff_card(app, entries, ctx.zone, linked=linked)),
-        [Choice(f"cs:stage:{app.id}", Msg("cert.staff.set_stage")),
-         Choice("cs:find", Msg("cert.staff.find_another")),
+        [Choice(SetStage(app.id), Msg("cert.staff.set_stage")),
+         Choice(FindAgain(), Msg("cert.staff.find_another")),
          Choice(DONE, Msg("cert.staff.close"))],
     )
 
 
-async def _named(ctx: Context, prefix: str) -> Application | None:
-    raw = (ctx.choice_id or "").removeprefix(prefix)
-    app_id = parse_id(raw)
-    return await repo.get(ctx.conn, app_id) if app_id is not None else None
-
-
-@router.action("cs:open:", role=STAFF)
-async def open_card(ctx: Context) -> None:
-    app = await _named(ctx, "cs:open:")
+@router.action(OpenCard, role=STAFF)
+async def open_card(ctx: Context, button: OpenCard) -> None:
+    app = await repo.get(ctx.conn, button.application_id)
     if app is None:
         ctx.say(Msg("common.stale"))
         await start(ctx)
@@ -163,15 +196,15 @@ async def open_card(ctx: Context) -> None:
     await show_card(ctx, app)
 
 
-@router.action("cs:stage:", role=STAFF)
-async def start_stage(ctx: Context) -> None:
-    app = await _named(ctx, "cs:stage:")
+@router.action(SetStage, role=STAFF)
+async def start_stage(ctx: Context, button: SetStage) -> None:
+    app = await repo.get(ctx.conn, button.application_id)
     if app is None:
         ctx.say(Msg("common.stale"))
         await start(ctx)
         return
     ctx.finish()
-    await ctx.goto("cert.staff.stage", cert_app=app.id, cert_seen=await _version(ctx, app))
+    await ctx.goto(CertStaff.STAGE, cert_app=app.id, cert_seen=await _version(ctx, app))
 
 
 async def _version(ctx: Context, app: Application) -> str:
@@ -232,7 +265,7 @@ async def take_stage(ctx: Context) -> None:
     ctx.data["cert_to"] = code
     for key in ("cert_when", "cert_place"):
         ctx.data.pop(key, None)
-    await ctx.goto("cert.staff.when" if stage(code).appointment else "cert.staff.note")
+    await ctx.goto(CertStaff.WHEN if stage(code).appointment else CertStaff.NOTE)
 
 
 async def ask_when(ctx: Context) -> None:
@@ -244,7 +277,7 @@ async def ask_when(ctx: Context) -> None:
 async def take_when(ctx: Context) -> None:
     if ctx.choice_id == "cs:nodate" and not stage(str(ctx.data.get("cert_to"))).time_required:
         ctx.data["cert_when"] = None
-        await ctx.goto("cert.staff.place")
+        await ctx.goto(CertStaff.PLACE)
         return
     if ctx.incoming.kind != "text":
         raise InvalidInput("cert.when_invalid")
@@ -253,7 +286,7 @@ async def take_when(ctx: Context) -> None:
     if when <= ctx.now:
         raise InvalidInput("cert.staff.when_past")
     ctx.data["cert_when"] = when.isoformat()
-    await ctx.goto("cert.staff.place")
+    await ctx.goto(CertStaff.PLACE)
 
 
 async def ask_place(ctx: Context) -> None:
@@ -267,7 +300,7 @@ async def take_place(ctx: Context) -> None:
     if place is None:
         raise InvalidInput("common.text_empty")
     ctx.data["cert_place"] = place
-    await ctx.goto("cert.staff.note")
+    await ctx.goto(CertStaff.NOTE)
 
 
 async def ask_note(ctx: Context) -> None:
@@ -282,12 +315,12 @@ async def take_note(ctx: Context) -> None:
         ctx.data["cert_note"] = parsing.clean_note(ctx.text)
     else:
         raise InvalidInput("common.text_empty")
-    await ctx.goto("cert.staff.confirm")
+    await ctx.goto(CertStaff.CONFIRM)
 
 
 async def note_back(ctx: Context) -> None:
     appointment = stage(str(ctx.data.get("cert_to"))).appointment
-    await ctx.goto("cert.staff.place" if appointment else "cert.staff.stage")
+    await ctx.goto(CertStaff.PLACE if appointment else CertStaff.STAGE)
 
 
 def _change(ctx: Context) -> Change:
@@ -346,12 +379,12 @@ async def take_confirm(ctx: Context) -> None:
     await show_card(ctx, current, Msg("cert.staff.saved_notified" if queued else "cert.staff.saved"))
 
 
-router.state(State("cert.staff.stage", ask_stage, _step(take_stage), role=STAFF,
+router.state(State(CertStaff.STAGE, ask_stage, _step(take_stage), role=STAFF,
                    on_back=back_to_card))
-router.state(State("cert.staff.when", ask_when, _step(take_when), back="cert.staff.stage",
+router.state(State(CertStaff.WHEN, ask_when, _step(take_when), back=CertStaff.STAGE,
                    role=STAFF))
-router.state(State("cert.staff.place", ask_place, _step(take_place), back="cert.staff.when",
+router.state(State(CertStaff.PLACE, ask_place, _step(take_place), back=CertStaff.WHEN,
                    role=STAFF))
-router.state(State("cert.staff.note", ask_note, _step(take_note), role=STAFF, on_back=note_back))
-router.state(State("cert.staff.confirm", ask_confirm, _step(take_confirm), back="cert.staff.note",
+router.state(State(CertStaff.NOTE, ask_note, _step(take_note), role=STAFF, on_back=note_back))
+router.state(State(CertStaff.CONFIRM, ask_confirm, _step(take_confirm), back=CertStaff.NOTE,
                    role=STAFF))

@@ -13,6 +13,19 @@ from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
 from bot.numbers import parse_id
 from handlers.sessions import attendance, notices
+from handlers.sessions.buttons import (
+    CalendarFile,
+    CancelSeat,
+    ConfirmCancelSeat,
+    ConfirmEnrol,
+    Enrol,
+    EntryCode,
+    GiveBack,
+    ListPage,
+    MySessions,
+    OpenSession,
+    ShowMap,
+)
 from handlers.sessions.calendar import session_ics
 from handlers.sessions.texts import card, mine_text, seats_text, title_of
 from storage import enrolments as enrolment_repo
@@ -48,7 +61,7 @@ async def show_list(ctx: Context, page: int) -> None:
         ctx.conn, ctx.now, craft=artisan.craft, region=artisan.region,
         limit=PAGE_SIZE, offset=page * PAGE_SIZE,
     )
-    nav = [Choice("s:mine", Msg("sess.btn_mine")), Choice("nav:menu", Msg("nav.menu"))]
+    nav = [Choice(MySessions(), Msg("sess.btn_mine")), Choice("nav:menu", Msg("nav.menu"))]
     if not rows:
         ctx.say(Msg("sess.none_upcoming"), nav)
         return
@@ -60,11 +73,11 @@ async def show_list(ctx: Context, page: int) -> None:
             "sess.list_line", number=number, title=title, when=listed.session.starts_at,
             venue=listed.session.venue, seats=seats_text(listed),
         )))
-        choices.append(Choice(f"s:open:{listed.session.id}", f"{number}. {title}"[:60]))
+        choices.append(Choice(OpenSession(listed.session.id), f"{number}. {title}"[:60]))
     if page > 0:
-        choices.append(Choice(f"s:list:{page - 1}", Msg("sess.btn_prev")))
+        choices.append(Choice(ListPage(page - 1), Msg("sess.btn_prev")))
     if page < pages - 1:
-        choices.append(Choice(f"s:list:{page + 1}", Msg("sess.btn_next")))
+        choices.append(Choice(ListPage(page + 1), Msg("sess.btn_next")))
     header = ctx.render(Msg("sess.list_title", page=page + 1, pages=pages))
     ctx.say(Raw(header + "\n\n" + "\n\n".join(lines)), [*choices, *nav])
 
@@ -81,10 +94,9 @@ async def cmd_trainings(ctx: Context) -> None:
     await show_list(ctx, 0)
 
 
-@router.action("s:list:", registered=True)
-async def list_page(ctx: Context) -> None:
-    page = ctx.choice_number("s:list:")
-    await show_list(ctx, page or 0)
+@router.action(ListPage, registered=True)
+async def list_page(ctx: Context, button: ListPage) -> None:
+    await show_list(ctx, button.page)
 
 
 # -- the card -----------------------------------------------------------------------------------
@@ -113,31 +125,27 @@ async def show_card(ctx: Context, session_id: int, intro: Text | None = None) ->
             else Msg("sess.closed_started")
     elif enrolment is None:
         label = "sess.btn_enrol" if listed.seats_left > 0 else "sess.btn_wait"
-        choices.append(Choice(f"s:enrol:{session.id}", Msg(label)))
+        choices.append(Choice(Enrol(session.id), Msg(label)))
     elif enrolment.status == EnrolmentStatus.ENROLLED:
-        choices.append(Choice(f"s:ics:{session.id}", Msg("sess.btn_ics")))
-        choices.append(Choice(f"s:cancel:{session.id}", Msg("sess.btn_cancel")))
+        choices.append(Choice(CalendarFile(session.id), Msg("sess.btn_ics")))
+        choices.append(Choice(CancelSeat(session.id), Msg("sess.btn_cancel")))
     else:
-        choices.append(Choice(f"s:cancel:{session.id}", Msg("sess.btn_leave")))
+        choices.append(Choice(CancelSeat(session.id), Msg("sess.btn_leave")))
     if _entry_key(ctx) and enrolment is not None and enrolment.status == EnrolmentStatus.ENROLLED \
             and session.status == SessionStatus.SCHEDULED and ctx.now < session.ends_at:
-        choices.append(Choice(f"s:qr:{session.id}", Msg("sess.btn_entry_qr")))
+        choices.append(Choice(EntryCode(session.id), Msg("sess.btn_entry_qr")))
     if session.location is not None:
-        choices.append(Choice(f"s:map:{session.id}", Msg("sess.btn_map")))
-    choices += [Choice("s:list:0", Msg("sess.btn_list")), Choice("s:mine", Msg("sess.btn_mine")),
+        choices.append(Choice(ShowMap(session.id), Msg("sess.btn_map")))
+    choices += [Choice(ListPage(0), Msg("sess.btn_list")), Choice(MySessions(), Msg("sess.btn_mine")),
                 Choice("nav:menu", Msg("nav.menu"))]
     if intro is not None:
         ctx.say(intro)
     ctx.say(card(listed, ctx.lang, default_locale(ctx), mine=status_note), choices)
 
 
-@router.action("s:open:", registered=True)
-async def open_card(ctx: Context) -> None:
-    session_id = ctx.choice_number("s:open:")
-    if session_id is None:
-        await stale(ctx)
-        return
-    await show_card(ctx, session_id)
+@router.action(OpenSession, registered=True)
+async def open_card(ctx: Context, button: OpenSession) -> None:
+    await show_card(ctx, button.session_id)
 
 
 async def open_deeplink(ctx: Context) -> None:
@@ -156,10 +164,9 @@ async def open_deeplink(ctx: Context) -> None:
 router.deeplinks["s"] = open_deeplink
 
 
-@router.action("s:map:", registered=True)
-async def send_map(ctx: Context) -> None:
-    session_id = ctx.choice_number("s:map:")
-    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+@router.action(ShowMap, registered=True)
+async def send_map(ctx: Context, button: ShowMap) -> None:
+    session = await session_repo.get(ctx.conn, button.session_id)
     if session is None or session.location is None:
         await stale(ctx)
         return
@@ -172,9 +179,8 @@ async def send_map(ctx: Context) -> None:
 
 # -- enrol ------------------------------------------------------------------------------------
 
-async def _open_listed(ctx: Context, prefix: str) -> Listed | None:
-    session_id = ctx.choice_number(prefix)
-    listed = await session_repo.get_listed(ctx.conn, session_id) if session_id else None
+async def _open_listed(ctx: Context, session_id: int) -> Listed | None:
+    listed = await session_repo.get_listed(ctx.conn, session_id)
     if listed is None:
         await stale(ctx)
         return None
@@ -184,9 +190,9 @@ async def _open_listed(ctx: Context, prefix: str) -> Listed | None:
     return listed
 
 
-@router.action("s:enrol:", registered=True)
-async def ask_enrol(ctx: Context) -> None:
-    listed = await _open_listed(ctx, "s:enrol:")
+@router.action(Enrol, registered=True)
+async def ask_enrol(ctx: Context, button: Enrol) -> None:
+    listed = await _open_listed(ctx, button.session_id)
     if listed is None:
         return
     s = listed.session
@@ -198,15 +204,15 @@ async def ask_enrol(ctx: Context) -> None:
     key = "sess.confirm_enrol" if listed.seats_left > 0 else "sess.confirm_wait"
     ctx.say(
         Msg(key, title=title, when=s.starts_at, venue=s.venue),
-        [Choice(f"s:enrolok:{s.id}", Msg("sess.btn_yes_enrol" if listed.seats_left > 0
+        [Choice(ConfirmEnrol(s.id), Msg("sess.btn_yes_enrol" if listed.seats_left > 0
                                          else "sess.btn_yes_wait")),
-         Choice(f"s:open:{s.id}", Msg("sess.btn_no"))],
+         Choice(OpenSession(s.id), Msg("sess.btn_no"))],
     )
 
 
-@router.action("s:enrolok:", registered=True)
-async def do_enrol(ctx: Context) -> None:
-    listed = await _open_listed(ctx, "s:enrolok:")
+@router.action(ConfirmEnrol, registered=True)
+async def do_enrol(ctx: Context, button: ConfirmEnrol) -> None:
+    listed = await _open_listed(ctx, button.session_id)
     if listed is None:
         return
     assert ctx.artisan is not None
@@ -220,22 +226,22 @@ async def do_enrol(ctx: Context) -> None:
     if enrolment.status == EnrolmentStatus.ENROLLED:
         ctx.say(
             Msg("sess.enrolled", title=title, when=s.starts_at, venue=s.venue),
-            [Choice(f"s:ics:{s.id}", Msg("sess.btn_ics")), Choice("s:mine", Msg("sess.btn_mine")),
+            [Choice(CalendarFile(s.id), Msg("sess.btn_ics")), Choice(MySessions(), Msg("sess.btn_mine")),
              Choice("nav:menu", Msg("nav.menu"))],
         )
         return
     rank = await enrolment_repo.rank(ctx.conn, enrolment)
     ctx.say(
         Msg("sess.waitlisted", title=title, position=rank or 1),
-        [Choice(f"s:open:{s.id}", Msg("sess.btn_open")), Choice("s:mine", Msg("sess.btn_mine")),
+        [Choice(OpenSession(s.id), Msg("sess.btn_open")), Choice(MySessions(), Msg("sess.btn_mine")),
          Choice("nav:menu", Msg("nav.menu"))],
     )
 
 
 # -- cancel -----------------------------------------------------------------------------------
 
-async def ask_cancel(ctx: Context, prefix: str) -> None:
-    listed = await _open_listed(ctx, prefix)
+async def ask_cancel(ctx: Context, session_id: int) -> None:
+    listed = await _open_listed(ctx, session_id)
     if listed is None:
         return
     s = listed.session
@@ -246,25 +252,25 @@ async def ask_cancel(ctx: Context, prefix: str) -> None:
     key = "sess.confirm_cancel" if enrolment.status == EnrolmentStatus.ENROLLED else "sess.confirm_leave"
     ctx.say(
         Msg(key, title=title_of(s, ctx.lang, default_locale(ctx)), when=s.starts_at),
-        [Choice(f"s:cancelok:{s.id}", Msg("sess.btn_yes_cancel")),
-         Choice(f"s:open:{s.id}", Msg("sess.btn_keep"))],
+        [Choice(ConfirmCancelSeat(s.id), Msg("sess.btn_yes_cancel")),
+         Choice(OpenSession(s.id), Msg("sess.btn_keep"))],
     )
 
 
-@router.action("s:cancel:", registered=True)
-async def cancel_enrolment(ctx: Context) -> None:
-    await ask_cancel(ctx, "s:cancel:")
+@router.action(CancelSeat, registered=True)
+async def cancel_enrolment(ctx: Context, button: CancelSeat) -> None:
+    await ask_cancel(ctx, button.session_id)
 
 
-@router.action("s:giveback:", registered=True)
-async def give_back(ctx: Context) -> None:
+@router.action(GiveBack, registered=True)
+async def give_back(ctx: Context, button: GiveBack) -> None:
     """The button of a promotion notice: same as cancelling, with the same confirmation."""
-    await ask_cancel(ctx, "s:giveback:")
+    await ask_cancel(ctx, button.session_id)
 
 
-@router.action("s:cancelok:", registered=True)
-async def do_cancel(ctx: Context) -> None:
-    listed = await _open_listed(ctx, "s:cancelok:")
+@router.action(ConfirmCancelSeat, registered=True)
+async def do_cancel(ctx: Context, button: ConfirmCancelSeat) -> None:
+    listed = await _open_listed(ctx, button.session_id)
     if listed is None:
         return
     assert ctx.artisan is not None
@@ -288,7 +294,7 @@ async def show_mine(ctx: Context) -> None:
     ctx.finish()
     assert ctx.artisan is not None
     rows = await enrolment_repo.of_artisan(ctx.conn, ctx.artisan.id, ctx.now)
-    nav = [Choice("s:list:0", Msg("sess.btn_list")), Choice("nav:menu", Msg("nav.menu"))]
+    nav = [Choice(ListPage(0), Msg("sess.btn_list")), Choice("nav:menu", Msg("nav.menu"))]
     if not rows:
         ctx.say(Msg("sess.mine_none"), nav)
         return
@@ -301,21 +307,20 @@ async def show_mine(ctx: Context) -> None:
             "sess.mine_line", number=number, title=title, when=session.starts_at,
             status=mine_text(enrolment, rank),
         )))
-        choices.append(Choice(f"s:open:{session.id}", f"{number}. {title}"[:60]))
+        choices.append(Choice(OpenSession(session.id), f"{number}. {title}"[:60]))
     ctx.say(Raw(ctx.render(Msg("sess.mine_title")) + "\n\n" + "\n\n".join(lines)), [*choices, *nav])
 
 
-@router.action("s:mine", registered=True)
-async def mine(ctx: Context) -> None:
+@router.action(MySessions, registered=True)
+async def mine(ctx: Context, _: MySessions) -> None:
     await show_mine(ctx)
 
 
 # -- calendar file ----------------------------------------------------------------------------
 
-@router.action("s:ics:", registered=True)
-async def send_ics(ctx: Context) -> None:
-    session_id = ctx.choice_number("s:ics:")
-    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+@router.action(CalendarFile, registered=True)
+async def send_ics(ctx: Context, button: CalendarFile) -> None:
+    session = await session_repo.get(ctx.conn, button.session_id)
     if session is None:
         await stale(ctx)
         return
@@ -337,12 +342,11 @@ def _entry_key(ctx: Context) -> str | None:
     return key.get_secret_value() if key is not None else None
 
 
-@router.action("s:qr:", registered=True)
-async def send_entry_qr(ctx: Context) -> None:
+@router.action(EntryCode, registered=True)
+async def send_entry_qr(ctx: Context, button: EntryCode) -> None:
     """The artisan's own entry code for a session they hold a seat in, as a QR image."""
-    session_id = ctx.choice_number("s:qr:")
-    session = await session_repo.get(ctx.conn, session_id) if session_id else None
-    enrolment, _ = await _mine(ctx, session_id) if session_id else (None, None)
+    session = await session_repo.get(ctx.conn, button.session_id)
+    enrolment, _ = await _mine(ctx, button.session_id)
     key = _entry_key(ctx)
     if session is None or enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED or key is None \
             or session.status != SessionStatus.SCHEDULED or ctx.now >= session.ends_at:

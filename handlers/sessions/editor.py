@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.dialogue import Context, Router, State, nav_choices
+from bot.dialogue import Context, Router, State, Step, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice
@@ -40,9 +40,24 @@ from storage.sessions import Listed, Session, SessionStatus
 router = Router()
 STAFF = "staff"
 
-# Field → (state, previous state) in the order they are asked.
+# The fields, in the order they are asked; each has its step ``Editor(f"sa.{field}")``.
 STEPS = ("title", "desc", "craft", "region", "venue", "location", "start", "duration", "capacity")
 DURATIONS = (60, 120, 180, 240, 360, 480)
+
+
+class Editor(Step):
+    """A question of the session editor per field of ``STEPS``, then the preview."""
+
+    TITLE = "sa.title"
+    DESC = "sa.desc"
+    CRAFT = "sa.craft"
+    REGION = "sa.region"
+    VENUE = "sa.venue"
+    LOCATION = "sa.location"
+    START = "sa.start"
+    DURATION = "sa.duration"
+    CAPACITY = "sa.capacity"
+    PREVIEW = "sa.preview"
 
 
 def draft(ctx: Context) -> dict[str, Any]:
@@ -69,25 +84,25 @@ def start_draft(ctx: Context, session: Session | None) -> None:
 
 async def new_session(ctx: Context) -> None:
     start_draft(ctx, None)
-    await ctx.goto("sa.title")
+    await ctx.goto(Editor.TITLE)
 
 
 async def edit_session(ctx: Context, session: Session) -> None:
     start_draft(ctx, session)
-    await ctx.goto("sa.preview")
+    await ctx.goto(Editor.PREVIEW)
 
 
 async def _next(ctx: Context, step: str) -> None:
     """After answering ``step``: the next step, or the preview when editing."""
     if ctx.data.get("translating") and step == "title":
-        await ctx.goto("sa.desc")
+        await ctx.goto(Editor.DESC)
         return
     index = STEPS.index(step) + 1
     if ctx.data.get("editing") or ctx.data.get("translating") or index == len(STEPS):
         ctx.data.pop("translating", None)
-        await ctx.goto("sa.preview")
+        await ctx.goto(Editor.PREVIEW)
         return
-    await ctx.goto(f"sa.{STEPS[index]}")
+    await ctx.goto(Editor(f"sa.{STEPS[index]}"))
 
 
 def _language(ctx: Context) -> Msg:
@@ -233,14 +248,14 @@ async def back(ctx: Context) -> None:
     """Back: to the preview when editing, else to the previous question."""
     if ctx.data.get("editing") or ctx.data.get("translating"):
         ctx.data.pop("translating", None)
-        await ctx.goto("sa.preview")
+        await ctx.goto(Editor.PREVIEW)
         return
     step = (ctx.state or "").removeprefix("sa.")
     index = STEPS.index(step) if step in STEPS else 0
     if index == 0:
         await ctx.reprompt()
         return
-    await ctx.goto(f"sa.{STEPS[index - 1]}")
+    await ctx.goto(Editor(f"sa.{STEPS[index - 1]}"))
 
 
 _QUESTIONS = {
@@ -252,7 +267,7 @@ _QUESTIONS = {
 }
 for _step in STEPS:
     _ask, _take = _QUESTIONS[_step]
-    router.state(State(f"sa.{_step}", _ask, _take, role=STAFF, on_back=back))
+    router.state(State(Editor(f"sa.{_step}"), _ask, _take, role=STAFF, on_back=back))
 
 
 # -- preview and publish ----------------------------------------------------------------------
@@ -289,7 +304,7 @@ async def ask_preview(ctx: Context) -> None:
     missing = _missing(d)
     if missing is not None:
         ctx.data.pop("editing", None)
-        await ctx.goto(f"sa.{missing}")
+        await ctx.goto(Editor(f"sa.{missing}"))
         return
     session = draft_session(d, ctx.now, author_of(ctx))
     seated = waiting = 0
@@ -314,13 +329,13 @@ async def ask_preview(ctx: Context) -> None:
 async def take_preview(ctx: Context) -> None:
     choice = ctx.choice_id or ""
     if choice.startswith("sa:f:") and choice.removeprefix("sa:f:") in STEPS:
-        await ctx.goto(f"sa.{choice.removeprefix('sa:f:')}")
+        await ctx.goto(Editor(f"sa.{choice.removeprefix('sa:f:')}"))
         return
     if choice.startswith("sa:tr:") and choice.removeprefix("sa:tr:") in LANGUAGES:
         draft(ctx)["lang"] = choice.removeprefix("sa:tr:")
         ctx.data.pop("editing", None)
         ctx.data["translating"] = True
-        await ctx.goto("sa.title")
+        await ctx.goto(Editor.TITLE)
         return
     if choice == "sa:publish":
         await publish(ctx)
@@ -329,7 +344,7 @@ async def take_preview(ctx: Context) -> None:
     await ctx.reprompt()
 
 
-router.state(State("sa.preview", ask_preview, take_preview, role=STAFF))
+router.state(State(Editor.PREVIEW, ask_preview, take_preview, role=STAFF))
 
 
 async def publish(ctx: Context) -> None:
@@ -346,7 +361,8 @@ async def publish(ctx: Context) -> None:
             longitude=proposed.longitude, capacity=proposed.capacity,
         )
         if isinstance(outcome, changes.Refused):
-            retry = {changes.Refusal.START_IN_PAST: "sa.start", changes.Refusal.CAPACITY_BELOW: "sa.capacity"}
+            retry = {changes.Refusal.START_IN_PAST: Editor.START,
+                     changes.Refusal.CAPACITY_BELOW: Editor.CAPACITY}
             ctx.say(outcome.message)
             if outcome.reason in retry:
                 await ctx.goto(retry[outcome.reason])
@@ -360,7 +376,7 @@ async def publish(ctx: Context) -> None:
         return
     if proposed.starts_at <= ctx.now:
         ctx.say(Msg("sess.start_in_past", when=proposed.starts_at))
-        await ctx.goto("sa.start")
+        await ctx.goto(Editor.START)
         return
     session_id = await session_repo.create(
         ctx.conn, ctx.now, title=proposed.title, description=proposed.description,

@@ -14,6 +14,7 @@ from datetime import datetime
 from bot.dialogue import Services
 from bot.i18n import Msg
 from bot.messages import Choice, Reply
+from handlers.sessions.buttons import CalendarFile, GiveBack, ListPage, OpenSession
 from handlers.sessions.texts import short
 from storage import artisans as artisan_repo
 from storage import enrolments as enrolment_repo
@@ -39,9 +40,9 @@ async def promote_and_notify(services: Services, conn: Conn, session_id: int) ->
             continue
         reply = Reply(
             Msg("sess.promoted", **short(session, artisan.locale, default)),
-            [Choice(f"s:giveback:{session.id}", Msg("sess.btn_giveback")),
-             Choice(f"s:ics:{session.id}", Msg("sess.btn_ics")),
-             Choice(f"s:open:{session.id}", Msg("sess.btn_open"))],
+            [Choice(GiveBack(session.id), Msg("sess.btn_giveback")),
+             Choice(CalendarFile(session.id), Msg("sess.btn_ics")),
+             Choice(OpenSession(session.id), Msg("sess.btn_open"))],
         )
         await services.outbox.notify(
             conn, artisan_id, reply, kind=PROMOTION, priority=5,
@@ -71,8 +72,8 @@ async def announce_rescheduled(
         services, conn, session, f"moved:{session.id}:{session.version}",
         lambda locale, default: Reply(
             Msg("sess.rescheduled_notice", old=old_start, **short(session, locale, default)),
-            [Choice(f"s:ics:{session.id}", Msg("sess.btn_ics")),
-             Choice(f"s:open:{session.id}", Msg("sess.btn_open"))],
+            [Choice(CalendarFile(session.id), Msg("sess.btn_ics")),
+             Choice(OpenSession(session.id), Msg("sess.btn_open"))],
         ),
     )
 
@@ -83,7 +84,7 @@ async def announce_cancelled(services: Services, conn: Conn, session: Session) -
         services, conn, session, f"cancelled:{session.id}",
         lambda locale, default: Reply(
             Msg("sess.cancelled_notice", **short(session, locale, default)),
-            [Choice("s:list:0", Msg("sess.btn_list"))],
+            [Choice(ListPage(0), Msg("sess.btn_list"))],
         ),
     )
 

@@ -1,6 +1,7 @@
 """A printable poster (PNG) for a session: its texts and a QR code of the deep link.
 
-The QR code (``qrcode``) opens ``https://t.me/<bot>?start=s<ID>``: the artisan lands on the
+The QR code (``qrcode``) opens the session link that a channel builds (Telegram's
+``https://t.me/<bot>?start=s<ID>``, see :mod:`bot.channel_services`): the artisan lands on the
 session card, registering first if needed. Text is drawn with Pillow; a system font with Arabic
 glyphs is used when one is found (DejaVu Sans), and Pillow's own font otherwise. Arabic is shaped
 right to left when Pillow has libraqm (the usual wheels do).
@@ -21,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
 from bot.i18n import Msg
+from storage.sessions import SessionStatus
 
 if TYPE_CHECKING:
     from bot.i18n import Translator
@@ -125,7 +127,7 @@ def session_poster(session: Session, link: str, translator: Translator, zone: Zo
         title = session.title.get(each)
         if not title:
             continue
-        if session.status == "cancelled":
+        if session.status == SessionStatus.CANCELLED:
             cancelled.append(translator.plain(Msg("sess.poster_cancelled"), each, zone))
         blocks.append((title, 64, True))
         when = translator.plain(Msg("sess.poster_when", when=session.starts_at), each, zone)

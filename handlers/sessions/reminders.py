@@ -33,10 +33,10 @@ from zoneinfo import ZoneInfo
 from bot.dialogue import Context, Job, Router, Services
 from bot.i18n import Msg
 from bot.messages import Choice, Reply
-from bot.numbers import parse_id
 from bot.timezones import load_zone
 from handlers.sessions import notices
 from handlers.sessions.artisan import show_card, show_mine, stale
+from handlers.sessions.buttons import Coming, ConfirmNotComing, NotComing, OpenSession
 from handlers.sessions.parsing import local_to_utc
 from handlers.sessions.texts import title_of
 from storage import artisans as artisan_repo
@@ -190,9 +190,9 @@ async def _queue(
         reply = Reply(
             Msg("sess.reminder", title=title_of(session, artisan.locale, default),
                 when=session.starts_at, venue=session.venue),
-            [Choice(f"s:rsvp:y:{session.id}:{session.version}", Msg("sess.btn_rsvp_yes")),
-             Choice(f"s:rsvp:n:{session.id}:{session.version}", Msg("sess.btn_rsvp_no")),
-             Choice(f"s:open:{session.id}", Msg("sess.btn_open"))],
+            [Choice(Coming(session.id, session.version), Msg("sess.btn_rsvp_yes")),
+             Choice(NotComing(session.id, session.version), Msg("sess.btn_rsvp_no")),
+             Choice(OpenSession(session.id), Msg("sess.btn_open"))],
         )
         if await services.outbox.notify(conn, artisan_id, reply, kind=REMINDER, key=key, priority=3):
             if chats:
@@ -210,14 +210,6 @@ router.jobs.append(Job("session-reminders", reminder_job, 60))
 
 # -- the answers ------------------------------------------------------------------------------
 
-def _rsvp_ids(ctx: Context, prefix: str) -> tuple[int, int] | None:
-    parts = (ctx.choice_id or "").removeprefix(prefix).split(":")
-    ids = [parse_id(p) for p in parts]
-    if len(ids) != 2 or ids[0] is None or ids[1] is None:
-        return None
-    return ids[0], ids[1]
-
-
 async def _enrolled_session(ctx: Context, session_id: int) -> Session | None:
     assert ctx.artisan is not None
     session = await session_repo.get(ctx.conn, session_id)
@@ -229,12 +221,11 @@ async def _enrolled_session(ctx: Context, session_id: int) -> Session | None:
     return session
 
 
-@router.action("s:rsvp:y:", registered=True)
-async def rsvp_yes(ctx: Context) -> None:
-    ids = _rsvp_ids(ctx, "s:rsvp:y:")
-    session = await _enrolled_session(ctx, ids[0]) if ids else None
-    if ids is None or session is None or session.version != ids[1]:
-        if ids is not None and session is not None:
+@router.action(Coming, registered=True)
+async def rsvp_yes(ctx: Context, button: Coming) -> None:
+    session = await _enrolled_session(ctx, button.session_id)
+    if session is None or session.version != button.version:
+        if session is not None:
             await show_card(ctx, session.id, Msg("common.stale"))
             return
         await stale(ctx)
@@ -247,29 +238,27 @@ async def rsvp_yes(ctx: Context) -> None:
     ctx.say(
         Msg("sess.rsvp_thanks", title=title_of(session, ctx.lang, ctx.services.settings.default_locale),
             when=session.starts_at),
-        [Choice(f"s:open:{session.id}", Msg("sess.btn_open")), Choice("nav:menu", Msg("nav.menu"))],
+        [Choice(OpenSession(session.id), Msg("sess.btn_open")), Choice("nav:menu", Msg("nav.menu"))],
     )
 
 
-@router.action("s:rsvp:n:", registered=True)
-async def rsvp_no(ctx: Context) -> None:
-    ids = _rsvp_ids(ctx, "s:rsvp:n:")
-    session = await _enrolled_session(ctx, ids[0]) if ids else None
+@router.action(NotComing, registered=True)
+async def rsvp_no(ctx: Context, button: NotComing) -> None:
+    session = await _enrolled_session(ctx, button.session_id)
     if session is None:
         await stale(ctx)
         return
     ctx.say(
         Msg("sess.confirm_cant_come",
             title=title_of(session, ctx.lang, ctx.services.settings.default_locale)),
-        [Choice(f"s:cantok:{session.id}", Msg("sess.btn_yes_free")),
-         Choice(f"s:open:{session.id}", Msg("sess.btn_keep"))],
+        [Choice(ConfirmNotComing(session.id), Msg("sess.btn_yes_free")),
+         Choice(OpenSession(session.id), Msg("sess.btn_keep"))],
     )
 
 
-@router.action("s:cantok:", registered=True)
-async def cant_come(ctx: Context) -> None:
-    session_id = ctx.choice_number("s:cantok:")
-    session = await _enrolled_session(ctx, session_id) if session_id is not None else None
+@router.action(ConfirmNotComing, registered=True)
+async def cant_come(ctx: Context, button: ConfirmNotComing) -> None:
+    session = await _enrolled_session(ctx, button.session_id)
     if session is None:
         await stale(ctx)
         return

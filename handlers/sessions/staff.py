@@ -11,12 +11,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices
+from bot.dialogue import Context, MenuItem, Router, State, Step, nav_choices
 from bot.errors import InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document
-from bot.numbers import parse_id, parse_int
 from handlers.sessions import attendance, changes, editor
+from handlers.sessions.buttons import (
+    AllPresent,
+    Attendance,
+    CancelSession,
+    ConfirmCancelSession,
+    EditSession,
+    Mark,
+    MoveSession,
+    NewSession,
+    People,
+    PeopleCsv,
+    PeopleXlsx,
+    Poster,
+    StaffCard,
+    StaffListPage,
+)
 from handlers.sessions.files import enrolment_export
 from handlers.sessions.parsing import date_problem, parse_local_datetime
 from handlers.sessions.poster import session_poster
@@ -30,6 +45,13 @@ from storage.sessions import Listed, Session, SessionStatus
 router = Router()
 STAFF = "staff"
 ATTENDANCE_PAGE = 8
+
+
+class Move(Step):
+    """Moving a session: the new time, then its confirmation."""
+
+    MOVE = "sa.move"
+    MOVE_OK = "sa.move_ok"
 
 
 # -- the list ---------------------------------------------------------------------------------
@@ -49,29 +71,24 @@ async def menu_manage(ctx: Context) -> None:
 router.menu_item(MenuItem("manage_sessions", "sess.menu_staff", menu_manage, order=70, role="staff"))
 
 
-@router.action("sa:list:", role=STAFF)
-async def staff_list_page(ctx: Context) -> None:
-    await show_staff_list(ctx, ctx.choice_number("sa:list:") or 0)
+@router.action(StaffListPage, role=STAFF)
+async def staff_list_page(ctx: Context, button: StaffListPage) -> None:
+    await show_staff_list(ctx, button.page)
 
 
-@router.action("sa:new", role=STAFF)
-async def staff_new(ctx: Context) -> None:
+@router.action(NewSession, role=STAFF)
+async def staff_new(ctx: Context, _: NewSession) -> None:
     await editor.new_session(ctx)
 
 
-@router.action("sa:open:", role=STAFF)
-async def staff_open(ctx: Context) -> None:
-    session_id = ctx.choice_number("sa:open:")
-    if session_id is None:
-        await stale(ctx)
-        return
-    await show_staff_card(ctx, session_id)
+@router.action(StaffCard, role=STAFF)
+async def staff_open(ctx: Context, button: StaffCard) -> None:
+    await show_staff_card(ctx, button.session_id)
 
 
-async def _scheduled(ctx: Context, prefix: str) -> Session | None:
+async def _scheduled(ctx: Context, session_id: int) -> Session | None:
     """The session named by the button, if it can still be changed (else say why)."""
-    session_id = ctx.choice_number(prefix)
-    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+    session = await session_repo.get(ctx.conn, session_id)
     if session is None:
         await stale(ctx)
         return None
@@ -81,21 +98,21 @@ async def _scheduled(ctx: Context, prefix: str) -> Session | None:
     return session
 
 
-@router.action("sa:edit:", role=STAFF)
-async def staff_edit(ctx: Context) -> None:
-    session = await _scheduled(ctx, "sa:edit:")
+@router.action(EditSession, role=STAFF)
+async def staff_edit(ctx: Context, button: EditSession) -> None:
+    session = await _scheduled(ctx, button.session_id)
     if session is not None:
         await editor.edit_session(ctx, session)
 
 
 # -- reschedule -------------------------------------------------------------------------------
 
-@router.action("sa:move:", role=STAFF)
-async def staff_move(ctx: Context) -> None:
-    session = await _scheduled(ctx, "sa:move:")
+@router.action(MoveSession, role=STAFF)
+async def staff_move(ctx: Context, button: MoveSession) -> None:
+    session = await _scheduled(ctx, button.session_id)
     if session is not None:
         ctx.finish()
-        await ctx.goto("sa.move", move={"id": session.id})
+        await ctx.goto(Move.MOVE, move={"id": session.id})
 
 
 def _move(ctx: Context) -> dict[str, object]:
@@ -135,7 +152,7 @@ async def take_move(ctx: Context) -> None:
     if starts_at == session.starts_at:
         raise InvalidInput("sess.same_time")
     _move(ctx)["start"] = starts_at.isoformat()
-    await ctx.goto("sa.move_ok")
+    await ctx.goto(Move.MOVE_OK)
 
 
 async def ask_move_ok(ctx: Context) -> None:
@@ -163,22 +180,22 @@ async def take_move_ok(ctx: Context) -> None:
     outcome = await changes.reschedule(ctx.services, ctx.conn, session.id, new_start)
     if isinstance(outcome, changes.Refused) and outcome.reason == changes.Refusal.START_IN_PAST:
         ctx.say(outcome.message)
-        await ctx.goto("sa.move")
+        await ctx.goto(Move.MOVE)
     elif isinstance(outcome, changes.Refused):
         await show_staff_card(ctx, session.id, outcome.message)
     else:
         await show_staff_card(ctx, session.id, Msg("sess.staff_moved", count=outcome.told))
 
 
-router.state(State("sa.move", ask_move, take_move, role=STAFF))
-router.state(State("sa.move_ok", ask_move_ok, take_move_ok, back="sa.move", role=STAFF))
+router.state(State(Move.MOVE, ask_move, take_move, role=STAFF))
+router.state(State(Move.MOVE_OK, ask_move_ok, take_move_ok, back=Move.MOVE, role=STAFF))
 
 
 # -- cancel -----------------------------------------------------------------------------------
 
-@router.action("sa:cancel:", role=STAFF)
-async def staff_cancel(ctx: Context) -> None:
-    session = await _scheduled(ctx, "sa:cancel:")
+@router.action(CancelSession, role=STAFF)
+async def staff_cancel(ctx: Context, button: CancelSession) -> None:
+    session = await _scheduled(ctx, button.session_id)
     if session is None:
         return
     people = len(await enrolment_repo.audience(ctx.conn, session.id))
@@ -186,14 +203,14 @@ async def staff_cancel(ctx: Context) -> None:
         Msg("sess.confirm_cancel_session",
             title=title_of(session, ctx.lang, ctx.services.settings.default_locale),
             when=session.starts_at, count=people),
-        [Choice(f"sa:cancelok:{session.id}", Msg("sess.btn_yes_cancel_session")),
-         Choice(f"sa:open:{session.id}", Msg("sess.btn_no"))],
+        [Choice(ConfirmCancelSession(session.id), Msg("sess.btn_yes_cancel_session")),
+         Choice(StaffCard(session.id), Msg("sess.btn_no"))],
     )
 
 
-@router.action("sa:cancelok:", role=STAFF)
-async def staff_cancel_ok(ctx: Context) -> None:
-    session = await _scheduled(ctx, "sa:cancelok:")
+@router.action(ConfirmCancelSession, role=STAFF)
+async def staff_cancel_ok(ctx: Context, button: ConfirmCancelSession) -> None:
+    session = await _scheduled(ctx, button.session_id)
     if session is None:
         return
     outcome = await changes.cancel(ctx.services, ctx.conn, session.id)
@@ -204,17 +221,16 @@ async def staff_cancel_ok(ctx: Context) -> None:
 
 # -- enrolment list and exports ---------------------------------------------------------------
 
-async def _listed(ctx: Context, prefix: str) -> Listed | None:
-    session_id = ctx.choice_number(prefix)
-    listed = await session_repo.get_listed(ctx.conn, session_id) if session_id else None
+async def _listed(ctx: Context, session_id: int) -> Listed | None:
+    listed = await session_repo.get_listed(ctx.conn, session_id)
     if listed is None:
         await stale(ctx)
     return listed
 
 
-@router.action("sa:people:", role=STAFF)
-async def staff_people(ctx: Context) -> None:
-    listed = await _listed(ctx, "sa:people:")
+@router.action(People, role=STAFF)
+async def staff_people(ctx: Context, button: People) -> None:
+    listed = await _listed(ctx, button.session_id)
     if listed is None:
         return
     s = listed.session
@@ -234,14 +250,14 @@ async def staff_people(ctx: Context) -> None:
     body = "\n".join(lines) if lines else ctx.render(Msg("sess.people_none"))
     ctx.finish()
     ctx.say(Raw(header + "\n\n" + body), [
-        Choice(f"sa:xlsx:{s.id}", Msg("sess.btn_xlsx")), Choice(f"sa:csv:{s.id}", Msg("sess.btn_csv")),
-        Choice(f"sa:att:{s.id}:0", Msg("sess.btn_attendance")),
-        Choice(f"sa:open:{s.id}", Msg("sess.btn_back_session")),
+        Choice(PeopleXlsx(s.id), Msg("sess.btn_xlsx")), Choice(PeopleCsv(s.id), Msg("sess.btn_csv")),
+        Choice(Attendance(s.id, 0), Msg("sess.btn_attendance")),
+        Choice(StaffCard(s.id), Msg("sess.btn_back_session")),
     ])
 
 
-async def _export(ctx: Context, prefix: str, kind: str) -> None:
-    listed = await _listed(ctx, prefix)
+async def _export(ctx: Context, session_id: int, kind: str) -> None:
+    listed = await _listed(ctx, session_id)
     if listed is None:
         return
     s = listed.session
@@ -252,14 +268,14 @@ async def _export(ctx: Context, prefix: str, kind: str) -> None:
             document=Document(f"enrolments-session-{s.id}.{kind}", content, mime))
 
 
-@router.action("sa:xlsx:", role=STAFF)
-async def staff_xlsx(ctx: Context) -> None:
-    await _export(ctx, "sa:xlsx:", "xlsx")
+@router.action(PeopleXlsx, role=STAFF)
+async def staff_xlsx(ctx: Context, button: PeopleXlsx) -> None:
+    await _export(ctx, button.session_id, "xlsx")
 
 
-@router.action("sa:csv:", role=STAFF)
-async def staff_csv(ctx: Context) -> None:
-    await _export(ctx, "sa:csv:", "csv")
+@router.action(PeopleCsv, role=STAFF)
+async def staff_csv(ctx: Context, button: PeopleCsv) -> None:
+    await _export(ctx, button.session_id, "csv")
 
 
 # -- attendance -------------------------------------------------------------------------------
@@ -287,53 +303,45 @@ async def show_attendance(ctx: Context, session_id: int, page: int) -> None:
         e = person.enrolment
         lines.append(ctx.render(Msg("sess.attendance_line", number=number, name=person.full_name or "—",
                                     mark=Msg(f"sess.mark_{e.status}"))))
-        choices += [Choice(f"sa:mark:{e.id}:p", f"✅ {number}"), Choice(f"sa:mark:{e.id}:a", f"❌ {number}")]
+        choices += [Choice(Mark(e.id, "p"), f"✅ {number}"), Choice(Mark(e.id, "a"), f"❌ {number}")]
     if page > 0:
-        choices.append(Choice(f"sa:att:{s.id}:{page - 1}", Msg("sess.btn_prev")))
+        choices.append(Choice(Attendance(s.id, page - 1), Msg("sess.btn_prev")))
     if page < pages - 1:
-        choices.append(Choice(f"sa:att:{s.id}:{page + 1}", Msg("sess.btn_next")))
+        choices.append(Choice(Attendance(s.id, page + 1), Msg("sess.btn_next")))
     if seated:
-        choices.append(Choice(f"sa:allp:{s.id}", Msg("sess.btn_all_present")))
-    choices.append(Choice(f"sa:open:{s.id}", Msg("sess.btn_back_session")))
+        choices.append(Choice(AllPresent(s.id), Msg("sess.btn_all_present")))
+    choices.append(Choice(StaffCard(s.id), Msg("sess.btn_back_session")))
     title = title_of(s, ctx.lang, ctx.services.settings.default_locale)
     header = ctx.render(Msg("sess.attendance_title", title=title, when=s.starts_at))
     body = "\n".join(lines) if lines else ctx.render(Msg("sess.people_none"))
     ctx.say(Raw(header + "\n\n" + body), choices)
 
 
-@router.action("sa:att:", role=STAFF)
-async def staff_attendance(ctx: Context) -> None:
-    parts = (ctx.choice_id or "").removeprefix("sa:att:").split(":")
-    ids = [parse_int(p) for p in parts]
-    if len(ids) != 2 or ids[0] is None or ids[1] is None:
-        await stale(ctx)
-        return
-    await show_attendance(ctx, ids[0], ids[1])
+@router.action(Attendance, role=STAFF)
+async def staff_attendance(ctx: Context, button: Attendance) -> None:
+    await show_attendance(ctx, button.session_id, button.page)
 
 
-@router.action("sa:mark:", role=STAFF)
-async def staff_mark(ctx: Context) -> None:
-    parts = (ctx.choice_id or "").removeprefix("sa:mark:").split(":")
-    enrolment_id = parse_id(parts[0])
-    if len(parts) != 2 or enrolment_id is None or parts[1] not in ("p", "a"):
+@router.action(Mark, role=STAFF)
+async def staff_mark(ctx: Context, button: Mark) -> None:
+    if button.mark not in ("p", "a"):
         await stale(ctx)
         return
-    enrolment = await enrolment_repo.by_id(ctx.conn, enrolment_id)
+    enrolment = await enrolment_repo.by_id(ctx.conn, button.enrolment_id)
     session = await session_repo.get(ctx.conn, enrolment.session_id) if enrolment else None
     if enrolment is None or session is None or not attendance.markable(session, enrolment, ctx.now):
         await stale(ctx)
         return
-    await enrolment_repo.mark(ctx.conn, enrolment.id, parts[1] == "p", ctx.now)
+    await enrolment_repo.mark(ctx.conn, enrolment.id, button.mark == "p", ctx.now)
     seated = [p.enrolment.id for p in await enrolment_repo.of_session(ctx.conn, session.id)
               if p.enrolment.status in SEATED]
     index = seated.index(enrolment.id) if enrolment.id in seated else 0
     await show_attendance(ctx, session.id, index // ATTENDANCE_PAGE)
 
 
-@router.action("sa:allp:", role=STAFF)
-async def staff_all_present(ctx: Context) -> None:
-    session_id = ctx.choice_number("sa:allp:")
-    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+@router.action(AllPresent, role=STAFF)
+async def staff_all_present(ctx: Context, button: AllPresent) -> None:
+    session = await session_repo.get(ctx.conn, button.session_id)
     too_early = session is not None and ctx.now < session.starts_at - timedelta(hours=1)
     if session is None or session.status == SessionStatus.CANCELLED or too_early:
         await stale(ctx)
@@ -344,10 +352,9 @@ async def staff_all_present(ctx: Context) -> None:
 
 # -- poster -----------------------------------------------------------------------------------
 
-@router.action("sa:poster:", role=STAFF)
-async def staff_poster(ctx: Context) -> None:
-    session_id = ctx.choice_number("sa:poster:")
-    session = await session_repo.get(ctx.conn, session_id) if session_id else None
+@router.action(Poster, role=STAFF)
+async def staff_poster(ctx: Context, button: Poster) -> None:
+    session = await session_repo.get(ctx.conn, button.session_id)
     if session is None:
         await stale(ctx)
         return

@@ -12,6 +12,17 @@ from bot.dialogue import Context
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice
 from handlers import aftercare
+from handlers.sessions.buttons import (
+    Attendance,
+    CancelSession,
+    EditSession,
+    MoveSession,
+    NewSession,
+    People,
+    Poster,
+    StaffCard,
+    StaffListPage,
+)
 from handlers.sessions.texts import card, title_of
 from storage import sessions as session_repo
 from storage.sessions import SessionStatus
@@ -21,9 +32,8 @@ RECENT = timedelta(days=30)
 
 
 def deep_link(ctx: Context, session_id: int) -> str | None:
-    """The link that opens the session's card for an artisan (None without a bot username)."""
-    username = ctx.services.bot_username
-    return f"https://t.me/{username}?start=s{session_id}" if username else None
+    """The link that opens the session's card for an artisan (None if no channel gives one)."""
+    return ctx.services.channels.session_link(session_id)
 
 
 async def stale(ctx: Context) -> None:
@@ -49,12 +59,12 @@ async def show_staff_list(ctx: Context, page: int, intro: Text | None = None) ->
             "sess.staff_line", number=number, title=title, when=s.starts_at, seated=listed.seated,
             capacity=s.capacity, waiting=listed.waiting, status=Msg(f"sess.status_{s.status}"),
         )))
-        choices.append(Choice(f"sa:open:{s.id}", f"{number}. {title}"[:60]))
+        choices.append(Choice(StaffCard(s.id), f"{number}. {title}"[:60]))
     if page > 0:
-        choices.append(Choice(f"sa:list:{page - 1}", Msg("sess.btn_prev")))
+        choices.append(Choice(StaffListPage(page - 1), Msg("sess.btn_prev")))
     if page < pages - 1:
-        choices.append(Choice(f"sa:list:{page + 1}", Msg("sess.btn_next")))
-    choices += [Choice("sa:new", Msg("sess.btn_new")), Choice("nav:menu", Msg("nav.menu"))]
+        choices.append(Choice(StaffListPage(page + 1), Msg("sess.btn_next")))
+    choices += [Choice(NewSession(), Msg("sess.btn_new")), Choice("nav:menu", Msg("nav.menu"))]
     header = ctx.render(Msg("sess.staff_list_title", count=total, page=page + 1, pages=pages))
     body = "\n\n".join(lines) if lines else ctx.render(Msg("sess.staff_none"))
     ctx.say(Raw(header + "\n\n" + body), choices)
@@ -77,15 +87,15 @@ async def show_staff_card(ctx: Context, session_id: int, intro: Text | None = No
     feedback = await aftercare.card_line(ctx, s.id)
     if feedback is not None:  # after the session: what the artisans said, and a tap for more
         staff = Msg("fb.card_block", staff=staff, feedback=feedback)
-        choices.append(Choice(f"fbs:{s.id}", Msg("fb.btn_card")))
+        choices.append(Choice(aftercare.SessionFeedback(s.id), Msg("fb.btn_card")))
     if s.status == SessionStatus.SCHEDULED:
-        choices += [Choice(f"sa:edit:{s.id}", Msg("sess.btn_edit")),
-                    Choice(f"sa:move:{s.id}", Msg("sess.btn_reschedule")),
-                    Choice(f"sa:cancel:{s.id}", Msg("sess.btn_cancel_session"))]
-    choices += [Choice(f"sa:people:{s.id}", Msg("sess.btn_people")),
-                Choice(f"sa:att:{s.id}:0", Msg("sess.btn_attendance")),
-                Choice(f"sa:poster:{s.id}", Msg("sess.btn_poster")),
-                Choice("sa:list:0", Msg("sess.btn_staff_list"))]
+        choices += [Choice(EditSession(s.id), Msg("sess.btn_edit")),
+                    Choice(MoveSession(s.id), Msg("sess.btn_reschedule")),
+                    Choice(CancelSession(s.id), Msg("sess.btn_cancel_session"))]
+    choices += [Choice(People(s.id), Msg("sess.btn_people")),
+                Choice(Attendance(s.id, 0), Msg("sess.btn_attendance")),
+                Choice(Poster(s.id), Msg("sess.btn_poster")),
+                Choice(StaffListPage(0), Msg("sess.btn_staff_list"))]
     if intro is not None:
         ctx.say(intro)
     ctx.say(card(listed, ctx.lang, ctx.services.settings.default_locale, staff=staff), choices)

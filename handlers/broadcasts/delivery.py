@@ -23,10 +23,12 @@ import logging
 from bot.dialogue import Job, Services
 from bot.i18n import Msg, Text
 from bot.messages import Choice, Document, OutMessage, Reply, render
-from bot.outbox import PENDING, SENDING, SKIPPED, Queued
+from bot.outbox import BLOCKED, FAILED, PENDING, SENDING, SENT, SKIPPED, Queued
+from handlers.broadcasts.buttons import DeliveriesCsv, Stop
 from storage import audience as audience_repo
 from storage import broadcasts as repo
 from storage import outbox as outbox_repo
+from storage.broadcasts import BroadcastStatus
 from storage.database import Conn
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,8 @@ async def start(services: Services, conn: Conn, broadcast_id: int) -> int | None
     """Start sending now; return the number of recipients it is on its way to (the preview's
     count), or None if it was not startable."""
     now = services.clock.now()
-    if not await repo.move(conn, broadcast_id, repo.SENDING, allowed_from=(repo.DRAFT, repo.SCHEDULED),
+    if not await repo.move(conn, broadcast_id, BroadcastStatus.SENDING,
+                           allowed_from=(BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED),
                            now=now, started_at=now):
         return None
     b = await repo.get(conn, broadcast_id)
@@ -82,7 +85,7 @@ async def start(services: Services, conn: Conn, broadcast_id: int) -> int | None
     await services.outbox.enqueue_many(conn, rows, kind=repo.KIND, priority=PRIORITY_BROADCAST)
     await repo.update_fields(conn, b.id, now, total=len(people))
     progress = _author_message(services, b, progress_text(b.id, {}, len(people)),
-                               [Choice(f"bc:stop:{b.id}", Msg("bc.stop_button"))])
+                               [Choice(Stop(b.id), Msg("bc.stop_button"))])
     await services.outbox.to_chat(conn, b.author_channel, b.author_chat, progress,
                                   kind="broadcast_progress", key=f"broadcast:{b.id}:progress",
                                   priority=PRIORITY_AUTHOR)
@@ -97,7 +100,8 @@ async def start(services: Services, conn: Conn, broadcast_id: int) -> int | None
 async def stop(services: Services, conn: Conn, broadcast_id: int) -> int | None:
     """Stop a running broadcast: deliveries not yet attempted become skipped. None if not running."""
     now = services.clock.now()
-    if not await repo.move(conn, broadcast_id, repo.STOPPED, allowed_from=(repo.SENDING,), now=now):
+    if not await repo.move(conn, broadcast_id, BroadcastStatus.STOPPED,
+                           allowed_from=(BroadcastStatus.SENDING,), now=now):
         return None
     return await repo.skip_pending(conn, broadcast_id, "stopped")
 
@@ -111,8 +115,8 @@ def progress_text(broadcast_id: int, counts: dict[str, int], total: int) -> Msg:
     done = done_count(counts)
     percent = int(100 * done / total) if total else 100
     return Msg("bc.progress", id=broadcast_id, done=done, total=total, percent=percent,
-               sent=counts.get("sent", 0), failed=counts.get("failed", 0),
-               blocked=counts.get("blocked", 0), skipped=counts.get("skipped", 0))
+               sent=counts.get(SENT, 0), failed=counts.get(FAILED, 0),
+               blocked=counts.get(BLOCKED, 0), skipped=counts.get(SKIPPED, 0))
 
 
 def report_text(b: repo.Broadcast, counts: dict[str, int], reasons: list[tuple[str, int]]) -> Msg:
@@ -121,8 +125,8 @@ def report_text(b: repo.Broadcast, counts: dict[str, int], reasons: list[tuple[s
     why: Text = Msg("bc.report_reasons", reasons=lines) if reasons else ""
     status = Msg(f"bc.status_{b.status}")
     return Msg("bc.report", id=b.id, status=status, total=b.total or sum(counts.values()),
-               sent=counts.get("sent", 0), failed=counts.get("failed", 0),
-               blocked=counts.get("blocked", 0), skipped=counts.get("skipped", 0), reasons=why)
+               sent=counts.get(SENT, 0), failed=counts.get(FAILED, 0),
+               blocked=counts.get(BLOCKED, 0), skipped=counts.get(SKIPPED, 0), reasons=why)
 
 
 def _author_message(services: Services, b: repo.Broadcast, text: Text,
@@ -142,10 +146,10 @@ async def _edit_waiting(conn: Conn, broadcast_id: int) -> bool:
 async def _edit_progress(services: Services, conn: Conn, b: repo.Broadcast,
                          text: Msg, key: str, *, final: bool) -> None:
     row = await _progress_row(conn, b.id)
-    message_id = row[1] if row and row[0] == "sent" else None
+    message_id = row[1] if row and row[0] == SENT else None
     if message_id is None or (not final and await _edit_waiting(conn, b.id)):
         return
-    choices = [] if final else [Choice(f"bc:stop:{b.id}", Msg("bc.stop_button"))]
+    choices = [] if final else [Choice(Stop(b.id), Msg("bc.stop_button"))]
     message = _author_message(services, b, text, choices)
     message.edit_id = message_id
     await services.outbox.to_chat(conn, b.author_channel, b.author_chat, message, kind="edit",
@@ -156,7 +160,7 @@ async def _follow(services: Services, b: repo.Broadcast) -> None:
     """One progress step of a running broadcast (its own transaction)."""
     now = services.clock.now()
     async with services.db.transaction() as conn:
-        if b.status == repo.SENDING:
+        if b.status == BroadcastStatus.SENDING:
             await repo.skip_opted_out(conn, b.id)
         counts = await repo.delivery_counts(conn, b.id)
         total = sum(counts.values())
@@ -171,17 +175,17 @@ async def _follow(services: Services, b: repo.Broadcast) -> None:
             # Never shown: the report below says everything, so the author gets one message.
             await outbox_repo.skip(conn, "superseded by the report",
                                    key=f"broadcast:{b.id}:progress")
-        status = repo.DONE if b.status == repo.SENDING else b.status
+        status = BroadcastStatus.DONE if b.status == BroadcastStatus.SENDING else b.status
         await repo.move(conn, b.id, status, allowed_from=(b.status,), now=now, finished_at=now,
-                        total=total, sent=counts.get("sent", 0), failed=counts.get("failed", 0),
-                        blocked=counts.get("blocked", 0), skipped=counts.get("skipped", 0))
+                        total=total, sent=counts.get(SENT, 0), failed=counts.get(FAILED, 0),
+                        blocked=counts.get(BLOCKED, 0), skipped=counts.get(SKIPPED, 0))
         finished = await repo.get(conn, b.id)
         assert finished is not None
         reasons = await repo.failure_reasons(conn, b.id)
         await _edit_progress(services, conn, finished, report_text(finished, counts, reasons),
                              "final", final=True)
         report = _author_message(services, finished, report_text(finished, counts, reasons),
-                                 [Choice(f"bc:csv:{b.id}", Msg("bc.export_button"))])
+                                 [Choice(DeliveriesCsv(b.id), Msg("bc.export_button"))])
         await services.outbox.to_chat(conn, b.author_channel, b.author_chat, report, kind="broadcast_report",
                                       key=f"broadcast:{b.id}:report", priority=PRIORITY_AUTHOR)
     log.info("broadcast %s finished: %s", b.id, counts)

@@ -12,27 +12,32 @@ The broadcast row exists from the first step (status ``draft``, with its author)
 attached file is stored once, in the database, not in the conversation. Every state, action and
 command here requires the ``staff`` role, and every button re-checks the broadcast id against
 the conversation and the database: a forged or stale button gets "no longer available".
-Sending itself (bulk enqueue, progress, report) is :mod:`handlers.broadcast_delivery`.
+Sending itself (bulk enqueue, progress, report) is :mod:`handlers.broadcasts.delivery`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from bot.dialogue import Context, MenuItem, Router, State, nav_choices, strip_invisible
+from bot.dialogue import Context, MenuItem, Router, State, Step, nav_choices, strip_invisible
 from bot.errors import FileTooLarge, InvalidInput
 from bot.i18n import Msg, Raw, Text
 from bot.messages import Choice, Document, utf16_len
-from bot.numbers import LATIN_DIGITS, parse_id
-from handlers import broadcast_delivery as delivery
+from bot.numbers import LATIN_DIGITS
+from bot.payloads import Payload
+from handlers.broadcasts import delivery
+from handlers.broadcasts.buttons import BroadcastButton
 from handlers.catalog import CRAFTS, REGIONS
 from handlers.registration import LANGUAGE_NAMES
 from storage import audience as audience_repo
 from storage import broadcasts as repo
+from storage.broadcasts import BroadcastStatus
 from storage.database import Conn
+from storage.enrolments import EnrolmentStatus
 
 router = Router()
 router.jobs.append(delivery.JOB)
@@ -42,10 +47,53 @@ STAFF = "staff"
 # the STOP line within Telegram's 4096.
 MAX_TEXT = 3500
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
+
 _DATETIME = re.compile(
     r"^\s*(?:(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2}))"
     r"(?:\s+|\s*[Tà@]\s*)(\d{1,2})\s*[:hH.]\s*(\d{2})\s*$"
 )
+
+
+# -- the answers that carry an id (the others are plain strings offered by their step) ---------
+
+@dataclass(frozen=True)
+class PickSession(Payload):
+    """The audience: people enrolled in this session (``bc:s:none``: no session)."""
+
+    prefix: ClassVar[str] = "bc:s"
+    session_id: int
+
+
+@dataclass(frozen=True)
+class SendNow(BroadcastButton):
+    prefix: ClassVar[str] = "bc:send"
+
+
+@dataclass(frozen=True)
+class Schedule(BroadcastButton):
+    prefix: ClassVar[str] = "bc:sched"
+
+
+@dataclass(frozen=True)
+class ConfirmSchedule(BroadcastButton):
+    prefix: ClassVar[str] = "bc:schedok"
+class Compose(Step):
+    """Composing a broadcast: texts per language, fallback, media, audience, preview, schedule."""
+
+    LANG = "bc.lang"
+    TEXT = "bc.text"
+    HUB = "bc.hub"
+    FALLBACK = "bc.fallback"
+    MEDIA = "bc.media"
+    AUDIENCE = "bc.audience"
+    AUD_REGIONS = "bc.aud_regions"
+    AUD_CRAFTS = "bc.aud_crafts"
+    AUD_LANGS = "bc.aud_langs"
+    AUD_SESSION = "bc.aud_session"
+    AUD_SESSION_STATUS = "bc.aud_session_status"
+    PREVIEW = "bc.preview"
+    WHEN = "bc.when"
+    WHEN_CONFIRM = "bc.when_confirm"
 
 
 # -- the draft behind the conversation ---------------------------------------------------------
@@ -54,7 +102,7 @@ async def current(ctx: Context) -> repo.Broadcast:
     """The draft this conversation edits; a stale one (sent, cancelled, missing) ends the flow."""
     broadcast_id = ctx.data.get("bc")
     b = await repo.get(ctx.conn, int(broadcast_id)) if isinstance(broadcast_id, int) else None
-    if b is None or b.status != repo.DRAFT:
+    if b is None or b.status != BroadcastStatus.DRAFT:
         raise _Stale
     return b
 
@@ -78,8 +126,8 @@ def _lang_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
-def _state(name: str, prompt: Callable[[Context], Awaitable[None]],
-           handle: Callable[[Context], Awaitable[None]], back: str | None = None,
+def _state(name: Compose, prompt: Callable[[Context], Awaitable[None]],
+           handle: Callable[[Context], Awaitable[None]], back: Compose | None = None,
            files: bool = False) -> None:
     router.state(State(name, _guarded(prompt), _guarded(handle), back=back, role=STAFF, files=files))
 
@@ -94,7 +142,7 @@ async def cmd_broadcast(ctx: Context) -> None:
         now=ctx.now,
     )
     ctx.finish()
-    await ctx.goto("bc.lang", bc=broadcast_id)
+    await ctx.goto(Compose.LANG, bc=broadcast_id)
 
 
 async def ask_lang(ctx: Context) -> None:
@@ -107,7 +155,7 @@ async def take_lang(ctx: Context) -> None:
     code = (ctx.choice_id or "").removeprefix("bc:l:")
     if code not in LANGUAGE_NAMES:
         raise InvalidInput("common.use_buttons")
-    await ctx.goto("bc.text", bc_lang=code)
+    await ctx.goto(Compose.TEXT, bc_lang=code)
 
 
 async def ask_text(ctx: Context) -> None:
@@ -131,11 +179,11 @@ async def take_text(ctx: Context) -> None:
     fallback = b.fallback_lang if b.fallback_lang in b.texts else lang
     await repo.update_fields(ctx.conn, b.id, ctx.now, texts=texts, fallback_lang=fallback)
     ctx.data.pop("bc_lang", None)
-    await ctx.goto("bc.hub")
+    await ctx.goto(Compose.HUB)
 
 
-_state("bc.lang", ask_lang, take_lang, back="bc.hub")
-_state("bc.text", ask_text, take_text, back="bc.lang")
+_state(Compose.LANG, ask_lang, take_lang, back=Compose.HUB)
+_state(Compose.TEXT, ask_text, take_text, back=Compose.LANG)
 
 
 # -- the compose hub ---------------------------------------------------------------------------
@@ -143,7 +191,7 @@ _state("bc.text", ask_text, take_text, back="bc.lang")
 async def ask_hub(ctx: Context) -> None:
     b = await current(ctx)
     if not b.texts:
-        await ctx.goto("bc.lang")
+        await ctx.goto(Compose.LANG)
         return
     written = ", ".join(_lang_name(c) for c in LANGUAGE_NAMES if c in b.texts)
     media: Text = Msg(f"bc.media_{b.media_kind}", name=b.media_name or "") if b.media_kind else Msg(
@@ -166,17 +214,17 @@ async def take_hub(ctx: Context) -> None:
     if choice.startswith("bc:l:"):
         await take_lang(ctx)
     elif choice == "bc:fb":
-        await ctx.goto("bc.fallback")
+        await ctx.goto(Compose.FALLBACK)
     elif choice == "bc:media":
-        await ctx.goto("bc.media")
+        await ctx.goto(Compose.MEDIA)
     elif choice == "bc:nomedia":
         await repo.update_fields(ctx.conn, b.id, ctx.now, media_kind=None, media=None, media_name=None,
                                  media_mime=None)
-        await ctx.goto("bc.hub")
+        await ctx.goto(Compose.HUB)
     elif choice == "bc:aud":
-        await ctx.goto("bc.audience")
+        await ctx.goto(Compose.AUDIENCE)
     elif choice == "bc:preview":
-        await ctx.goto("bc.preview")
+        await ctx.goto(Compose.PREVIEW)
     else:
         raise InvalidInput("common.use_buttons")
 
@@ -194,7 +242,7 @@ async def take_fallback(ctx: Context) -> None:
     if code not in b.texts:
         raise InvalidInput("common.use_buttons")
     await repo.update_fields(ctx.conn, b.id, ctx.now, fallback_lang=code)
-    await ctx.goto("bc.hub")
+    await ctx.goto(Compose.HUB)
 
 
 async def ask_media(ctx: Context) -> None:
@@ -209,11 +257,11 @@ async def take_media(ctx: Context) -> None:
         raise InvalidInput("bc.media_expected")
     if file.size is not None and file.size > MAX_MEDIA_BYTES:
         raise InvalidInput("bc.media_too_big", max=MAX_MEDIA_BYTES // (1024 * 1024))
-    fetch = ctx.services.extras.get("files", {}).get(ctx.incoming.channel)
-    if fetch is None:
+    channel = ctx.services.channels.get(ctx.incoming.channel)
+    if channel is None:
         raise InvalidInput("bc.media_unsupported_here")
     try:
-        content = await fetch(file.file_id)
+        content = await channel.fetch_file(file.file_id)
     except FileTooLarge as err:  # the platform told us its size only now (WhatsApp)
         raise InvalidInput("bc.media_too_big", max=MAX_MEDIA_BYTES // (1024 * 1024)) from err
     except Exception as err:  # the platform could not give us the file
@@ -223,12 +271,12 @@ async def take_media(ctx: Context) -> None:
     await repo.update_fields(ctx.conn, b.id, ctx.now, media_kind=file.kind, media=bytes(content),
                              media_name=file.filename[:255], media_mime=file.mime_type[:100])
     ctx.say(Msg("bc.media_saved"))
-    await ctx.goto("bc.hub")
+    await ctx.goto(Compose.HUB)
 
 
-_state("bc.hub", ask_hub, take_hub)
-_state("bc.fallback", ask_fallback, take_fallback, back="bc.hub")
-_state("bc.media", ask_media, take_media, back="bc.hub", files=True)
+_state(Compose.HUB, ask_hub, take_hub)
+_state(Compose.FALLBACK, ask_fallback, take_fallback, back=Compose.HUB)
+_state(Compose.MEDIA, ask_media, take_media, back=Compose.HUB, files=True)
 
 
 # -- audience ----------------------------------------------------------------------------------
@@ -287,11 +335,11 @@ async def take_audience(ctx: Context) -> None:
     choice = (ctx.choice_id or "").removeprefix("bc:a:")
     if choice == "all":
         await _save_audience(ctx, b, audience_repo.Audience())
-        await ctx.goto("bc.audience")
+        await ctx.goto(Compose.AUDIENCE)
     elif choice in ("regions", "crafts", "langs", "session"):
-        await ctx.goto(f"bc.aud_{choice}")
+        await ctx.goto(Compose(f"bc.aud_{choice}"))
     elif choice == "done":
-        await ctx.goto("bc.hub")
+        await ctx.goto(Compose.HUB)
     else:
         raise InvalidInput("common.use_buttons")
 
@@ -311,7 +359,7 @@ def _picker(dimension: str, prefix: str, codes: tuple[str, ...], label: Callable
         b, aud = await _audience(ctx)
         choice = ctx.choice_id or ""
         if choice == "bc:a:back":
-            await ctx.goto("bc.audience")
+            await ctx.goto(Compose.AUDIENCE)
             return
         code = choice.removeprefix(prefix)
         if not choice.startswith(prefix) or code not in codes:
@@ -319,9 +367,9 @@ def _picker(dimension: str, prefix: str, codes: tuple[str, ...], label: Callable
         chosen = set(getattr(aud, dimension)) ^ {code}
         data = {**aud.to_json(), dimension: sorted(chosen)}
         await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
-        await ctx.goto(f"bc.aud_{dimension}")
+        await ctx.goto(Compose(f"bc.aud_{dimension}"))
 
-    _state(f"bc.aud_{dimension}", ask, take, back="bc.audience")
+    _state(Compose(f"bc.aud_{dimension}"), ask, take, back=Compose.AUDIENCE)
 
 
 _picker("regions", "bc:r:", REGIONS, lambda c: Msg(f"region.{c}"), "bc.ask_regions")
@@ -334,33 +382,32 @@ async def ask_session(ctx: Context) -> None:
     found = await audience_repo.sessions_for_audience(ctx.conn, ctx.now)
     if not found:
         ctx.say(Msg("bc.no_sessions"))
-        await ctx.goto("bc.audience")
+        await ctx.goto(Compose.AUDIENCE)
         return
     choices = []
     for s in found:
         title = audience_repo.title_in(s.title, ctx.lang, f"#{s.id}")
         label: Text = Msg("bc.session_choice", title=title, when=s.starts_at) if s.starts_at else title
-        choices.append(Choice(f"bc:s:{s.id}", label))
+        choices.append(Choice(PickSession(s.id), label))
     choices.append(Choice("bc:s:none", Msg("bc.session_none")))
     ctx.say(Msg("bc.ask_session"), [*choices, *nav_choices()])
 
 
 async def take_session(ctx: Context) -> None:
     b, aud = await _audience(ctx)
-    choice = (ctx.choice_id or "").removeprefix("bc:s:")
     data = aud.to_json()
-    if choice == "none":
+    if ctx.choice_id == "bc:s:none":
         data.pop("session", None)
         data.pop("session_statuses", None)
         await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
-        await ctx.goto("bc.audience")
+        await ctx.goto(Compose.AUDIENCE)
         return
-    session_id = parse_id(choice)
-    if session_id is None or await audience_repo.session(ctx.conn, session_id) is None:
+    picked = PickSession.unpack(ctx.choice_id or "")
+    if picked is None or await audience_repo.session(ctx.conn, picked.session_id) is None:
         raise InvalidInput("common.use_buttons")
-    data["session"] = session_id
+    data["session"] = picked.session_id
     await _save_audience(ctx, b, audience_repo.Audience.from_json(data))
-    await ctx.goto("bc.aud_session_status")
+    await ctx.goto(Compose.AUD_SESSION_STATUS)
 
 
 async def ask_session_status(ctx: Context) -> None:
@@ -376,18 +423,19 @@ async def ask_session_status(ctx: Context) -> None:
 async def take_session_status(ctx: Context) -> None:
     b, aud = await _audience(ctx)
     choice = (ctx.choice_id or "").removeprefix("bc:ss:")
-    statuses = {"enrolled": ["enrolled"], "waitlisted": ["waitlisted"],
-                "both": ["enrolled", "waitlisted"]}.get(choice)
+    enrolled, waitlisted = EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED
+    statuses = {"enrolled": [enrolled], "waitlisted": [waitlisted],
+                "both": [enrolled, waitlisted]}.get(choice)
     if statuses is None or aud.session is None:
         raise InvalidInput("common.use_buttons")
     await _save_audience(ctx, b, audience_repo.Audience.from_json(
         {**aud.to_json(), "session_statuses": statuses}))
-    await ctx.goto("bc.audience")
+    await ctx.goto(Compose.AUDIENCE)
 
 
-_state("bc.audience", ask_audience, take_audience, back="bc.hub")
-_state("bc.aud_session", ask_session, take_session, back="bc.audience")
-_state("bc.aud_session_status", ask_session_status, take_session_status, back="bc.aud_session")
+_state(Compose.AUDIENCE, ask_audience, take_audience, back=Compose.HUB)
+_state(Compose.AUD_SESSION, ask_session, take_session, back=Compose.AUDIENCE)
+_state(Compose.AUD_SESSION_STATUS, ask_session_status, take_session_status, back=Compose.AUD_SESSION)
 
 
 # -- preview, send, schedule -------------------------------------------------------------------
@@ -395,7 +443,7 @@ _state("bc.aud_session_status", ask_session_status, take_session_status, back="b
 async def ask_preview(ctx: Context) -> None:
     b = await current(ctx)
     if not b.texts:
-        await ctx.goto("bc.lang")
+        await ctx.goto(Compose.LANG)
         return
     aud = audience_repo.Audience.from_json(b.audience)
     people = await audience_repo.recipients(ctx.conn, aud)
@@ -422,8 +470,8 @@ async def ask_preview(ctx: Context) -> None:
                   unreachable=reach.unreachable, opted_out=reach.opted_out)
     choices = []
     if recipients:
-        choices += [Choice(f"bc:send:{b.id}", Msg("bc.send_now")),
-                    Choice(f"bc:sched:{b.id}", Msg("bc.schedule"))]
+        choices += [Choice(SendNow(b.id), Msg("bc.send_now")),
+                    Choice(Schedule(b.id), Msg("bc.schedule"))]
     choices += [Choice("bc:edit", Msg("bc.edit")), Choice("nav:cancel", Msg("nav.cancel"))]
     ctx.say(summary if recipients else Msg("bc.nobody", audience=Raw(await audience_text(ctx, b.audience))),
             choices)
@@ -433,16 +481,16 @@ async def take_preview(ctx: Context) -> None:
     b = await current(ctx)
     choice = ctx.choice_id or ""
     if choice == "bc:edit":
-        await ctx.goto("bc.hub")
-    elif ctx.choice_number("bc:send:") == b.id:
+        await ctx.goto(Compose.HUB)
+    elif SendNow.unpack(choice) == SendNow(b.id):
         count = await delivery.start(ctx.services, ctx.conn, b.id)
         ctx.finish()
         if count is None:
             ctx.say(Msg("common.stale"))
             return
         ctx.say(Msg("bc.started", id=b.id, count=count))
-    elif ctx.choice_number("bc:sched:") == b.id:
-        await ctx.goto("bc.when")
+    elif Schedule.unpack(choice) == Schedule(b.id):
+        await ctx.goto(Compose.WHEN)
     else:
         raise InvalidInput("common.use_buttons")
 
@@ -480,8 +528,8 @@ def schedule_problem(moment: datetime, now: datetime) -> str | None:
 async def schedule(conn: Conn, broadcast_id: int, moment: datetime, now: datetime) -> bool:
     """A draft becomes scheduled for ``moment`` (the broadcasts job starts it when due).
     False when it was no longer a draft."""
-    return await repo.move(conn, broadcast_id, repo.SCHEDULED, allowed_from=(repo.DRAFT,), now=now,
-                           scheduled_at=moment)
+    return await repo.move(conn, broadcast_id, BroadcastStatus.SCHEDULED,
+                           allowed_from=(BroadcastStatus.DRAFT,), now=now, scheduled_at=moment)
 
 
 async def ask_when(ctx: Context) -> None:
@@ -494,19 +542,19 @@ async def take_when(ctx: Context) -> None:
     if ctx.incoming.kind != "text":
         raise InvalidInput("bc.when_invalid")
     moment = parse_local(ctx.text, ctx.now, ctx)
-    await ctx.goto("bc.when_confirm", bc_at=moment.isoformat(), bc_id_check=b.id)
+    await ctx.goto(Compose.WHEN_CONFIRM, bc_at=moment.isoformat(), bc_id_check=b.id)
 
 
 async def ask_when_confirm(ctx: Context) -> None:
     b = await current(ctx)
     moment = datetime.fromisoformat(str(ctx.data["bc_at"]))
     ctx.say(Msg("bc.confirm_schedule", id=b.id, when=moment),
-            [Choice(f"bc:schedok:{b.id}", Msg("bc.confirm_schedule_button")), *nav_choices()])
+            [Choice(ConfirmSchedule(b.id), Msg("bc.confirm_schedule_button")), *nav_choices()])
 
 
 async def take_when_confirm(ctx: Context) -> None:
     b = await current(ctx)
-    if ctx.choice_number("bc:schedok:") != b.id:
+    if ConfirmSchedule.unpack(ctx.choice_id or "") != ConfirmSchedule(b.id):
         raise InvalidInput("common.use_buttons")
     moment = datetime.fromisoformat(str(ctx.data["bc_at"]))
     if moment <= ctx.now:
@@ -519,9 +567,9 @@ async def take_when_confirm(ctx: Context) -> None:
     ctx.say(Msg("bc.scheduled", id=b.id, when=moment))
 
 
-_state("bc.preview", ask_preview, take_preview, back="bc.hub")
-_state("bc.when", ask_when, take_when, back="bc.preview")
-_state("bc.when_confirm", ask_when_confirm, take_when_confirm, back="bc.when")
+_state(Compose.PREVIEW, ask_preview, take_preview, back=Compose.HUB)
+_state(Compose.WHEN, ask_when, take_when, back=Compose.PREVIEW)
+_state(Compose.WHEN_CONFIRM, ask_when_confirm, take_when_confirm, back=Compose.WHEN)
 
 
 router.menu_item(MenuItem("broadcast", "bc.menu_staff", cmd_broadcast, order=72, role=STAFF))

@@ -7,15 +7,26 @@ the artisan are listed and opened (the button id is re-checked against their del
 
 from __future__ import annotations
 
-from bot.dialogue import Context, MenuItem, Router
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.dialogue import Context, MenuButton, MenuItem, Router
 from bot.i18n import Msg, Raw
 from bot.messages import Choice, Document
-from bot.numbers import parse_id
-from handlers import broadcast_delivery as delivery
+from bot.payloads import Payload
+from handlers.broadcasts import delivery
 from storage import broadcasts as repo
 
 router = Router()
 SHOWN = 8
+
+
+@dataclass(frozen=True)
+class OpenAnnouncement(Payload):
+    """A broadcast the artisan received (re-checked against their deliveries)."""
+
+    prefix: ClassVar[str] = "ann"
+    broadcast_id: int
 
 
 def _snippet(text: str, size: int = 40) -> str:
@@ -35,7 +46,7 @@ async def show_announcements(ctx: Context) -> None:
             continue
         text, _ = b.text_for(ctx.lang)
         when = queued_at.astimezone(ctx.zone).date()
-        choices.append(Choice(f"ann:{b.id}", Msg("ann.item", when=when, text=_snippet(text))))
+        choices.append(Choice(OpenAnnouncement(b.id), Msg("ann.item", when=when, text=_snippet(text))))
     if not choices:
         ctx.say(Msg("ann.none"), [Choice("nav:menu", Msg("nav.menu"))])
         return
@@ -51,14 +62,12 @@ async def cmd_announcements(ctx: Context) -> None:
     await show_announcements(ctx)
 
 
-@router.action("ann:", registered=True)
-async def open_announcement(ctx: Context) -> None:
-    value = (ctx.choice_id or "").removeprefix("ann:")
+@router.action(OpenAnnouncement, registered=True)
+async def open_announcement(ctx: Context, button: OpenAnnouncement) -> None:
     artisan = ctx.artisan
     assert artisan is not None
     addressed = {i for i, _ in await repo.received_by(ctx.conn, artisan.id, 50)}
-    broadcast_id = parse_id(value)
-    b = await repo.get(ctx.conn, broadcast_id) if broadcast_id is not None else None
+    b = await repo.get(ctx.conn, button.broadcast_id)
     if b is None or b.id not in addressed:
         ctx.say(Msg("common.stale"))
         await show_announcements(ctx)
@@ -67,5 +76,5 @@ async def open_announcement(ctx: Context) -> None:
     media = await repo.media_of(ctx.conn, b.id)
     photo = media[1] if media and media[0] == "photo" else None
     document = Document(media[2], media[1], media[3]) if media and media[0] == "document" else None
-    choices = [Choice("m:announcements", Msg("ann.back")), Choice("nav:menu", Msg("nav.menu"))]
+    choices = [Choice(MenuButton("announcements"), Msg("ann.back")), Choice("nav:menu", Msg("nav.menu"))]
     ctx.say(Raw(message.text), choices, photo=photo, document=document)

@@ -18,8 +18,8 @@ from bot.i18n import html_to_plain
 from bot.languages import LANGUAGES
 from bot.spreadsheets import to_csv, to_xlsx
 from bot.subcommands import Subparsers, subgroup
-from handlers.exports import delivery_table
-from handlers.stats import stats_chart, stats_text
+from handlers.broadcasts.exports import delivery_table
+from handlers.broadcasts.stats import stats_chart, stats_text
 from storage import broadcasts as broadcast_repo
 from storage.stats import collect
 

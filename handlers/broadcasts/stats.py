@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.dialogue import Context, MenuItem, Router
 from bot.i18n import Msg, Raw, Text, Translator
+from bot.outbox import BLOCKED, FAILED, PENDING, SENDING, SENT, SKIPPED
 from handlers.aftercare import chamber_stats
 from handlers.charts import Panel, render_panels
 from storage.audience import title_in
@@ -60,9 +61,9 @@ def stats_text(t: Translator, stats: Stats, lang: str, zone: ZoneInfo) -> str:
         rate = b.rate
         out.append(line(Msg(
             "stats.broadcast_line", id=b.id, when=b.created_at.astimezone(zone).date(),
-            sent=b.counts.get("sent", 0), total=b.total, failed=b.counts.get("failed", 0),
-            blocked=b.counts.get("blocked", 0), skipped=b.counts.get("skipped", 0),
-            pending=b.counts.get("pending", 0) + b.counts.get("sending", 0),
+            sent=b.counts.get(SENT, 0), total=b.total, failed=b.counts.get(FAILED, 0),
+            blocked=b.counts.get(BLOCKED, 0), skipped=b.counts.get(SKIPPED, 0),
+            pending=b.counts.get(PENDING, 0) + b.counts.get(SENDING, 0),
             rate=Msg("stats.percent", value=round(100 * rate)) if rate is not None else "—",
         )))
     return "\n".join(out)
