@@ -40,7 +40,8 @@ SEEDED = 1000
 ADMIN = 9000
 SECRET = "two-workers_1"
 IN_FLIGHT = 8  # HIRFA_OUTBOX__MAX_IN_FLIGHT: rows one sender of one channel holds at most
-LEASE = 3  # HIRFA_OUTBOX__CLAIM_LEASE: a dead worker's claims go back to the queue after this
+LEASE = 5  # HIRFA_OUTBOX__CLAIM_LEASE: a dead worker's claims go back to the queue after this
+# (long enough for the test to count them, still `sending`, right after the kill)
 TEXT = "Salon national de l'artisanat : inscriptions ouvertes jusqu'au 15 décembre"
 AMINA = "212677000077"
 
