@@ -213,6 +213,10 @@ async def run_round(server: Server, args: argparse.Namespace, logs: Path, kill: 
             while True:
                 await asyncio.sleep(1)
                 done = await server.call("count_mark")
+                for worker in workers:
+                    if worker.process.poll() is not None and worker.name != outcome.killed:
+                        raise RuntimeError(f"{worker.name} exited by itself ({worker.process.returncode}); "
+                                           f"its log: {logs / (worker.name + '.log')}")
                 if victim is not None and victim.process.poll() is None and done >= args.recipients // 2:
                     victim.kill()
                     outcome.killed, outcome.killed_at = victim.name, done
