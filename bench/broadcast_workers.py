@@ -39,12 +39,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bench.broadcast import ADMIN, FIRST_CHAT, LIMIT, TEXT, Result, Server, measure
+from storage import outbox as outbox_repo
 from storage.database import Database
-from storage.schema import outbox
 from storage.urls import async_url, plain_url
 from tests import factories
 from tests.recipients import seed_recipients
@@ -88,8 +87,7 @@ async def broadcast_rows(url: str, status: str) -> int:
     db = Database(url)
     try:
         async with db.read() as conn:
-            stmt = select(func.count()).where(outbox.c.kind == "broadcast", outbox.c.status == status)
-            return int((await conn.execute(stmt)).scalar_one())
+            return (await outbox_repo.counts(conn, kind="broadcast")).get(status, 0)
     finally:
         await db.dispose()
 
