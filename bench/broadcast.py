@@ -2,6 +2,8 @@
 
     python bench/broadcast.py                    # 10,000 recipients (about 6 + 2 x 6.5 minutes)
     python bench/broadcast.py --recipients 2000  # a CI-sized run
+    python bench/broadcast.py --workers 2 --database postgresql://postgres@127.0.0.1:5432/hirfa_bench
+                                                 # two `hirfa run` processes (bench/broadcast_workers.py)
 
 What runs:
 
@@ -72,9 +74,14 @@ def serve(conn: Any) -> None:
             message = update.get("message") or {}
             pushes.append((int((message.get("from") or {}).get("id", 0)), time.monotonic()))
             conn.send(None)
+        elif command == "observe":  # an update posted to a webhook: the fake learns its chat
+            conn.send(server.api.observe(arg))
         elif command == "count_to":
             with server.api.lock:
                 conn.send(sum(1 for m in server.api.sent if m.chat_id == arg))
+        elif command == "texts_to":
+            with server.api.lock:
+                conn.send([m.plain_text or "" for m in server.api.sent if m.chat_id == arg])
         elif command == "count_mark":
             with server.api.lock:
                 conn.send(sum(1 for m in server.api.sent if MARK in (m.text or "")))
@@ -348,7 +355,22 @@ if __name__ == "__main__":
     parser.add_argument("--retries", type=int, default=5, help="max_retries of the retrying baseline")
     parser.add_argument("--no-baseline", action="store_true", help="skip the PTB baseline")
     parser.add_argument("--quick", action="store_true", help="1,000 recipients (CI-sized)")
+    several = parser.add_argument_group("several workers (bench/broadcast_workers.py)")
+    several.add_argument("--workers", type=int, default=1,
+                         help="2 or more: that many `hirfa run` processes on --database")
+    several.add_argument("--database", help="postgresql://... (dropped and created again: its name "
+                                            "must contain 'bench')")
+    several.add_argument("--lease", type=float, default=10.0, help="HIRFA_OUTBOX__CLAIM_LEASE, seconds")
+    several.add_argument("--no-kill", action="store_true", help="skip the round with a worker SIGKILLed")
+    several.add_argument("--keep-logs", action="store_true", help="keep the workers' logs")
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.recipients = 1000
-    asyncio.run(main(arguments))
+    if arguments.workers > 1:
+        if not arguments.database:
+            parser.error("--workers needs --database postgresql://...")
+        from bench import broadcast_workers
+
+        asyncio.run(broadcast_workers.main(arguments))
+    else:
+        asyncio.run(main(arguments))

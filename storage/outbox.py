@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, case, func, null, or_, select, update
+from sqlalchemy import RowMapping, and_, case, func, or_, select, update
 from sqlalchemy import insert as sql_insert
 
 from storage.database import Conn
@@ -124,42 +124,51 @@ async def next_due(conn: Conn, channel: str) -> datetime | None:
 
 
 async def due(conn: Conn, channel: str, now: datetime, limit: int) -> list[Due]:
-    """Due rows of ``channel``, most urgent first, each with its chat's state read in the same
-    query: blocked or not, and when it last wrote (WhatsApp's 24-hour window: the identity's
-    ``last_inbound_at``, or ``whatsapp_windows`` for whoever wrote, staff who are not artisans
-    included; the later of the two).
+    """Due rows of ``channel``, most urgent first, each with its chat's state: blocked or not,
+    and when it last wrote (WhatsApp's 24-hour window: the identity's ``last_inbound_at``, or
+    ``whatsapp_windows`` for whoever wrote, staff who are not artisans included; the later of
+    the two).
 
     Call inside the transaction that then :func:`mark` s the chosen rows ``sending``. Several
     senders (processes) may claim at once: on PostgreSQL the rows read are locked
-    (``FOR UPDATE OF outbox SKIP LOCKED``) until that transaction ends, and rows another sender
-    has locked are passed over, so no row is claimed twice and nobody waits. (SQLite has no row
-    locks: its write transactions, ``BEGIN IMMEDIATE``, already run one at a time.)"""
-    chats = (
-        select(identities.c.chat_id,
-               func.max(case((identities.c.blocked.is_(True), 1), else_=0)).label("blocked"),
-               func.max(identities.c.last_inbound_at).label("last_inbound"))
-        .where(identities.c.channel == channel)
-        .group_by(identities.c.chat_id)
-        .subquery()
-    )
-    joined = outbox.outerjoin(chats, chats.c.chat_id == outbox.c.chat_id)
-    window: Any = None
-    if channel == WHATSAPP:
-        joined = joined.outerjoin(windows, windows.c.chat_id == outbox.c.chat_id)
-        window = windows.c.last_inbound_at
+    (``FOR UPDATE SKIP LOCKED``) until that transaction ends, and rows another sender has
+    locked are passed over, so no row is claimed twice and nobody waits. (SQLite has no row
+    locks: its write transactions, ``BEGIN IMMEDIATE``, already run one at a time.)
+
+    Two indexed statements, each bounded by ``limit``: the rows, then the state of their chats
+    only. (Joined in one statement with every chat's state, PostgreSQL planned a nested loop
+    over all identities for every due row whenever its statistics predated a broadcast's
+    thousands of new rows: two seconds per claim at 2,000 recipients.)"""
     stmt = (
         select(outbox.c.id, outbox.c.chat_id, outbox.c.payload, outbox.c.attempts,
-               outbox.c.artisan_id, chats.c.blocked, chats.c.last_inbound,
-               (window if window is not None else null()).label("window"))
-        .select_from(joined)
+               outbox.c.artisan_id)
         .where(outbox.c.channel == channel, outbox.c.status == PENDING,
                outbox.c.next_attempt_at <= now)
         .order_by(outbox.c.priority.desc(), outbox.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True, of=outbox)
+        .with_for_update(skip_locked=True)
     )
-    return [Due(r.id, r.chat_id, dict(r.payload), r.attempts, r.artisan_id, bool(r.blocked),
-                _later(r.last_inbound, r.window)) for r in await conn.execute(stmt)]
+    rows = list(await conn.execute(stmt))
+    chat_ids = sorted({r.chat_id for r in rows})
+    blocked: dict[str, bool] = {}
+    wrote: dict[str, datetime | None] = {}
+    if chat_ids:
+        chats = (
+            select(identities.c.chat_id,
+                   func.max(case((identities.c.blocked.is_(True), 1), else_=0)),
+                   func.max(identities.c.last_inbound_at))
+            .where(identities.c.channel == channel, identities.c.chat_id.in_(chat_ids))
+            .group_by(identities.c.chat_id)
+        )
+        for chat_id, is_blocked, last_inbound in await conn.execute(chats):
+            blocked[chat_id], wrote[chat_id] = bool(is_blocked), last_inbound
+        if channel == WHATSAPP:
+            opened = select(windows.c.chat_id, windows.c.last_inbound_at).where(
+                windows.c.chat_id.in_(chat_ids))
+            for chat_id, last_inbound in await conn.execute(opened):
+                wrote[chat_id] = _later(wrote.get(chat_id), last_inbound)
+    return [Due(r.id, r.chat_id, dict(r.payload), r.attempts, r.artisan_id,
+                blocked.get(r.chat_id, False), wrote.get(r.chat_id)) for r in rows]
 
 
 def _later(*moments: datetime | None) -> datetime | None:

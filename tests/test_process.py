@@ -35,12 +35,13 @@ def server() -> Iterator[FakeBotAPIServer]:
         yield srv
 
 
-def start_bot(server: FakeBotAPIServer, db: Path, **extra: str) -> subprocess.Popen[bytes]:
+def start_bot(server: FakeBotAPIServer, db: Path | str, **extra: str) -> subprocess.Popen[bytes]:
+    """``hirfa run`` on the SQLite file ``db`` (or the database URL ``db``)."""
     env = {**extra,
         "PATH": os.environ.get("PATH", ""),
         "HIRFA_TELEGRAM__TOKEN": "123456:TEST",
         "HIRFA_TELEGRAM__API_URL": server.base_url,
-        "HIRFA_DATABASE_URL": f"sqlite:///{db}",
+        "HIRFA_DATABASE_URL": db if isinstance(db, str) else f"sqlite:///{db}",
         "PTB_TIMEDELTA": "true",
         # A dead process's claimed messages are resent after this lease (60 s by default; the
         # lease itself is tested with the fake clock): short, so that restarts are not waited on.
@@ -50,20 +51,24 @@ def start_bot(server: FakeBotAPIServer, db: Path, **extra: str) -> subprocess.Po
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def wait_for(what: Callable[[], object], timeout: float = 20.0) -> None:
+def wait_for(what: Callable[[], object], timeout: float = 20.0, every: float = 0.02) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if what():
             return
-        time.sleep(0.02)
+        time.sleep(every)
     raise AssertionError("timed out waiting")
 
 
 class User:
-    """A person on Telegram who reads the last message and presses what it shows."""
+    """A person on Telegram who reads the last message and presses what it shows.
 
-    def __init__(self, api: FakeBotAPI, user_id: int, lang: str) -> None:
-        self.api, self.id, self.lang = api, user_id, lang
+    Their updates are queued on the fake for a polling bot; with ``post`` (webhook mode) each is
+    also handed to ``post``, which delivers it to the bot's webhook as Telegram would."""
+
+    def __init__(self, api: FakeBotAPI, user_id: int, lang: str,
+                 post: Callable[[dict[str, object]], object] | None = None) -> None:
+        self.api, self.id, self.lang, self.post = api, user_id, lang, post
 
     def last(self) -> SentMessage:
         return self.api.last_to(self.id)
@@ -83,7 +88,11 @@ class User:
     def push(self, update: dict[str, object]) -> None:
         """Queue an update; the fake numbers it (ids keep increasing, as Telegram's do)."""
         update.pop("update_id", None)
-        self.api.push_update(update)
+        self._deliver(self.api.push_update(update))
+
+    def _deliver(self, queued: dict[str, object]) -> None:
+        if self.post is not None:
+            self.post(queued)
 
     def type(self, text: str, expect: str | None = None) -> None:
         if text.startswith("/"):
@@ -100,17 +109,17 @@ class User:
         wait_for(lambda: self.with_button(label))
         message = self.with_button(label)
         assert message is not None
-        self._after(lambda: self.api.click(message, label, user_id=self.id, language_code=self.lang),
-                    expect)
+        self._after(lambda: self._deliver(
+            self.api.click(message, label, user_id=self.id, language_code=self.lang)), expect)
 
     def share_contact(self, phone: str, expect: str | None = None) -> None:
         update = factories.contact_update(self.id, phone, language_code=self.lang)
         self._after(lambda: self.push(update), expect)
 
 
-def register_fatima(api: FakeBotAPI) -> User:
+def register_fatima(api: FakeBotAPI, post: Callable[[dict[str, object]], object] | None = None) -> User:
     """User 11 registers in French with buttons only, sharing her number (Telegram's button)."""
-    fr = User(api, 11, "fr")
+    fr = User(api, 11, "fr", post)
     fr.type("/start", expect="Choisissez votre langue")
     fr.press("Français", expect="Vos données")
     fr.press("✅ J'accepte", expect="nom complet")
