@@ -71,8 +71,8 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
-async def wait_ready(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_ready(url: str, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as session:
         while True:
             with contextlib.suppress(aiohttp.ClientError, OSError):
@@ -80,7 +80,7 @@ async def wait_ready(url: str, timeout: float = 60.0) -> None:
                     if response.status == 200:
                         return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+                raise RuntimeError(f"{url} did not answer within {within:.0f} s")
             await asyncio.sleep(0.2)
 
 
@@ -94,6 +94,14 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def spawn_workers(database_url: str, api_url: str, ports: list[int],
+                  concurrency: int) -> list[subprocess.Popen[bytes]]:
+    """``hirfa run`` in webhook mode, one process per port."""
+    return [subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT,
+                             env=hirfa_env(database_url, api_url, port, concurrency))
+            for port in ports]
 
 
 def hirfa_env(database_url: str, api_url: str, port: int, concurrency: int) -> dict[str, str]:
@@ -239,14 +247,14 @@ async def measure(name: str, ports: list[int], pids: list[int], done: Done,
     return figures
 
 
-async def wait_done(done: Done, ids: set[int], timeout: float = 600.0) -> dict[int, float]:
-    deadline = time.monotonic() + timeout
+async def wait_done(done: Done, ids: set[int], within: float = 600.0) -> dict[int, float]:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         found = await done(ids)
         if found is not None:
             return found
         await asyncio.sleep(0.25)
-    raise TimeoutError(f"{len(ids)} updates not all answered after {timeout:.0f} s")
+    raise TimeoutError(f"{len(ids)} updates not all answered after {within:.0f} s")
 
 
 def hirfa_done(database_url: str) -> tuple[Done, Callable[[], Awaitable[None]]]:
@@ -379,11 +387,7 @@ async def run_hirfa(name: str, database_url: str, workers: int, api_url: str, ar
                     concurrency: int) -> Figures:
     await seed(database_url, api_url, artisans)
     ports = [free_port() for _ in range(workers)]
-    processes = [
-        subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT,
-                         env=hirfa_env(database_url, api_url, port, concurrency))
-        for port in ports
-    ]
+    processes = spawn_workers(database_url, api_url, ports, concurrency)
     done, close = hirfa_done(database_url)
     try:
         for port in ports:
