@@ -274,15 +274,15 @@ def hirfa_done(database_url: str) -> tuple[Done, Callable[[], Awaitable[None]]]:
             rows = (await conn.execute(text(
                 "SELECT external_id, handled_at FROM inbound_updates WHERE handled_at IS NOT NULL"
             ))).all()
-            handled = {int(u): _stamp(t) for u, t in rows if int(u) in ids}
+            handled = {int(r[0]): _stamp(r[1]) for r in rows if int(r[0]) in ids}
             if busy or len(handled) < len(ids):
                 return None
-            for key, at in (await conn.execute(text(
+            for row in (await conn.execute(text(
                     "SELECT idem_key, sent_at FROM outbox WHERE kind = 'reply' AND sent_at IS NOT NULL"
             ))).all():
-                update_id = int(str(key).split(":")[2])
+                update_id = int(str(row[0]).split(":")[2])
                 if update_id in handled:
-                    handled[update_id] = max(handled[update_id], _stamp(at))
+                    handled[update_id] = max(handled[update_id], _stamp(row[1]))
         return handled
 
     return done, db.dispose
