@@ -271,15 +271,16 @@ def hirfa_done(database_url: str) -> tuple[Done, Callable[[], Awaitable[None]]]:
             busy = (await conn.execute(text(
                 "SELECT count(*) FROM outbox WHERE kind = 'reply' AND status IN ('pending', 'sending')"
             ))).scalar()
-            rows = (await conn.execute(text(
+            rows: list[Any] = (await conn.execute(text(
                 "SELECT external_id, handled_at FROM inbound_updates WHERE handled_at IS NOT NULL"
             ))).all()
             handled = {int(r[0]): _stamp(r[1]) for r in rows if int(r[0]) in ids}
             if busy or len(handled) < len(ids):
                 return None
-            for row in (await conn.execute(text(
-                    "SELECT idem_key, sent_at FROM outbox WHERE kind = 'reply' AND sent_at IS NOT NULL"
-            ))).all():
+            replies: list[Any] = (await conn.execute(text(
+                "SELECT idem_key, sent_at FROM outbox WHERE kind = 'reply' AND sent_at IS NOT NULL"
+            ))).all()
+            for row in replies:
                 update_id = int(str(row[0]).split(":")[2])
                 if update_id in handled:
                     handled[update_id] = max(handled[update_id], _stamp(row[1]))
