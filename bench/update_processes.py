@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,13 +271,13 @@ def hirfa_done(database_url: str) -> tuple[Done, Callable[[], Awaitable[None]]]:
             busy = (await conn.execute(text(
                 "SELECT count(*) FROM outbox WHERE kind = 'reply' AND status IN ('pending', 'sending')"
             ))).scalar()
-            rows: list[Any] = (await conn.execute(text(
+            rows: Sequence[Any] = (await conn.execute(text(
                 "SELECT external_id, handled_at FROM inbound_updates WHERE handled_at IS NOT NULL"
             ))).all()
             handled = {int(r[0]): _stamp(r[1]) for r in rows if int(r[0]) in ids}
             if busy or len(handled) < len(ids):
                 return None
-            replies: list[Any] = (await conn.execute(text(
+            replies: Sequence[Any] = (await conn.execute(text(
                 "SELECT idem_key, sent_at FROM outbox WHERE kind = 'reply' AND sent_at IS NOT NULL"
             ))).all()
             for row in replies:
