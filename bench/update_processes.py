@@ -45,6 +45,8 @@ from bench.fast_fake_bot import start_in_process
 from bench.updates import TOKEN, free_port, fresh_copy, percentile, workload
 
 ROOT = Path(__file__).resolve().parent.parent
+# The workers' code: this checkout, or another one (``--worker-tree``, before/after comparisons).
+TREE = {"root": ROOT}
 SECRET = "bench-secret-0123456789"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -99,7 +101,7 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
 def spawn_workers(database_url: str, api_url: str, ports: list[int],
                   concurrency: int) -> list[subprocess.Popen[bytes]]:
     """``hirfa run`` in webhook mode, one process per port."""
-    return [subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT,
+    return [subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=TREE["root"],
                              env=hirfa_env(database_url, api_url, port, concurrency))
             for port in ports]
 
@@ -401,13 +403,16 @@ async def run_hirfa(name: str, database_url: str, workers: int, api_url: str, ar
 
 
 async def main(args: argparse.Namespace) -> None:
+    if args.worker_tree:
+        TREE["root"] = Path(args.worker_tree)
     port = free_port()
     server = start_in_process(port)
     api_url = f"http://127.0.0.1:{port}/bot"
     updates = workload(args.artisans, args.updates)
     print(f"{len(updates)} updates, {args.artisans} registered artisans, webhooks at most "
           f"{args.connections} at once (one per chat), paced run at {args.rate:.0f}/s; "
-          f"fake Bot API in its own process; {os.cpu_count()} CPUs", flush=True)
+          f"fake Bot API in its own process; {os.cpu_count()} CPUs; workers run {TREE['root']}",
+          flush=True)
     results: list[Figures] = []
     try:
         results.append(await run_bare(api_url, updates, args.rate, args.connections))

@@ -411,6 +411,8 @@ def cli(argv: list[str] | None = None, run: Callable[[argparse.Namespace], Any] 
                            help="the paced run's updates/s (reply latency)")
     processes.add_argument("--connections", type=int, default=40,
                            help="webhook requests at once (Telegram's default max_connections)")
+    processes.add_argument("--worker-tree", metavar="DIR",
+                           help="run the workers from another checkout of Hirfa (before/after)")
     args = parser.parse_args(argv)
     if args.quick:
         args.artisans, args.updates = 200, 600
