@@ -14,6 +14,10 @@ fixed rates (default 100 and 200 updates/s) to measure reply latency percentiles
 
     python bench/updates.py            # full size
     python bench/updates.py --quick    # CI-sized
+
+With ``--workers`` (and ``--database postgresql://...``) it measures real processes instead:
+``hirfa run`` workers behind a load balancer, SQLite with one worker and PostgreSQL with each
+count of workers, against the bare bot in its own process (``bench/update_processes.py``).
 """
 
 from __future__ import annotations
@@ -395,9 +399,31 @@ def cli(argv: list[str] | None = None, run: Callable[[argparse.Namespace], Any] 
                         help="give up waiting for the other chats' answers after this long")
     parser.add_argument("--flood-only", action="store_true", help="only the flood scenario")
     parser.add_argument("--quick", action="store_true", help="small, CI-friendly sizes")
+    processes = parser.add_argument_group(
+        "processes", "measure `hirfa run` workers fed over their webhooks, SQLite x1 and "
+        "PostgreSQL x N, against the bare bot (bench/update_processes.py)")
+    processes.add_argument("--workers", type=lambda v: [int(x) for x in v.split(",")],
+                           help="worker counts on PostgreSQL, e.g. 1,2,4 (needs --database)")
+    processes.add_argument("--database", metavar="URL",
+                           help="a PostgreSQL server, e.g. postgresql://postgres@127.0.0.1:5432/"
+                                "test: the bench creates (and drops) its own database there")
+    processes.add_argument("--rate", type=float, default=100.0,
+                           help="the paced run's updates/s (reply latency)")
+    processes.add_argument("--connections", type=int, default=40,
+                           help="webhook requests at once (Telegram's default max_connections)")
+    processes.add_argument("--worker-tree", metavar="DIR",
+                           help="run the workers from another checkout of Hirfa (before/after)")
     args = parser.parse_args(argv)
     if args.quick:
         args.artisans, args.updates = 200, 600
+    if args.workers or args.database:
+        from bench.update_processes import main as processes_main
+
+        if args.workers and not args.database:
+            parser.error("--workers needs --database postgresql://...")
+        args.workers = args.workers or [1]
+        asyncio.run(processes_main(args))
+        return
     asyncio.run(main(args))
 
 

@@ -72,19 +72,80 @@ class Inbox:
         self._flooded: set[str] = set()  # chats told about their flood (until their queue empties)
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._closing = False
+        # Deliveries received and waiting to be stored (see :meth:`receive`).
+        self._arrivals: list[tuple[list[Received], asyncio.Future[list[Stored]]]] = []
+        self._storing: asyncio.Task[None] | None = None
 
     async def receive(self, items: Iterable[Received]) -> list[Stored]:
-        """Store ``items`` durably (one transaction), then queue the new ones; return them.
+        """Store ``items`` durably, then queue the new ones; return them.
 
-        Returns once the transaction has committed: the caller may acknowledge them now."""
-        now = self.clock.now()
-        async with self.db.transaction() as conn:
-            stored = [row for item in items if (row := await updates_repo.store(
-                conn, self.channel, item.external_id, item.chat_id, dict(item.payload), now,
-            )) is not None]
+        Returns once the transaction has committed: the caller may acknowledge them now.
+        Deliveries that arrive while another is being stored (webhook requests in parallel)
+        are stored together, in one transaction: one commit for many under load."""
+        done: asyncio.Future[list[Stored]] = asyncio.get_running_loop().create_future()
+        self._arrivals.append((list(items), done))
+        if self._storing is None:
+            self._storing = asyncio.create_task(self._store_arrivals())
+        try:
+            stored = await done
+        except asyncio.CancelledError:  # stored meanwhile all the same: queue them
+            if done.done() and not done.cancelled() and done.exception() is None:
+                for row in done.result():
+                    self._enqueue(row)
+            raise
         for row in stored:
             self._enqueue(row)
         return stored
+
+    async def _store_arrivals(self) -> None:
+        batch: list[tuple[list[Received], asyncio.Future[list[Stored]]]] = []
+        try:
+            while self._arrivals:  # what arrived while the previous batch was being stored
+                batch, self._arrivals = self._arrivals, []
+                results = await self._store_each([items for items, _ in batch])
+                for (_, done), rows in zip(batch, results, strict=True):
+                    if isinstance(rows, Exception):
+                        if not done.done():
+                            done.set_exception(rows)
+                    elif not done.done():  # its caller queues the rows (once acknowledged)
+                        done.set_result(rows)
+                    else:  # its caller is gone: queue them here
+                        for row in rows:
+                            self._enqueue(row)
+                batch = []
+        finally:
+            self._storing = None
+            for _, done in [*batch, *self._arrivals]:  # cancelled (the loop is closing)
+                done.cancel()
+            self._arrivals = []
+
+    async def _store_each(self, deliveries: list[list[Received]]) -> list[list[Stored] | Exception]:
+        """Each delivery's new rows, or what went wrong storing it. One transaction for all;
+        if it fails, each is stored alone, so that only a delivery that cannot be stored
+        fails (and the platform sends it again)."""
+        try:
+            return list(await self._store(deliveries))
+        except Exception as err:
+            if len(deliveries) == 1:
+                return [err]
+        results: list[list[Stored] | Exception] = []
+        for items in deliveries:
+            try:
+                results.extend(await self._store([items]))
+            except Exception as err:
+                results.append(err)
+        return results
+
+    async def _store(self, deliveries: list[list[Received]]) -> list[list[Stored]]:
+        """Store several deliveries in one transaction; return each one's new rows."""
+        now = self.clock.now()
+        result: list[list[Stored]] = []
+        async with self.db.transaction() as conn:
+            for items in deliveries:
+                result.append([row for item in items if (row := await updates_repo.store(
+                    conn, self.channel, item.external_id, item.chat_id, dict(item.payload), now,
+                )) is not None])
+        return result
 
     async def resume(self) -> int:
         """Queue what was stored and never handled (at start); return how many."""

@@ -153,6 +153,9 @@ class ChannelSender:
         # tells the one that does about rows left to it (see bot/roles.py).
         self.lease: SenderLease | None = None
         self.relay: Callable[[list[str]], None] | None = None
+        # Direct replies' parts sent and waiting to be recorded (see :meth:`_settle_sent`).
+        self._sent: list[tuple[Delivery, Result, asyncio.Future[None]]] = []
+        self._recording: asyncio.Task[None] | None = None
 
     @property
     def leading(self) -> bool:
@@ -251,11 +254,43 @@ class ChannelSender:
             async with self._replying:
                 result = await self._deliver(item)
             if result[0] is Outcome.SENT:
-                await self._settle([(item, result)])
+                await self._settle_sent(item, result)
                 continue
             await self._settle([(item, result)], after=items[index + 1:])
             self.wake()
             return
+
+    async def _settle_sent(self, item: Delivery, result: Result) -> None:
+        """Record one sent part; returns once it is committed. The parts other replies sent
+        meanwhile are recorded in the same transaction (one commit for many under load, where
+        a transaction per part cost more than the part's own statement)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent.append((item, result, done))
+        if self._recording is None:
+            self._recording = asyncio.create_task(self._record_sent())
+        await done
+
+    async def _record_sent(self) -> None:
+        batch: list[tuple[Delivery, Result, asyncio.Future[None]]] = []
+        try:
+            while self._sent:  # what arrived while the previous batch was being written
+                batch, self._sent = self._sent, []
+                try:
+                    await self._settle([(item, result) for item, result, _ in batch])
+                except Exception as err:
+                    for _, _, done in batch:
+                        if not done.done():
+                            done.set_exception(err)
+                else:
+                    for _, _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+                batch = []
+        finally:
+            self._recording = None
+            for _, _, done in [*batch, *self._sent]:  # cancelled (the loop is closing)
+                done.cancel()
+            self._sent = []
 
     # -- one batch ----------------------------------------------------------------------------
     async def _launch(self, batch: list[Delivery]) -> list[asyncio.Future[Result]]:

@@ -204,6 +204,9 @@ class Database:
         # SQLite has one writer at a time. Queueing our own writers here, instead of letting
         # them collide on the file lock, keeps them off SQLite's busy handler (which sleeps).
         self._writer = asyncio.Lock() if sqlite else None
+        # ... and, since they take turns, they share one connection (kept open: checking one
+        # out of the pool and back for every transaction cost more than a small transaction).
+        self._loop_conn: Connection | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
@@ -213,16 +216,18 @@ class Database:
                 yield _AsyncConn(conn)
             return
         async with self._writer:
-            sync = await self._begin_immediate(self.loop_engine)
+            sync = await self._begin_immediate()
             try:
                 yield _LoopConn(sync)
             except BaseException:
-                sync.rollback()
+                self._drop_loop_conn(rollback=True)
                 raise
             else:
-                sync.commit()
-            finally:
-                sync.close()
+                try:
+                    sync.commit()
+                except BaseException:
+                    self._drop_loop_conn(rollback=True)
+                    raise
             if self._checkpoint_due:
                 self._checkpoint_due = False
                 self._checkpoint()
@@ -255,22 +260,36 @@ class Database:
         finally:
             raw.close()
 
-    @staticmethod
-    async def _begin_immediate(engine: Engine) -> Connection:
-        """``BEGIN IMMEDIATE``, waiting with ``asyncio.sleep`` while another process writes."""
+    async def _begin_immediate(self) -> Connection:
+        """``BEGIN IMMEDIATE`` on the writers' connection, waiting with ``asyncio.sleep`` while
+        another process writes."""
+        assert self.loop_engine is not None
         deadline = time.monotonic() + BUSY_TIMEOUT_S
         delay = 0.002
         while True:
-            sync = engine.connect()
+            if self._loop_conn is None:
+                self._loop_conn = self.loop_engine.connect()
             try:
-                sync.begin()
-                return sync
+                self._loop_conn.begin()
+                return self._loop_conn
             except OperationalError as err:
-                sync.close()
+                self._drop_loop_conn(rollback=False)
                 if not _locked(err) or time.monotonic() > deadline:
                     raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+    def _drop_loop_conn(self, *, rollback: bool) -> None:
+        """After a failure: roll back what is open and give the connection back to the pool
+        (the next transaction checks out a fresh one, in case this one is broken)."""
+        sync, self._loop_conn = self._loop_conn, None
+        if sync is None:
+            return
+        try:
+            if rollback:
+                sync.rollback()
+        finally:
+            sync.close()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
@@ -326,6 +345,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.async_engine.dispose()
+        if self._loop_conn is not None:
+            self._drop_loop_conn(rollback=False)
         if self.loop_engine is not None:
             self.loop_engine.dispose()
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, case, func, or_, select, update
+from sqlalchemy import RowMapping, and_, bindparam, case, func, or_, select, update
 from sqlalchemy import insert as sql_insert
+from sqlalchemy.sql.dml import Update
 
 from storage.database import Conn
 from storage.schema import artisans, identities, outbox
@@ -30,6 +31,11 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
 )
 
 
+# Statements of every update's path, built once (building one cost more than running it).
+_INSERT_CLAIMED = sql_insert(outbox).returning(outbox.c.id)
+_MARKS: dict[tuple[str, ...], Update] = {}  # by the names of the columns set (a dozen at most)
+
+
 async def insert_claimed(
     conn: Conn, rows: list[dict[str, Any]], now: datetime, by: str | None = None
 ) -> list[int]:
@@ -39,7 +45,7 @@ async def insert_claimed(
     ids: list[int] = []
     for row in rows:
         values = {**claim, "attempts": 0, "next_attempt_at": now, "created_at": now, **row}
-        result = await conn.execute(sql_insert(outbox).values(**values).returning(outbox.c.id))
+        result = await conn.execute(_INSERT_CLAIMED, values)
         ids.append(int(result.scalar_one()))
     return ids
 
@@ -179,8 +185,15 @@ def _later(*moments: datetime | None) -> datetime | None:
 async def mark(conn: Conn, ids: list[int], **values: Any) -> None:
     """Set ``values`` on rows ``ids`` (claimed: ``status=SENDING, claimed_at=now``; deferred:
     ``status=PENDING, next_attempt_at=...``; settled: the outcome)."""
-    if ids:
-        await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(**values))
+    if not ids:
+        return
+    names = tuple(sorted(values))
+    stmt = _MARKS.get(names)
+    if stmt is None:
+        stmt = _MARKS[names] = update(outbox).where(
+            outbox.c.id.in_(bindparam("ids", expanding=True))
+        ).values({name: bindparam(f"v_{name}", type_=outbox.c[name].type) for name in names})
+    await conn.execute(stmt, {"ids": ids, **{f"v_{name}": values[name] for name in names}})
 
 
 async def renew(conn: Conn, ids: list[int], now: datetime) -> None:
