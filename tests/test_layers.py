@@ -9,10 +9,12 @@ The scan reads every module's syntax tree, so an import inside a function counts
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
 
 def imported_modules(path: Path, package: str) -> set[str]:
     """Every module `path` (in `package`) imports, at top level or inside a function, as absolute
@@ -82,3 +84,34 @@ def test_the_scan_sees_imports_inside_functions(tmp_path: Path) -> None:
     assert not forbidden_for_handlers("bot.outbox")
     assert forbidden_for_storage("console.web") and not forbidden_for_storage("storage.sql")
 
+
+
+OUTBOX_SQL = re.compile(r"\b(from|update|into|join)\s+outbox\b", re.IGNORECASE)
+
+
+def outbox_owners() -> set[str]:
+    """Modules of the application that name the ``outbox`` table: import it from the schema
+    (``from storage.schema import outbox``, ``schema.outbox``) or write SQL text about it."""
+    found: set[str] = set()
+    for folder in ("bot", "handlers", "storage", "console"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative.startswith("storage/migrations/") or relative == "storage/schema.py":
+                continue
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source, filename=str(path))
+            for node in ast.walk(tree):
+                imports = (isinstance(node, ast.ImportFrom) and (node.module or "").endswith("schema")
+                           and any(alias.name == "outbox" for alias in node.names))
+                attribute = (isinstance(node, ast.Attribute) and node.attr == "outbox"
+                             and isinstance(node.value, ast.Name) and node.value.id == "schema")
+                text = (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                        and OUTBOX_SQL.search(node.value) is not None)
+                if imports or attribute or text:
+                    found.add(relative)
+    return found
+
+
+def test_one_module_writes_and_reads_the_outbox_table() -> None:
+    """'Where is the outbox written?' has one answer: every statement on it is in storage/outbox.py."""
+    assert outbox_owners() == {"storage/outbox.py"}
