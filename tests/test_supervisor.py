@@ -232,7 +232,11 @@ def test_a_worker_killed_with_sigkill_is_restarted_and_nothing_is_lost(
         time.sleep(1.0)
         assert_once(answered(api, users))  # a second copy only for a send in flight at the kill
         assert sum(n - 1 for n in answered(api, users).values()) <= IN_FLIGHT
-        assert api.too_many_requests == 0
+        # One sender at a time: two would get hundreds of 429s here. A few are possible on a
+        # loaded machine: the pacer counts a send when it leaves, the fake when it arrives, and a
+        # request delayed by the scheduler can land in the next second's window (CI saw 2 while
+        # both suites ran side by side). A 429 is retried after its retry_after, never lost.
+        assert api.too_many_requests <= 5
     finally:
         code = workers.stop()
     log = workers.output()
