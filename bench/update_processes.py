@@ -42,7 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from bench.fast_fake_bot import start_in_process
-from bench.updates import TOKEN, free_port, fresh_copy, percentile, workload
+from bench.updates import TOKEN, free_port, fresh_copy, percentile, seed_artisans, workload
 
 ROOT = Path(__file__).resolve().parent.parent
 # The workers' code: this checkout, or another one (``--worker-tree``, before/after comparisons).
@@ -346,22 +346,9 @@ async def seed(database_url: str, api_url: str, artisans: int) -> None:
 
     from bot.app import Hirfa
     from bot.settings import load_settings
-    from storage import artisans as artisan_repo
 
     hirfa = Hirfa(load_settings(database_url=database_url, telegram={"token": TOKEN, "api_url": api_url}))
-    await hirfa.prepare()
-    now = hirfa.clock.now()
-    rng = random.Random(3)
-    async with hirfa.db.transaction() as conn:
-        for i in range(artisans):
-            uid = 100_000 + i
-            aid = await artisan_repo.create(
-                conn, now, full_name=f"Artisan {i}", phone=f"+2126{uid:08d}", region="MS",
-                craft="zellige", locale=rng.choice(["ar", "fr", "en"]), consent_at=now,
-            )
-            await artisan_repo.link_identity(conn, aid, "telegram", str(uid), str(uid), now)
-    for demo in hirfa.router.demo:
-        await demo(hirfa.services)
+    await seed_artisans(hirfa, artisans, random.Random(3))
     await hirfa.db.dispose()
 
 

@@ -173,6 +173,23 @@ async def echo_bot(base_url: str, concurrency: int, token: str = TOKEN,
     return app, recorder
 
 
+async def seed_artisans(hirfa: Hirfa, artisans: int, rng: random.Random) -> None:
+    """Migrate, then ``artisans`` registered artisans on Telegram (user ids from 100,000, the
+    ones :func:`workload` writes as) and every feature's demo data."""
+    await hirfa.prepare()
+    now = hirfa.clock.now()
+    async with hirfa.db.transaction() as conn:
+        for i in range(artisans):
+            uid = 100_000 + i
+            aid = await artisan_repo.create(
+                conn, now, full_name=f"Artisan {i}", phone=f"+2126{uid:08d}", region="MS",
+                craft="zellige", locale=rng.choice(["ar", "fr", "en"]), consent_at=now,
+            )
+            await artisan_repo.link_identity(conn, aid, "telegram", str(uid), str(uid), now)
+    for seed in hirfa.router.demo:
+        await seed(hirfa.services)
+
+
 async def hirfa_bot(base_url: str, folder: Path, artisans: int, concurrency: int,
                     token: str = TOKEN) -> tuple[Hirfa, Feed, Recorder]:
     settings = load_settings(
@@ -182,18 +199,7 @@ async def hirfa_bot(base_url: str, folder: Path, artisans: int, concurrency: int
         outbox={"telegram_rate": 1000, "per_chat_interval": 0},
     )
     hirfa = Hirfa(settings)
-    await hirfa.prepare()
-    now = hirfa.clock.now()
-    async with hirfa.db.transaction() as conn:
-        for i in range(artisans):
-            uid = 100_000 + i
-            aid = await artisan_repo.create(
-                conn, now, full_name=f"Artisan {i}", phone=f"+2126{uid:08d}", region="MS",
-                craft="zellige", locale=random.choice(["ar", "fr", "en"]), consent_at=now,
-            )
-            await artisan_repo.link_identity(conn, aid, "telegram", str(uid), str(uid), now)
-    for seed in hirfa.router.demo:
-        await seed(hirfa.services)
+    await seed_artisans(hirfa, artisans, random.Random())
     assert hirfa.telegram is not None
     channel = hirfa.telegram
     await channel.application.initialize()

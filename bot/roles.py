@@ -48,15 +48,24 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-class SenderLease:
-    """This process's claim to send for ``channel`` on behalf of the whole deployment."""
+class Lease:
+    """This process's claim to a role of the deployment (``clock``, ``sender:telegram``): a row
+    of ``storage/leases.py`` taken or renewed by :meth:`campaign` every ``campaign_every``
+    seconds for ``period``. :attr:`leading` turns False one campaign before the lease could
+    lapse, so a renewal that fails leaves a whole campaign to notice it and two processes never
+    both act. ``doing``/``others`` complete the log lines ("runs the scheduled jobs")."""
 
-    def __init__(self, channel: str, holder: str, db: Database, clock: Clock) -> None:
-        self.channel = channel
-        self.name = f"sender:{channel}"
+    def __init__(self, name: str, holder: str, db: Database, clock: Clock, *,
+                 period: timedelta, campaign_every: float, doing: str, others: str,
+                 quiet: timedelta | None = None) -> None:
+        self.name = name
         self.holder = holder
         self.db = db
         self.clock = clock
+        self.period = period
+        self.campaign_every = campaign_every
+        self.doing, self.others = doing, others
+        self.quiet = quiet  # at a clean stop: expire this much later instead of at once
         self._until: datetime | None = None
 
     @property
@@ -65,34 +74,43 @@ class SenderLease:
         return self._until is not None and self.clock.now() < self._until
 
     async def campaign(self) -> bool:
-        """Take or renew the lease; True when this process sends for the channel."""
+        """Take or renew the lease; True when this process holds the role."""
         now = self.clock.now()
         was = self.leading
         try:
             async with self.db.transaction() as conn:
-                held = await lease_repo.claim(conn, self.name, self.holder, now, LEASE_PERIOD)
+                held = await lease_repo.claim(conn, self.name, self.holder, now, self.period)
         except Exception:
             log.exception("%s: could not reach the database", self.name)
             held = False
-        self._until = now + LEASE_PERIOD - timedelta(seconds=CAMPAIGN_EVERY) if held else None
+        self._until = now + self.period - timedelta(seconds=self.campaign_every) if held else None
         if held and not was:
-            log.info("%s: this process (%s) sends for the deployment", self.name, self.holder)
+            log.info("%s: this process (%s) %s", self.name, self.holder, self.doing)
         elif was and not held:
-            log.warning("%s: lease lost; another process sends", self.name)
+            log.warning("%s: lease lost; another process %s", self.name, self.others)
         return held
 
     async def release(self) -> None:
-        """Give the lease up (a clean stop): another process sends from its next campaign, a
-        second after this one's last send at the earliest (the platforms count by the second)."""
+        """Give the lease up (a clean stop): another process takes it at its next campaign
+        (``quiet`` later at the earliest, when set)."""
         if self._until is None:
             return
         self._until = None
+        until = self.clock.now() + self.quiet if self.quiet is not None else None
         async with self.db.transaction() as conn:
-            await lease_repo.release(conn, self.name, self.holder, self.clock.now() + QUIET)
+            await lease_repo.release(conn, self.name, self.holder, until)
+
+
+def sender_lease(channel: str, holder: str, db: Database, clock: Clock) -> Lease:
+    """This process's claim to send for ``channel`` on behalf of the whole deployment; after a
+    clean stop the next sender waits ``QUIET`` (the platforms count by the second)."""
+    return Lease(f"sender:{channel}", holder, db, clock, period=LEASE_PERIOD,
+                 campaign_every=CAMPAIGN_EVERY, doing="sends for the deployment",
+                 others="sends", quiet=QUIET)
 
 
 class Roles:
-    """This process's share of the sending: one :class:`SenderLease` per channel it has, the
+    """This process's share of the sending: one sender :class:`Lease` per channel it has, the
     campaigns, and the wake-ups between processes. ``wake(channel)`` wakes the local sender of
     ``channel`` (None: all of them)."""
 
@@ -100,7 +118,7 @@ class Roles:
                  wake: Callable[[str | None], None]) -> None:
         self.holder = holder
         self.db = db
-        self.leases = {name: SenderLease(name, holder, db, clock) for name in channels}
+        self.leases = {name: sender_lease(name, holder, db, clock) for name in channels}
         self.wake = wake
         self.listener = wakeups.Listener(db.url, wake) if db.backend == "postgresql" else None
         self._task: asyncio.Task[None] | None = None

@@ -18,16 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.dialogue import Job, Services
-from bot.roles import process_name
+from bot.roles import Lease, process_name
 from bot.timezones import load_zone
 from storage import conversations as conversation_repo
-from storage import leases as lease_repo
 from storage import updates as updates_repo
 
 log = logging.getLogger(__name__)
@@ -72,7 +71,9 @@ class Scheduler:
     def __init__(self, services: Services, holder: str | None = None) -> None:
         self.services = services
         self.holder = holder or process_name()
-        self._lease_until: datetime | None = None
+        self.lease = Lease(CLOCK_LEASE, self.holder, services.db, services.clock,
+                           period=LEASE_PERIOD, campaign_every=CAMPAIGN_EVERY,
+                           doing="runs the scheduled jobs", others="runs the scheduled jobs")
         self.scheduler = AsyncIOScheduler(timezone=load_zone(services.settings.timezone))
         self._jobs: dict[str, Job] = {}
         self._gated: set[str] = set()
@@ -124,29 +125,14 @@ class Scheduler:
     @property
     def leading(self) -> bool:
         """True while this process surely holds the clock lease (with a margin to spare)."""
-        until = self._lease_until
-        return until is not None and self.services.clock.now() < until
+        return self.lease.leading
 
     async def _campaign_job(self, _services: Services) -> None:
         await self.campaign()
 
     async def campaign(self) -> bool:
         """Take or renew the clock lease; True when this process runs the jobs."""
-        now = self.services.clock.now()
-        was = self.leading
-        try:
-            async with self.services.db.transaction() as conn:
-                held = await lease_repo.claim(conn, CLOCK_LEASE, self.holder, now, LEASE_PERIOD)
-        except Exception:
-            log.exception("clock lease: could not reach the database")
-            held = False
-        # Stop one campaign early: a renewal that fails leaves a whole period to notice it.
-        self._lease_until = now + LEASE_PERIOD - timedelta(seconds=CAMPAIGN_EVERY) if held else None
-        if held and not was:
-            log.info("clock: this process (%s) runs the scheduled jobs", self.holder)
-        elif was and not held:
-            log.warning("clock: lease lost; another process runs the scheduled jobs")
-        return held
+        return await self.lease.campaign()
 
     def wake(self, job_id: str) -> None:
         """Run job ``job_id`` now (in a task of its own; the caller does not wait)."""
@@ -174,11 +160,7 @@ class Scheduler:
 
     async def release(self) -> None:
         """Give the clock up at a clean stop, so another process takes it at its next campaign."""
-        if self._lease_until is None:
-            return
-        self._lease_until = None
-        async with self.services.db.transaction() as conn:
-            await lease_repo.release(conn, CLOCK_LEASE, self.holder)
+        await self.lease.release()
 
     async def tick(self) -> None:
         """Campaign, then run every feature job once now if this process holds the clock (at

@@ -45,7 +45,7 @@ from bot.clock import Clock
 from bot.errors import DeliveryError, Permanent, RetryLater, Unreachable, WindowClosed
 from bot.messages import OutMessage
 from bot.pacing import Pacer
-from bot.roles import SenderLease
+from bot.roles import Lease
 from bot.settings import Settings
 from storage import artisans as artisan_repo
 from storage import outbox as repo
@@ -151,7 +151,7 @@ class ChannelSender:
         self.process = process  # written in ``claimed_by``
         # Several processes: this one sends only while it holds the channel's lease; ``relay``
         # tells the one that does about rows left to it (see bot/roles.py).
-        self.lease: SenderLease | None = None
+        self.lease: Lease | None = None
         self.relay: Callable[[list[str]], None] | None = None
         # Direct replies' parts sent and waiting to be recorded (see :meth:`_settle_sent`).
         self._sent: list[tuple[Delivery, Result, asyncio.Future[None]]] = []
