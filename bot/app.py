@@ -204,7 +204,7 @@ class Hirfa:
         if self.whatsapp is not None:
             await self.whatsapp.stop()
         if self.scheduler is not None:
-            self.scheduler.stop()
+            await self.scheduler.stop()
             await self.scheduler.release()
         if self.telegram is not None:
             await self.telegram.stop()

@@ -35,6 +35,7 @@ KEEP_UPDATE_IDS = timedelta(days=3)
 CLOCK_LEASE = "clock"
 LEASE_PERIOD = timedelta(seconds=20)
 CAMPAIGN_EVERY = 5.0
+STOP_PATIENCE = 5.0
 
 
 async def wake_outbox(services: Services) -> None:
@@ -80,6 +81,8 @@ class Scheduler:
         self._busy: set[str] = set()
         self._again: set[str] = set()
         self._woken: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         self._add(Job("clock-lease", self._campaign_job, CAMPAIGN_EVERY), gated=False)
         for job in EVERY_PROCESS_JOBS:
             self._add(job, gated=False)
@@ -102,12 +105,15 @@ class Scheduler:
 
     def _runner(self, job: Job) -> Callable[[], Coroutine[Any, Any, None]]:
         async def call() -> None:
-            if job.id in self._gated and not self.leading:
+            if self._stopping or (job.id in self._gated and not self.leading):
                 return
             if job.id in self._busy:
                 self._again.add(job.id)
                 return
             self._busy.add(job.id)
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
             try:
                 while True:
                     self._again.discard(job.id)
@@ -115,10 +121,18 @@ class Scheduler:
                         await job.run(self.services)
                     except Exception:
                         log.exception("scheduled job %s failed", job.id)
-                    if job.id not in self._again:
+                    if job.id not in self._again or self._stopping:
                         break
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                # Cut short by a stop that waited long enough (see stop): its transaction rolled
+                # back, and the next start runs it again. Not an error worth a traceback.
+                log.warning("scheduled job %s stopped before it ended", job.id)
             finally:
                 self._busy.discard(job.id)
+                if task is not None:
+                    self._running.discard(task)
 
         return call
 
@@ -152,11 +166,20 @@ class Scheduler:
     def start(self) -> None:
         self.scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self, patience: float = STOP_PATIENCE) -> None:
+        """Start no more runs, let the running ones end (for ``patience`` seconds at most), then
+        cancel what is left. A job's work is one transaction, so a cut run leaves nothing half
+        done; waiting first just spares it, and keeps a stop from logging a run it interrupted."""
+        self._stopping = True
+        running = self._running | self._woken
+        if running:
+            await asyncio.wait(running, timeout=patience)
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=False)  # cancels the runs it started that still run
         for task in list(self._woken):
             task.cancel()
+        if left := {task for task in running if not task.done()}:
+            await asyncio.wait(left, timeout=patience)  # they end at their next await
 
     async def release(self) -> None:
         """Give the clock up at a clean stop, so another process takes it at its next campaign."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.dialogue import Job
 from bot.scheduler import Scheduler, prune_updates
 from storage.updates import inbound_updates
 from tests.harness import Harness
@@ -33,10 +36,6 @@ async def test_old_update_ids_are_pruned_and_recent_ones_kept(h: Harness) -> Non
 async def test_a_job_woken_while_it_runs_runs_once_more_never_twice_at_once(h: Harness) -> None:
     """A wake that arrives during a run is not lost (what was written meanwhile is seen by one
     more run) and never starts a second run alongside the first."""
-    import asyncio
-
-    from bot.dialogue import Job
-
     running, runs = 0, []
     release = asyncio.Event()
 
@@ -62,3 +61,38 @@ async def test_a_job_woken_while_it_runs_runs_once_more_never_twice_at_once(h: H
     finally:
         h.app.services.router.jobs.pop()
     assert runs == [1, 1]  # two runs in all, one after the other
+
+
+async def test_a_stop_lets_a_running_job_end_and_cuts_a_stuck_one_without_a_traceback(
+    h: Harness, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker stopped (SIGTERM) while a periodic job talks to the database: the job ends its
+    transaction first, and one that will not end is cut with a one-line warning, not the
+    scheduler's "raised an exception" traceback (which CI once saw at a clean stop)."""
+    started = {"short": asyncio.Event(), "stuck": asyncio.Event()}
+    ended: list[str] = []
+
+    async def short(services: object) -> None:
+        started["short"].set()
+        await asyncio.sleep(0.3)
+        ended.append("short")
+
+    async def stuck(services: object) -> None:
+        started["stuck"].set()
+        await asyncio.Event().wait()
+        ended.append("stuck")
+
+    h.app.services.router.jobs.extend([Job("test.short", short, 0.05), Job("test.stuck", stuck, 0.05)])
+    try:
+        scheduler = Scheduler(h.app.services)
+        assert await scheduler.campaign()
+        scheduler.start()
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in started.values())), 5)
+        await scheduler.stop(patience=1.0)
+    finally:
+        del h.app.services.router.jobs[-2:]
+    assert ended == ["short"]
+    assert "scheduled job test.stuck stopped before it ended" in caplog.text
+    assert "raised an exception" not in caplog.text
+    assert "Traceback" not in caplog.text
+    assert not scheduler.scheduler.running

@@ -190,9 +190,12 @@ def test_two_workers_answer_through_one_port_and_one_of_them_sends(
         time.sleep(1.0)
         assert set(answered(api, users).values()) == {1}  # each answered, once
         assert "Choisissez" in (api.last_to(40_000).plain_text or "")
-        # 100 replies from both workers' updates went out at the deployment's pace: the fake,
-        # which counts every send of the bot, never had to refuse one.
-        assert api.too_many_requests == 0
+        # 100 replies from both workers' updates went out at the deployment's pace: two senders
+        # would each go at 29/s and the fake would refuse dozens. A very few 429s come from
+        # jitter on a loaded machine (the pacer counts a send when it leaves, the fake when it
+        # arrives; seen: 2 with other tests running), and each is retried, never lost: "each
+        # answered, once" above.
+        assert api.too_many_requests <= 5
         assert asyncio.run(workers.senders()) == Counter({holder: 100})
     finally:
         code = workers.stop()
