@@ -10,6 +10,7 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
 COPY locales ./locales
+COPY console ./console
 RUN /opt/hirfa/bin/pip install --no-cache-dir ".[postgres]"
 
 FROM python:3.11-slim

@@ -98,7 +98,10 @@ class Lexicon:
     @classmethod
     def load(cls, directory: Path = DATA_DIR) -> Lexicon:
         lexicon = cls()
-        for path in sorted(directory.glob("*.tsv")):
+        paths = sorted(directory.glob("*.tsv"))
+        if not paths:  # an install without its data: fail at start, not by understanding less
+            raise FileNotFoundError(f"no word lists (*.tsv) in {directory}")
+        for path in paths:
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if not line.strip() or line.startswith("#"):
                     continue

@@ -63,5 +63,5 @@ def test_the_image_is_small_runs_as_a_user_and_checks_its_health() -> None:
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
     assert '".[postgres]"' in dockerfile  # asyncpg comes with the postgres extra
     assert "postgresql-client" in dockerfile  # pg_dump for `hirfa backup`
-    for folder in ("bot", "handlers", "storage", "locales"):
+    for folder in ("bot", "handlers", "storage", "locales", "console"):
         assert f"COPY {folder} ./{folder}" in dockerfile

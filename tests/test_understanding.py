@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from bot.understanding import Lexicon
 from storage.schema import artisans
 from tests.harness import Harness, shown
 from tests.sessions_support import artisan_id, make_session, statuses
@@ -124,3 +127,12 @@ async def test_a_name_that_starts_like_a_word_is_still_a_name(h: Harness) -> Non
     await h.send(AMINA, "Annulé Retour Benali")
     assert "Annulé Retour Benali" not in h.last_text(AMINA)  # moved on to the phone question
     assert "request_contact" in [d for _, d in h.last(AMINA).buttons]
+
+
+def test_word_lists_missing_stop_the_start_instead_of_a_bot_that_understands_less(
+    tmp_path: Path,
+) -> None:
+    """An install without ``locales/understanding/*.tsv`` once started and silently stopped
+    understanding "wakha" or "oui" (tests/test_installed.py checks the install itself)."""
+    with pytest.raises(FileNotFoundError, match="no word lists"):
+        Lexicon.load(tmp_path)
