@@ -298,6 +298,9 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         env_file_encoding="utf-8",
+        # A line left blank in .env (``HIRFA_WHATSAPP__TOKEN=``, as .env.example ships them and
+        # compose passes them on) means "not set", not "set to nothing".
+        env_ignore_empty=True,
         extra="ignore",
     )
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from bot.errors import ConfigError
 from bot.settings import load_settings, require_runnable
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,3 +79,28 @@ def test_cli_prints_one_line_and_no_secret(tmp_path: object) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines == [lines[0]] and "HIRFA_HTTP__PORT" in lines[0]
     assert "SECRETSECRET" not in result.stderr + result.stdout
+
+
+def shipped_env_example() -> dict[str, str]:
+    """``.env.example`` as compose's ``env_file`` reads it: every line NAME=VALUE, literally."""
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_the_shipped_env_example_runs_once_the_token_is_filled_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The deploy steps say: copy .env.example, fill in the secrets. Its WhatsApp lines are blank
+    (WhatsApp is optional): blank means not set, so Hirfa runs on Telegram alone instead of
+    refusing to start for a WhatsApp phone id nobody meant to give."""
+    example = shipped_env_example()
+    assert example["HIRFA_WHATSAPP__PHONE_ID"] == "" and example["HIRFA_TELEGRAM__TOKEN"] == ""
+    for name, value in example.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match="HIRFA_TELEGRAM__TOKEN: not set"):
+        require_runnable(load_settings())  # the one thing left to fill in, named
+    monkeypatch.setenv("HIRFA_TELEGRAM__TOKEN", "123456:TEST")
+    settings = load_settings()
+    require_runnable(settings)
+    assert settings.telegram.webhook_url == "https://hirfa.example.org/telegram/webhook"
+    assert not settings.whatsapp.enabled
