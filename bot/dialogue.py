@@ -61,6 +61,7 @@ from storage import inbound as inbound_repo
 from storage import updates as updates_repo
 from storage.artisans import Artisan
 from storage.database import Conn, Database
+from storage.updates import Turn
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
@@ -89,6 +90,9 @@ ROLE_RANK = {None: 0, "staff": 1, "admin": 2}
 # How fresh identities.last_inbound_at must be (it opens WhatsApp's 24-hour window); writing it
 # on every message would cost a statement per update for nothing.
 TOUCH_EVERY = timedelta(seconds=60)
+# How long an update waits for an earlier one of its chat that another worker is handling (see
+# ``storage.updates.take_turn``); an earlier update older than this is stuck and holds no one.
+TURN_PATIENCE = timedelta(seconds=5)
 
 
 class Step(StrEnum):
@@ -593,7 +597,7 @@ class Engine:
         outbox = self.services.outbox
         async with self._lock((incoming.channel, incoming.user_id)):
             try:
-                deliveries = await self._run(incoming, durable=True)
+                deliveries = await self._in_turn(incoming)
             except Exception:
                 log.exception("update %s from %s failed", incoming.update_id, incoming.channel)
                 apology = await self._apology(incoming)
@@ -608,24 +612,63 @@ class Engine:
         outbox.wake_if_queued()
         return deliveries or []
 
+    async def _in_turn(self, incoming: Incoming) -> list[Delivery] | None:
+        """Handle a stored update once the earlier updates of its chat are handled.
+
+        Only with several workers can an earlier one still be in hand (another worker received
+        it at the same moment): then this one waits a few milliseconds at a time, holding no
+        lock meanwhile, for at most ``TURN_PATIENCE`` (real time: this is about processes, not
+        the calendar; ``take_turn`` also stops waiting for an update older than that)."""
+        pause, waited, in_order = 0.005, 0.0, True
+        while True:
+            result = await self._run(incoming, durable=True, in_order=in_order)
+            if result is not Turn.WAIT:
+                if waited:
+                    log.info("update %s/%s waited %.2f s for an earlier update of its chat",
+                             incoming.channel, incoming.update_id, waited)
+                return result
+            if not waited:
+                log.info("update %s/%s waits for an earlier update of its chat",
+                         incoming.channel, incoming.update_id)
+            if waited >= TURN_PATIENCE.total_seconds():  # the clock stands still (tests)
+                log.warning("update %s/%s goes before an earlier update of its chat, which is "
+                            "still not handled", incoming.channel, incoming.update_id)
+                in_order = False
+                continue
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 0.2)
+
     @overload
     async def _run(self, incoming: Incoming) -> Context | None: ...
 
     @overload
-    async def _run(self, incoming: Incoming, durable: Literal[True]) -> list[Delivery] | None: ...
+    async def _run(
+        self, incoming: Incoming, durable: Literal[True], in_order: bool = True,
+    ) -> list[Delivery] | Literal[Turn.WAIT] | None: ...
 
-    async def _run(self, incoming: Incoming, durable: bool = False) -> Any:
+    async def _run(self, incoming: Incoming, durable: bool = False, in_order: bool = True) -> Any:
         services = self.services
         now = services.clock.now()
         async with services.db.transaction() as conn:
             # One user's updates in order across workers (PostgreSQL; a no-op on SQLite).
             await conversation_repo.lock(conn, incoming.channel, incoming.user_id)
-            # A repeat is dropped: a stored update is handled once (durable), any other by id.
-            if incoming.update_id is not None and not await (
-                updates_repo.mark_handled(conn, incoming.channel, incoming.update_id, now)
-                if durable else
-                conversation_repo.mark_processed(conn, incoming.channel, incoming.update_id, now)
-            ):
+            # A repeat is dropped: a stored update is handled once (durable), in its turn
+            # among its chat's updates; any other update once by id.
+            if durable and incoming.update_id is not None and in_order:
+                turn = await updates_repo.take_turn(
+                    conn, incoming.channel, incoming.update_id, now, TURN_PATIENCE)
+                if turn is Turn.WAIT:
+                    return turn
+                handled = turn is Turn.TAKEN
+            elif incoming.update_id is not None:
+                handled = await (
+                    updates_repo.mark_handled(conn, incoming.channel, incoming.update_id, now)
+                    if durable else
+                    conversation_repo.mark_processed(conn, incoming.channel, incoming.update_id, now))
+            else:
+                handled = True
+            if not handled:
                 log.info("dropped repeated update %s/%s", incoming.channel, incoming.update_id)
                 return None
             seen = await inbound_repo.load(conn, incoming.channel, incoming.user_id)

@@ -10,7 +10,8 @@ stored and never handled is handled then. A repeat of the same id makes no secon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     delete,
+    exists,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,6 +48,10 @@ inbound_updates = Table(
     Column("outcome", String(16)),
     UniqueConstraint("channel", "external_id", name="uq_inbound_updates_channel_external"),
     Index("ix_inbound_updates_waiting", "channel", "handled_at", "id"),
+    # A chat's updates not handled yet, in the order they came (:func:`take_turn`); partial,
+    # so it holds only what is in flight (migration 0013).
+    Index("ix_inbound_updates_chat_waiting", "channel", "chat_id", "id",
+          sqlite_where=text("handled_at IS NULL"), postgresql_where=text("handled_at IS NULL")),
 )
 
 
@@ -64,6 +71,28 @@ _MARK = (
            inbound_updates.c.handled_at.is_(None))
     .values(handled_at=bindparam("m_now", type_=UTCDateTime()), outcome=bindparam("m_outcome"))
 )
+
+
+# The same, only when no earlier update of the chat, received since ``m_since``, is waiting.
+_earlier = inbound_updates.alias("earlier")
+_TAKE_TURN = _MARK.where(~exists().where(
+    _earlier.c.channel == inbound_updates.c.channel,
+    _earlier.c.chat_id == inbound_updates.c.chat_id,
+    _earlier.c.handled_at.is_(None),
+    _earlier.c.id < inbound_updates.c.id,
+    _earlier.c.received_at > bindparam("m_since", type_=UTCDateTime()),
+))
+_IS_HANDLED = (select(inbound_updates.c.handled_at.is_not(None))
+               .where(inbound_updates.c.channel == bindparam("m_channel"),
+                      inbound_updates.c.external_id == bindparam("m_external_id")))
+
+
+class Turn(StrEnum):
+    """What :func:`take_turn` found."""
+
+    TAKEN = "taken"  # marked handled: its effects commit with the mark
+    DONE = "done"  # handled before, or never stored (a repeat): do nothing
+    WAIT = "wait"  # an earlier update of the same chat is still being handled: not yet
 
 
 @dataclass(frozen=True)
@@ -96,6 +125,24 @@ async def mark_handled(
     result = await conn.execute(_MARK, {"m_channel": channel, "m_external_id": external_id,
                                         "m_now": now, "m_outcome": outcome})
     return bool(result.rowcount)
+
+
+async def take_turn(
+    conn: Conn, channel: str, external_id: str, now: datetime, patience: timedelta
+) -> Turn:
+    """Mark the update handled if it is its chat's turn: no earlier update of the chat (stored
+    first) is still waiting, unless that one came more than ``patience`` ago (it is stuck: a
+    crash, an error; it must not hold the chat up for good, and is handled at the next start).
+
+    Two workers may receive one chat's updates at once; the conversation lock makes them take
+    turns, this makes the turns follow the order the updates were stored in. One statement when
+    it is the update's turn (nearly always); a second read tells a repeat from a wait."""
+    params = {"m_channel": channel, "m_external_id": external_id, "m_now": now,
+              "m_outcome": "handled", "m_since": now - patience}
+    if (await conn.execute(_TAKE_TURN, params)).rowcount:
+        return Turn.TAKEN
+    handled = (await conn.execute(_IS_HANDLED, params)).scalar()
+    return Turn.WAIT if handled is False else Turn.DONE
 
 
 async def waiting(conn: Conn, channel: str, limit: int = 10_000) -> list[Stored]:

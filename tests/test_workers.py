@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -12,10 +13,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
 from bot.clock import FakeClock
-from bot.dialogue import Job
+from bot.dialogue import TURN_PATIENCE, Job
 from bot.messages import OutMessage
 from bot.roles import QUIET
 from bot.scheduler import CAMPAIGN_EVERY, LEASE_PERIOD, Scheduler
@@ -24,10 +26,11 @@ from storage import conversations as conversation_repo
 from storage import enrolments as enrolment_repo
 from storage import leases as lease_repo
 from storage import outbox as outbox_repo
+from storage import updates as updates_repo
 from storage.database import Database
 from storage.schema import conversations
 from storage.schema import outbox as outbox_table
-from tests import databases
+from tests import databases, factories
 from tests.databases import postgres_only
 from tests.fakes.telegram import FakeBotAPI
 from tests.harness import Harness, make_settings
@@ -351,3 +354,73 @@ async def test_the_sender_is_woken_by_the_other_worker_not_by_polling(tmp_path: 
             sender.wake()
             await running
         assert await _claimed_by(a, "reply") == Counter({a.app.outbox.process: 10})
+
+
+async def _store_as_another_worker(h: Harness, update: dict[str, Any]) -> None:
+    """What a worker's inbox does when an update arrives (stored before the webhook's 200),
+    here for a worker that has not handled it yet: busy, or slower than the other one."""
+    message = update["message"]
+    async with h.app.db.transaction() as conn:
+        await updates_repo.store(conn, "telegram", str(update["update_id"]),
+                                 str(message["chat"]["id"]), update, h.clock.now())
+
+
+async def _replies(h: Harness, user: int) -> list[str]:
+    async with h.app.db.read() as conn:
+        rows = (await conn.execute(select(outbox_table.c.payload).where(
+            outbox_table.c.chat_id == str(user)).order_by(outbox_table.c.id))).scalars().all()
+    return [OutMessage.from_json(row).text for row in rows]
+
+
+async def test_two_workers_handle_one_chats_updates_in_the_order_they_came(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A user sends /start, then picks French. Worker one received /start and has not handled
+    it yet; worker two receives "Français" meanwhile. Two waits for one's update, then goes:
+    the replies are written, and the conversation moves, in the order the user wrote."""
+    caplog.set_level(logging.INFO, logger="bot.dialogue")
+    clock = FakeClock()
+    async with Harness.open(tmp_path, clock=clock) as one, Harness.open(tmp_path, clock=clock) as two:
+        assert one.app.telegram is not None and two.app.telegram is not None
+        user = 7100
+        start = factories.command_update(user, "start", language_code="fr")
+        french = factories.text_update(user, "Français", language_code="fr")
+        await _store_as_another_worker(one, start)
+        second = asyncio.create_task(two.app.telegram.receive([french]))
+        deadline = time.monotonic() + 30
+        while "waits for an earlier update of its chat" not in caplog.text:
+            assert await _replies(one, user) == [], "answered out of turn"
+            assert time.monotonic() < deadline, "worker two neither waited nor answered"
+            await asyncio.sleep(0.005)
+        assert await _replies(one, user) == []
+        await one.app.telegram.inbox.resume()  # worker one gets to its update
+        await one.app.telegram.inbox.idle()
+        await second
+        await two.app.telegram.inbox.idle()
+        replies = await _replies(one, user)
+        assert len(replies) == 2, replies  # each update answered once, by one worker or the other
+        assert "Choisissez" in replies[0] and "Êtes-vous d'accord" in replies[1], replies
+        async with one.app.db.read() as conn:
+            state = (await conn.execute(select(conversations.c.state).where(
+                conversations.c.user_id == str(user)))).scalar_one()
+        assert state == "reg.consent"
+        assert "waited" in caplog.text
+
+
+async def test_an_update_stuck_for_longer_than_the_patience_holds_no_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An earlier update that nobody handles (its worker died, it failed) holds its chat's next
+    update for a few seconds at most; an older one holds nothing. It is handled at the next
+    start, out of turn but not lost."""
+    caplog.set_level(logging.INFO, logger="bot.dialogue")
+    async with Harness.open(tmp_path) as h:
+        assert h.app.telegram is not None
+        user = 7101
+        await _store_as_another_worker(h, factories.text_update(user, "bonjour", language_code="fr"))
+        h.clock.advance(TURN_PATIENCE + timedelta(seconds=1))
+        await h.feed(factories.command_update(user, "start", language_code="fr"))
+        assert "Choisissez" in h.last_text(user)
+        assert "waits for an earlier update" not in caplog.text
+        async with h.app.db.read() as conn:
+            assert len(await updates_repo.waiting(conn, "telegram")) == 1  # kept for the next start
