@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from bot.workers import STOP_GRACE
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,6 +42,8 @@ def test_compose_runs_postgres_migrations_hirfa_and_an_https_proxy() -> None:
     assert hirfa["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert hirfa["environment"]["HIRFA_HTTP__SERVE"] == "true"
     assert "8080/healthz" in " ".join(hirfa["healthcheck"]["test"])
+    # a stop (docker compose down, a new version) lets the supervisor stop its workers cleanly
+    assert int(hirfa["stop_grace_period"].removesuffix("s")) > STOP_GRACE
     assert "hirfa:8080" in services["caddy"]["command"]
     assert {"80:80", "443:443"} <= set(services["caddy"]["ports"])
 
