@@ -619,9 +619,10 @@ class Engine:
         it at the same moment): then this one waits a few milliseconds at a time, holding no
         lock meanwhile, for at most ``TURN_PATIENCE`` (real time: this is about processes, not
         the calendar; ``take_turn`` also stops waiting for an update older than that)."""
-        pause, waited, in_order = 0.005, 0.0, True
+        pause, waited = 0.005, 0.0
+        patience: timedelta | None = TURN_PATIENCE
         while True:
-            result = await self._run(incoming, durable=True, in_order=in_order)
+            result = await self._run(incoming, durable=True, patience=patience)
             if result is not Turn.WAIT:
                 if waited:
                     log.info("update %s/%s waited %.2f s for an earlier update of its chat",
@@ -633,7 +634,7 @@ class Engine:
             if waited >= TURN_PATIENCE.total_seconds():  # the clock stands still (tests)
                 log.warning("update %s/%s goes before an earlier update of its chat, which is "
                             "still not handled", incoming.channel, incoming.update_id)
-                in_order = False
+                patience = None
                 continue
             await asyncio.sleep(pause)
             waited += pause
@@ -644,10 +645,12 @@ class Engine:
 
     @overload
     async def _run(
-        self, incoming: Incoming, durable: Literal[True], in_order: bool = True,
+        self, incoming: Incoming, durable: Literal[True], patience: timedelta | None,
     ) -> list[Delivery] | Literal[Turn.WAIT] | None: ...
 
-    async def _run(self, incoming: Incoming, durable: bool = False, in_order: bool = True) -> Any:
+    async def _run(
+        self, incoming: Incoming, durable: bool = False, patience: timedelta | None = None,
+    ) -> Any:
         services = self.services
         now = services.clock.now()
         async with services.db.transaction() as conn:
@@ -655,19 +658,17 @@ class Engine:
             await conversation_repo.lock(conn, incoming.channel, incoming.user_id)
             # A repeat is dropped: a stored update is handled once (durable), in its turn
             # among its chat's updates; any other update once by id.
-            if durable and incoming.update_id is not None and in_order:
+            if incoming.update_id is None:
+                handled = True
+            elif durable:
                 turn = await updates_repo.take_turn(
-                    conn, incoming.channel, incoming.update_id, now, TURN_PATIENCE)
+                    conn, incoming.channel, incoming.update_id, now, patience)
                 if turn is Turn.WAIT:
                     return turn
                 handled = turn is Turn.TAKEN
-            elif incoming.update_id is not None:
-                handled = await (
-                    updates_repo.mark_handled(conn, incoming.channel, incoming.update_id, now)
-                    if durable else
-                    conversation_repo.mark_processed(conn, incoming.channel, incoming.update_id, now))
             else:
-                handled = True
+                handled = await conversation_repo.mark_processed(
+                    conn, incoming.channel, incoming.update_id, now)
             if not handled:
                 log.info("dropped repeated update %s/%s", incoming.channel, incoming.update_id)
                 return None

@@ -78,10 +78,9 @@ class Scheduler:
         self.scheduler = AsyncIOScheduler(timezone=load_zone(services.settings.timezone))
         self._jobs: dict[str, Job] = {}
         self._gated: set[str] = set()
-        self._busy: set[str] = set()
+        self._busy: dict[str, asyncio.Task[Any]] = {}  # job id → the task running it
         self._again: set[str] = set()
         self._woken: set[asyncio.Task[None]] = set()
-        self._running: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._add(Job("clock-lease", self._campaign_job, CAMPAIGN_EVERY), gated=False)
         for job in EVERY_PROCESS_JOBS:
@@ -110,10 +109,9 @@ class Scheduler:
             if job.id in self._busy:
                 self._again.add(job.id)
                 return
-            self._busy.add(job.id)
             task = asyncio.current_task()
-            if task is not None:
-                self._running.add(task)
+            assert task is not None  # a coroutine run by APScheduler or by wake(): in a task
+            self._busy[job.id] = task
             try:
                 while True:
                     self._again.discard(job.id)
@@ -130,9 +128,7 @@ class Scheduler:
                 # back, and the next start runs it again. Not an error worth a traceback.
                 log.warning("scheduled job %s stopped before it ended", job.id)
             finally:
-                self._busy.discard(job.id)
-                if task is not None:
-                    self._running.discard(task)
+                del self._busy[job.id]
 
         return call
 
@@ -171,7 +167,7 @@ class Scheduler:
         cancel what is left. A job's work is one transaction, so a cut run leaves nothing half
         done; waiting first just spares it, and keeps a stop from logging a run it interrupted."""
         self._stopping = True
-        running = self._running | self._woken
+        running = {*self._busy.values(), *self._woken}
         if running:
             await asyncio.wait(running, timeout=patience)
         if self.scheduler.running:

@@ -128,17 +128,21 @@ async def mark_handled(
 
 
 async def take_turn(
-    conn: Conn, channel: str, external_id: str, now: datetime, patience: timedelta
+    conn: Conn, channel: str, external_id: str, now: datetime, patience: timedelta | None
 ) -> Turn:
     """Mark the update handled if it is its chat's turn: no earlier update of the chat (stored
     first) is still waiting, unless that one came more than ``patience`` ago (it is stuck: a
     crash, an error; it must not hold the chat up for good, and is handled at the next start).
+    ``patience=None``: its turn now, whatever waits before it (the caller has waited enough).
 
     Two workers may receive one chat's updates at once; the conversation lock makes them take
     turns, this makes the turns follow the order the updates were stored in. One statement when
     it is the update's turn (nearly always); a second read tells a repeat from a wait."""
-    params = {"m_channel": channel, "m_external_id": external_id, "m_now": now,
-              "m_outcome": "handled", "m_since": now - patience}
+    params: dict[str, Any] = {"m_channel": channel, "m_external_id": external_id, "m_now": now,
+                              "m_outcome": "handled"}
+    if patience is None:
+        return Turn.TAKEN if (await conn.execute(_MARK, params)).rowcount else Turn.DONE
+    params["m_since"] = now - patience
     if (await conn.execute(_TAKE_TURN, params)).rowcount:
         return Turn.TAKEN
     handled = (await conn.execute(_IS_HANDLED, params)).scalar()
